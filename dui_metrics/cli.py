@@ -1,0 +1,276 @@
+"""Command line: parse arguments → one library call → print, and an exit code.
+
+Exit codes: 0 success, 1 rejected input, 2 usage error. Human messages (French) go to stderr,
+machine-readable outputs (CSV, JSON) to stdout, sorted so that the same store prints the same
+bytes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import json
+import math
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from dui_metrics import indicators, va
+from dui_metrics import referentiel as referentiel_mod
+from dui_metrics.errors import MAX_LISTED, UsageError
+from dui_metrics.ingest import LOADED, REJECTED, describe, ingest_paths
+from dui_metrics.ingest.usage import parse_month
+from dui_metrics.referentiel import ReferentielError
+from dui_metrics.store import Store, StoreError, default_path
+
+EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
+
+
+def _month(text: str) -> dt.date:
+    month = parse_month(text)
+    if month is None:
+        raise argparse.ArgumentTypeError(f"mois illisible « {text} » : AAAA-MM attendu")
+    return month
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with French usage errors."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog} : erreur : {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--store",
+        type=Path,
+        default=None,
+        help="fichier DuckDB du magasin (défaut : $DUI_METRICS_STORE ou data/dui-metrics.duckdb)",
+    )
+    common.add_argument(
+        "--referentiel",
+        type=Path,
+        default=None,
+        help="fichier TOML de référentiel remplaçant celui fourni (fenêtres, cibles…)",
+    )
+    parser = _Parser(
+        prog="dui-metrics",
+        description="Suivi des usages du DUI Ségur : indicateurs TBB.1, taux ESMS numérique, "
+        "préparation de la vérification d'aptitude (VA).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser(
+        "ingest",
+        parents=[common],
+        help="importer des exports (fichiers ou dossiers)",
+        description="Importe des référentiels d'établissements et des exports d'usages (CSV, "
+        "XLSX, Parquet). Chaque fichier est accepté en entier ou refusé en entier.",
+    )
+    p.add_argument("paths", nargs="+", metavar="CHEMIN", help="fichier ou dossier")
+
+    p = sub.add_parser(
+        "indicators",
+        parents=[common],
+        help="comptages et taux par ESMS et par mois",
+        description="Une ligne par ESMS, mois et indicateur (comptages et taux).",
+    )
+    p.add_argument("--du", type=_month, metavar="AAAA-MM", help="premier mois")
+    p.add_argument("--au", type=_month, metavar="AAAA-MM", help="dernier mois")
+    p.add_argument(
+        "--finess-et", action="append", metavar="FINESS", help="limiter à cet ESMS (répétable)"
+    )
+    p.add_argument("--format", choices=("csv", "json"), default="csv")
+
+    p = sub.add_parser(
+        "va",
+        parents=[common],
+        help="préparation de la vérification d'aptitude par ESMS",
+        description="Critères de la VA par ESMS sur la fenêtre se terminant au mois --au.",
+    )
+    p.add_argument(
+        "--au", type=_month, metavar="AAAA-MM", help="mois de la VA (défaut : dernier mois en base)"
+    )
+    p.add_argument("--og", metavar="FINESS_EJ", help="limiter à un organisme gestionnaire")
+    p.add_argument("--commande", metavar="ID", help="limiter à un bon de commande")
+    p.add_argument("--format", choices=("csv", "json"), default="csv")
+
+    p = sub.add_parser(
+        "demo",
+        parents=[common],
+        help="écrire et importer les données de démonstration",
+        description="Écrit des exports de démonstration déterministes puis les importe.",
+    )
+    p.add_argument(
+        "--dossier",
+        type=Path,
+        default=Path("data") / "demo",
+        help="dossier des exports de démonstration (défaut : data/demo)",
+    )
+
+    sub.add_parser(
+        "historique",
+        parents=[common],
+        help="journal des imports",
+        description="Journal des imports (CSV) : fichier, SHA-256, date, lignes chargées et remplacées.",
+    )
+    return parser
+
+
+def _store_path(args: argparse.Namespace) -> Path:
+    return args.store or default_path()
+
+
+def _write(rows: list[dict], columns: Sequence[str], fmt: str) -> None:
+    if fmt == "json":
+        json.dump(rows, sys.stdout, ensure_ascii=False, indent=1)
+        sys.stdout.write("\n")
+        return
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow(["" if row[c] is None else row[c] for c in columns])
+
+
+def _number(value: object, integer: bool) -> int | float | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return int(value) if integer else float(value)
+
+
+def cmd_indicators(args: argparse.Namespace, ref: referentiel_mod.Referentiel) -> int:
+    with Store(_store_path(args), read_only=True) as store:
+        rows = indicators.monthly(store, ref, du=args.du, au=args.au, finess=args.finess_et)
+    out = [
+        {
+            "finess_et": f,
+            "periode": p.strftime("%Y-%m"),
+            "indicateur": i,
+            "valeur": _number(v, not is_rate),
+            "numerateur": _number(n, True),
+            "denominateur": _number(d, True),
+        }
+        for f, p, i, v, n, d, is_rate in rows
+    ]
+    _write(
+        out,
+        ("finess_et", "periode", "indicateur", "valeur", "numerateur", "denominateur"),
+        args.format,
+    )
+    return EXIT_OK
+
+
+def cmd_va(args: argparse.Namespace, ref: referentiel_mod.Referentiel) -> int:
+    with Store(_store_path(args), read_only=True) as store:
+        checks = va.readiness(store, ref, au=args.au, og=args.og, commande=args.commande)
+    out = [
+        {
+            "finess_et": c.finess_et,
+            "critere": c.critere,
+            "statut": c.statut,
+            "valeur": c.valeur,
+            "detail": c.detail,
+        }
+        for c in checks
+    ]
+    _write(out, ("finess_et", "critere", "statut", "valeur", "detail"), args.format)
+    return EXIT_OK
+
+
+def _report(results) -> int:
+    code = EXIT_OK
+    for result in results:
+        if result.status == REJECTED:
+            code = EXIT_REJECTED
+            print(describe(result), file=sys.stderr)
+        else:
+            print(describe(result))
+        for warning in result.warnings[:MAX_LISTED]:
+            print(f"avertissement : {warning}", file=sys.stderr)
+        hidden = len(result.warnings) - MAX_LISTED
+        if hidden > 0:
+            print(
+                f"avertissement : {result.file} : … et {hidden} autres avertissements",
+                file=sys.stderr,
+            )
+    loaded = sum(1 for r in results if r.status == LOADED)
+    rejected = sum(1 for r in results if r.status == REJECTED)
+    skipped = len(results) - loaded - rejected
+    print(
+        f"{len(results)} fichier(s) : {loaded} chargé(s), {skipped} déjà importé(s), "
+        f"{rejected} refusé(s)",
+        file=sys.stderr,
+    )
+    return code
+
+
+def _progress(done: int, total: int, result) -> None:
+    print(f"[{done}/{total}] {result.file} : {result.status}", file=sys.stderr)
+
+
+def cmd_ingest(args: argparse.Namespace, ref: referentiel_mod.Referentiel) -> int:
+    with Store(_store_path(args)) as store:
+        results = ingest_paths(store, args.paths, ref, progress=_progress)
+    return _report(results)
+
+
+def cmd_demo(args: argparse.Namespace, ref: referentiel_mod.Referentiel) -> int:
+    from dui_metrics.demo import write_demo_exports
+
+    paths = write_demo_exports(args.dossier)
+    print(f"{len(paths)} exports de démonstration écrits dans {args.dossier}", file=sys.stderr)
+    with Store(_store_path(args)) as store:
+        results = ingest_paths(store, paths, ref, progress=_progress)
+    code = _report(results)
+    print(f"magasin : {_store_path(args)}", file=sys.stderr)
+    return code
+
+
+def cmd_history(args: argparse.Namespace, ref: referentiel_mod.Referentiel) -> int:
+    with Store(_store_path(args), read_only=True) as store:
+        rows = store.imports()
+    for row in rows:
+        row["imported_at"] = row["imported_at"].isoformat(timespec="seconds")
+    columns = (
+        "import_id",
+        "file_name",
+        "sha256",
+        "kind",
+        "imported_at",
+        "rows_loaded",
+        "rows_replaced",
+        "referentiel_version",
+    )
+    _write(rows, columns, "csv")
+    return EXIT_OK
+
+
+COMMANDS = {
+    "ingest": cmd_ingest,
+    "indicators": cmd_indicators,
+    "va": cmd_va,
+    "demo": cmd_demo,
+    "historique": cmd_history,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        ref = referentiel_mod.load(args.referentiel)
+        return COMMANDS[args.command](args, ref)
+    except (UsageError, StoreError, ReferentielError) as exc:
+        print(f"dui-metrics : erreur : {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:
+        # Output piped into `head` and closed early: not an error of ours.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

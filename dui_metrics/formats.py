@@ -1,0 +1,56 @@
+"""French formats for numbers, rates and months (screen and human messages, never data files)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+NNBSP = "\u202f"  # narrow no-break space: thousands separator and before "%"
+MONTHS_SHORT = (
+    "janv.", "févr.", "mars", "avr.", "mai", "juin",
+    "juil.", "août", "sept.", "oct.", "nov.", "déc.",
+)  # fmt: skip
+
+
+def fr_int(value: float | int | None) -> str:
+    """``1234`` → ``1 234``; None → empty."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return f"{round(value):,}".replace(",", NNBSP)
+
+
+def fr_number(value: float | None, decimals: int = 1) -> str:
+    """``12.5`` → ``12,5``."""
+    if value is None or math.isnan(value):
+        return ""
+    text = f"{value:,.{decimals}f}".replace(",", "\x00").replace(".", ",")
+    return text.replace("\x00", NNBSP)
+
+
+def fr_percent(fraction: float | None, decimals: int = 1) -> str:
+    """A rate (fraction in [0, 1]) on screen: ``0.125`` → ``12,5 %``."""
+    if fraction is None or (isinstance(fraction, float) and math.isnan(fraction)):
+        return ""
+    return f"{fr_number(fraction * 100, decimals)}{NNBSP}%"
+
+
+def month_numeric(month: dt.date) -> str:
+    """``2025-02-01`` → ``02/2025``."""
+    return month.strftime("%m/%Y")
+
+
+def month_short(month: dt.date) -> str:
+    """``2025-01-01`` → ``janv. 2025``."""
+    return f"{MONTHS_SHORT[month.month - 1]} {month.year}"
+
+
+def fr_date(day: dt.date) -> str:
+    """``2025-01-31`` → ``31/01/2025``."""
+    return day.strftime("%d/%m/%Y")
+
+
+def month_range(start: dt.date, end: dt.date) -> str:
+    """``02/2025–04/2025``, or a single month."""
+    if start == end:
+        return month_numeric(end)
+    return f"{month_numeric(start)}–{month_numeric(end)}"

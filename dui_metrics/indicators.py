@@ -1,0 +1,132 @@
+"""Indicators: base counts and rates per ESMS and month, over a period, rolled up, trended.
+
+Definitions are those of the référentiel (domain.md §3): rates are fractions, a zero
+denominator gives NULL, missing months have no row (a zero has one). Every function takes a
+``Store`` (a cursor) and returns plain rows or a pandas DataFrame; the SQL lives in
+``dui_metrics/sql``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import pandas as pd
+import pyarrow as pa
+
+from dui_metrics.referentiel import Referentiel
+from dui_metrics.store import Store
+
+DIMENSIONS = ("og", "commande", "editeur", "departement", "region", "categorie")
+
+
+def add_months(month: dt.date, n: int) -> dt.date:
+    """First day of the month ``n`` months after ``month`` (``n`` may be negative)."""
+    index = month.year * 12 + month.month - 1 + n
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def register_definitions(store: Store, ref: Referentiel) -> None:
+    """Expose rate_defs and count_kinds of the référentiel to this cursor's SQL."""
+    store.register(
+        "rate_defs",
+        pa.table(
+            {
+                "code": [r.code for r in ref.rates],
+                "numerateur": [r.numerator for r in ref.rates],
+                "denominateur": [r.denominator for r in ref.rates],
+            }
+        ),
+    )
+    store.register(
+        "count_kinds",
+        pa.table({"code": [c.code for c in ref.counts], "nature": [c.kind for c in ref.counts]}),
+    )
+
+
+def monthly(
+    store: Store,
+    ref: Referentiel,
+    du: dt.date | None = None,
+    au: dt.date | None = None,
+    finess: Sequence[str] | None = None,
+) -> list[tuple]:
+    """Rows (finess_et, periode, indicateur, valeur, numerateur, denominateur, est_taux).
+
+    One row per ESMS, month and indicator with data, sorted by finess_et, periode, indicateur.
+    Counts: valeur = the count. Rates: valeur = numerateur / denominateur (None when the
+    denominator is 0); a rate row exists when both exist for that ESMS and month.
+    """
+    register_definitions(store, ref)
+    params = {"du": du, "au": au, "finess": list(finess) if finess else None}
+    return store.query("monthly_indicators", params).fetchall()
+
+
+def monthly_frame(store: Store, ref: Referentiel, **filters) -> pd.DataFrame:
+    """`monthly` as a DataFrame."""
+    columns = [
+        "finess_et",
+        "periode",
+        "indicateur",
+        "valeur",
+        "numerateur",
+        "denominateur",
+        "est_taux",
+    ]
+    return pd.DataFrame(monthly(store, ref, **filters), columns=columns)
+
+
+def period_values(store: Store, ref: Referentiel, du: dt.date, au: dt.date) -> pd.DataFrame:
+    """Counts and rates per ESMS over the months ``du``..``au``.
+
+    Flows are summed over the months with data; stocks take the last month with data; rates
+    divide those aggregated numerators and denominators (NULL for a zero denominator).
+    Columns: finess_et, indicateur, valeur, numerateur, denominateur, est_taux.
+    """
+    register_definitions(store, ref)
+    counts = store.query("period_counts", {"du": du, "au": au}).to_arrow_table()
+    store.register("period_counts", counts)
+    rates = store.query("period_rates").df()
+    frame = counts.to_pandas()[["finess_et", "indicateur", "valeur"]]
+    frame = frame.assign(numerateur=pd.NA, denominateur=pd.NA, est_taux=False)
+    rates = rates.assign(est_taux=True)
+    result = pd.concat([frame, rates], ignore_index=True)
+    return result.sort_values(["finess_et", "indicateur"], ignore_index=True)
+
+
+def esms_dimensions(store: Store) -> pd.DataFrame:
+    """Every ESMS known to the store with its reference dimensions (NULL if unknown)."""
+    return store.query("esms_dimensions").df()
+
+
+def rollup(
+    store: Store, ref: Referentiel, dimension: str, du: dt.date, au: dt.date
+) -> pd.DataFrame:
+    """Period indicators grouped by ``dimension`` (one of ``DIMENSIONS``).
+
+    Counts summed across ESMS; rates weighted (sum of numerators / sum of denominators over the
+    ESMS where the rate exists) with q1, mediane, q3 of the ESMS rates and nb_esms.
+    """
+    if dimension not in DIMENSIONS:
+        raise ValueError(f"dimension inconnue {dimension!r} ; attendues : {', '.join(DIMENSIONS)}")
+    values = period_values(store, ref, du, au)
+    values["numerateur"] = values["numerateur"].astype("Int64")
+    values["denominateur"] = values["denominateur"].astype("Int64")
+    values["valeur"] = values["valeur"].astype("float64")
+    store.register("esms_period", values)
+    store.register("esms_dims", esms_dimensions(store))
+    return store.query("rollup", {"dimension": dimension}).df()
+
+
+def trends(store: Store, ref: Referentiel, finess: Sequence[str] | None = None) -> pd.DataFrame:
+    """Monthly series with month-over-month change, 3-month moving average, first non-zero month.
+
+    Columns: finess_et, periode, indicateur, valeur, variation, moyenne_mobile_3m,
+    premier_mois_non_nul. ``variation`` is NULL when the previous calendar month has no value;
+    the moving average is the mean of the values present in M-2..M.
+    """
+    frame = monthly_frame(store, ref, finess=finess)[
+        ["finess_et", "periode", "indicateur", "valeur"]
+    ]
+    store.register("monthly", frame)
+    return store.query("trends").df()

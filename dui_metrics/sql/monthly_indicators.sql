@@ -1,0 +1,23 @@
+-- monthly_indicators: base counts and rates per ESMS and month.
+-- Inputs: table usage; rate_defs(code, numerateur, denominateur) registered by the caller.
+-- Parameters: $du, $au (DATE or NULL: no bound), $finess (VARCHAR[] or NULL: all ESMS).
+-- A rate row exists when both its numerator and denominator exist for that ESMS and month;
+-- a zero denominator gives valeur NULL ("non calculable"), never 0.
+with counts as (
+    select finess_et, periode, indicateur, valeur
+    from usage
+    where ($du is null or periode >= $du)
+      and ($au is null or periode <= $au)
+      and ($finess is null or list_contains($finess, finess_et))
+)
+select finess_et, periode, indicateur, valeur::double as valeur,
+    null::bigint as numerateur, null::bigint as denominateur, false as est_taux
+from counts
+union all
+select n.finess_et, n.periode, r.code, n.valeur / nullif(d.valeur, 0),
+    n.valeur, d.valeur, true
+from rate_defs r
+join counts n on n.indicateur = r.numerateur
+join counts d on d.finess_et = n.finess_et and d.periode = n.periode
+    and d.indicateur = r.denominateur
+order by finess_et, periode, indicateur

@@ -1,0 +1,203 @@
+"""Store: the local analytical store and the only holder of a DuckDB connection.
+
+It owns the schema, its version and migrations, and the SQL files of ``dui_metrics/sql``.
+Tables (schema version 1):
+
+- ``meta(key, value)``: ``schema_version``.
+- ``imports``: the ingestion log, one row per file loaded (name, SHA-256, time, rows loaded
+  and replaced, référentiel version).
+- ``establishments``: the établissements reference, one row per ``finess_et``.
+- ``usage``: typed monthly base counts keyed ``(finess_et, periode, indicateur)``, each row
+  pointing to the import and line it came from (the raw layer as received stays in the file
+  named by the log).
+
+Nothing connects at import time. The app opens the store read-only.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+
+SCHEMA_VERSION = 1
+DEFAULT_PATH = Path("data") / "dui-metrics.duckdb"
+ENV_VAR = "DUI_METRICS_STORE"
+
+
+class StoreError(RuntimeError):
+    """The store cannot be opened or used (missing file, newer schema...)."""
+
+
+def default_path() -> Path:
+    """``$DUI_METRICS_STORE`` or ``data/dui-metrics.duckdb``."""
+    return Path(os.environ.get(ENV_VAR) or DEFAULT_PATH)
+
+
+@cache
+def sql(name: str) -> str:
+    """The statement of ``dui_metrics/sql/<name>.sql``."""
+    return resources.files("dui_metrics").joinpath("sql", f"{name}.sql").read_text("utf-8")
+
+
+def _create_v1(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(sql("schema_v1"))
+
+
+# Migrations from version N to N + 1. Each runs inside the transaction that bumps the version,
+# so a store is never left between two versions.
+MIGRATIONS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {}
+
+
+class Store:
+    """Local analytical store; the only holder of a DuckDB connection."""
+
+    def __init__(self, path: str | Path = ":memory:", *, read_only: bool = False) -> None:
+        self.path = str(path)
+        self.read_only = read_only
+        in_memory = self.path == ":memory:"
+        if read_only and not in_memory and not Path(self.path).exists():
+            raise StoreError(
+                f"aucun magasin de données à {self.path} : importez des exports avec "
+                "« dui-metrics ingest » ou créez la démo avec « dui-metrics demo »"
+            )
+        if not in_memory:
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        if read_only and not in_memory:
+            self._upgrade_if_needed()
+        try:
+            self.con = duckdb.connect(self.path, read_only=read_only and not in_memory)
+        except duckdb.Error as exc:
+            raise StoreError(f"impossible d'ouvrir le magasin {self.path} : {exc}") from exc
+        if not read_only or in_memory:
+            self._ensure_schema()
+        else:
+            self._check_version(self._version())
+
+    @classmethod
+    def _from_connection(cls, parent: Store, con: duckdb.DuckDBPyConnection) -> Store:
+        child = cls.__new__(cls)
+        child.path, child.read_only, child.con = parent.path, parent.read_only, con
+        return child
+
+    def cursor(self) -> Store:
+        """A Store on a new cursor of the same database: one per thread or script run."""
+        return Store._from_connection(self, self.con.cursor())
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- schema -------------------------------------------------------------------------
+    def _version(self) -> int | None:
+        has_meta = self.scalar(
+            "select count(*) from information_schema.tables where table_name = 'meta'"
+        )
+        if not has_meta:
+            return None
+        value = self.scalar("select value from meta where key = 'schema_version'")
+        return int(value) if value is not None else None
+
+    def _check_version(self, version: int | None) -> None:
+        if version is None:
+            raise StoreError(f"{self.path} n'est pas un magasin dui-metrics")
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"le magasin {self.path} a le schéma {version}, plus récent que celui de cette "
+                f"version de dui-metrics ({SCHEMA_VERSION}) : mettez dui-metrics à jour"
+            )
+
+    def _ensure_schema(self) -> None:
+        version = self._version()
+        if version is None:
+            with self.transaction():
+                _create_v1(self.con)
+                self.con.execute(
+                    "insert into meta values ('schema_version', ?)", [str(SCHEMA_VERSION)]
+                )
+            return
+        self._check_version(version)
+        while version < SCHEMA_VERSION:
+            with self.transaction():
+                MIGRATIONS[version](self.con)
+                version += 1
+                self.con.execute(
+                    "update meta set value = ? where key = 'schema_version'", [str(version)]
+                )
+
+    def _upgrade_if_needed(self) -> None:
+        """A read-only open of an older store first migrates it with a short write."""
+        with duckdb.connect(self.path, read_only=True) as probe:
+            probe_store = Store._from_connection(self, probe)
+            version = probe_store._version()
+        if version is not None and version < SCHEMA_VERSION:
+            Store(self.path).close()
+
+    @property
+    def schema_version(self) -> int:
+        return self._version() or 0
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All or nothing: commit on success, roll back on any exception."""
+        self.con.execute("begin transaction")
+        try:
+            yield
+        except BaseException:
+            self.con.execute("rollback")
+            raise
+        self.con.execute("commit")
+
+    # --- reading ------------------------------------------------------------------------
+    def execute(self, statement: str, params: object = None) -> duckdb.DuckDBPyConnection:
+        return self.con.execute(statement, params)
+
+    def one(self, statement: str, params: object = None) -> tuple | None:
+        """The first row of a statement, or None. Reads the whole result: DuckDB 2.0 refuses
+        new work on a connection whose previous result is unfinished."""
+        rows = self.con.execute(statement, params).fetchall()
+        return rows[0] if rows else None
+
+    def scalar(self, statement: str, params: object = None) -> object:
+        """The first column of the first row (None when there is no row)."""
+        row = self.one(statement, params)
+        return row[0] if row else None
+
+    def query(self, name: str, params: object = None) -> duckdb.DuckDBPyConnection:
+        """Run ``sql/<name>.sql`` with bound parameters."""
+        return self.con.execute(sql(name), params)
+
+    def register(self, name: str, table: object) -> None:
+        """Expose a pyarrow table or DataFrame to SQL on this cursor."""
+        self.con.register(name, table)
+
+    def find_import(self, sha256: str) -> tuple | None:
+        """(file_name, imported_at) of an earlier import with this content, if any."""
+        return self.one(
+            "select file_name, imported_at from imports where sha256 = ? "
+            "order by imported_at limit 1",
+            [sha256],
+        )
+
+    def imports(self) -> list[dict]:
+        """The ingestion log, oldest first."""
+        cur = self.con.execute(
+            "select import_id, file_name, sha256, kind, imported_at, rows_loaded, "
+            "rows_replaced, referentiel_version from imports order by import_id"
+        )
+        cols = [d[0] for d in cur.description]
+        return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+
+    def latest_month(self):
+        """Latest ``periode`` with usage data, or None for an empty store."""
+        return self.scalar("select max(periode) from usage")

@@ -1,0 +1,172 @@
+"""VA readiness: each criterion of the vérification d'aptitude per ESMS, with the human gap.
+
+Rules (domain.md §4, windows and criteria from the référentiel): the VA window is the
+``va_mois`` calendar months ending with the ``au`` month. Flow checks sum the months of the
+window that have data; stock and rate checks use the last month of the window that has data
+for that indicator. A check is ``manquant`` with no month in the window, ``zero`` with data
+but a zero value (or a rate that cannot be computed: "non calculable"), else ``ok``.
+``deploye`` is ``ok`` when a deployment date on or before the ``au`` month is known or usage
+data exist on or before it. The ESMS verdict ``va`` is ``ok`` when every check is ``ok``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pandas as pd
+
+from dui_metrics import formats
+from dui_metrics.indicators import add_months, esms_dimensions, monthly_frame
+from dui_metrics.referentiel import Criterion, Referentiel
+from dui_metrics.store import Store
+
+OK, ZERO, MISSING, BLOCKED = "ok", "zero", "manquant", "bloque"
+VERDICT = "va"
+
+
+@dataclass(frozen=True)
+class Check:
+    finess_et: str
+    critere: str
+    statut: str
+    valeur: float | int | None
+    detail: str
+
+
+@dataclass(frozen=True)
+class Window:
+    start: dt.date
+    end: dt.date  # the "au" month
+
+    @property
+    def text(self) -> str:
+        return formats.month_range(self.start, self.end)
+
+
+def va_window(store: Store, ref: Referentiel, au: dt.date | None = None) -> Window:
+    """The VA window ending with ``au`` (default: latest month in the store, else this month)."""
+    from dui_metrics import clock
+
+    end = (au or store.latest_month() or clock.current_month()).replace(day=1)
+    return Window(add_months(end, -(ref.va_window_months - 1)), end)
+
+
+def readiness(
+    store: Store,
+    ref: Referentiel,
+    au: dt.date | None = None,
+    og: str | None = None,
+    commande: str | None = None,
+) -> list[Check]:
+    """Checks per ESMS in criterion order, then the ``va`` verdict, sorted by finess_et.
+
+    ESMS are every ESMS known to the store (reference or usage data), filtered by OG
+    (``finess_ej``) or order (``commande``) when given.
+    """
+    window = va_window(store, ref, au)
+    esms = esms_dimensions(store)
+    if og:
+        esms = esms[esms["finess_ej"] == og]
+    if commande:
+        esms = esms[esms["commande"] == commande]
+    rows = monthly_frame(store, ref, du=window.start, au=window.end, finess=list(esms["finess_et"]))
+    store.register("window_rows", rows)
+    agg = {
+        (r.finess_et, r.indicateur): r
+        for r in store.query("va_window").df().itertuples(index=False)
+    }
+    spans = {
+        r.finess_et: r
+        for r in store.query("usage_span", {"au": window.end}).df().itertuples(index=False)
+    }
+    checks: list[Check] = []
+    for esms_row in esms.itertuples(index=False):
+        code = esms_row.finess_et
+        span = spans.get(code)
+        own = [
+            _deployed(code, esms_row.date_deploiement, span, window)
+            if crit.indicator is None
+            else _indicator_check(code, crit, agg.get((code, crit.indicator)), span, window, ref)
+            for crit in ref.criteria
+        ]
+        blocking = [c.critere for c in own if c.statut != OK]
+        verdict = (
+            Check(code, VERDICT, OK, None, "tous les critères sont remplis")
+            if not blocking
+            else Check(code, VERDICT, BLOCKED, None, "critères bloquants : " + ", ".join(blocking))
+        )
+        checks += own + [verdict]
+    return checks
+
+
+def _is_missing(value: object) -> bool:
+    return value is None or value is pd.NaT or (isinstance(value, float) and value != value)
+
+
+def _as_date(value: object) -> dt.date | None:
+    if _is_missing(value):
+        return None
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+def _deployed(code: str, deployed_on: object, span, window: Window) -> Check:
+    deployed_on = _as_date(deployed_on)
+    first_usage = _as_date(span.premier_mois) if span is not None else None
+    if deployed_on is not None and deployed_on.replace(day=1) <= window.end:
+        return Check(code, "deploye", OK, None, f"déployé le {formats.fr_date(deployed_on)}")
+    if first_usage is not None:
+        return Check(
+            code,
+            "deploye",
+            OK,
+            None,
+            f"données d'usage depuis {formats.month_numeric(first_usage)}",
+        )
+    if deployed_on is not None:
+        detail = (
+            f"déploiement prévu le {formats.fr_date(deployed_on)}, "
+            f"après {formats.month_numeric(window.end)}"
+        )
+    else:
+        detail = (
+            f"ni date de déploiement ni donnée d'usage jusqu'à {formats.month_numeric(window.end)}"
+        )
+    return Check(code, "deploye", MISSING, None, detail)
+
+
+def _missing_detail(span, indicator_label: str, window: Window) -> str:
+    last = _as_date(span.dernier_mois) if span is not None else None
+    if last is None:
+        return "aucune donnée reçue"
+    if last < window.start:
+        return f"aucune donnée depuis {formats.month_numeric(add_months(last, 1))}"
+    return f"aucune donnée « {indicator_label} » sur {window.text}"
+
+
+def _indicator_check(
+    code: str, crit: Criterion, agg, span, window: Window, ref: Referentiel
+) -> Check:
+    ind = ref.indicator(crit.indicator)
+    if agg is None:
+        return Check(code, crit.code, MISSING, None, _missing_detail(span, ind.label, window))
+    if ind.kind == "flux":
+        total = int(agg.somme)
+        statut = OK if total > 0 else ZERO
+        detail = f"{ref.quantity(ind.code, total)} sur {window.text}"
+        return Check(code, crit.code, statut, total, detail)
+    month = formats.month_numeric(_as_date(agg.dernier_mois))
+    last = agg.dernier
+    if ind.kind == "stock":
+        value = int(last["v"])
+        statut = OK if value > 0 else ZERO
+        return Check(code, crit.code, statut, value, f"{ref.quantity(ind.code, value)} en {month}")
+    num, den, rate = int(last["n"]), int(last["d"]), last["v"]
+    if den == 0 or _is_missing(rate):
+        detail = f"non calculable en {month} : {ind.denominator} = 0"
+        return Check(code, crit.code, ZERO, None, detail)
+    statut = OK if num > 0 else ZERO
+    detail = (
+        f"{formats.fr_percent(rate)} en {month} ({formats.fr_int(num)} / {formats.fr_int(den)})"
+    )
+    return Check(code, crit.code, statut, float(rate), detail)
