@@ -170,3 +170,30 @@ def _indicator_check(
         f"{formats.fr_percent(rate)} en {month} ({formats.fr_int(num)} / {formats.fr_int(den)})"
     )
     return Check(code, crit.code, statut, float(rate), detail)
+
+
+def readiness_frame(checks: list[Check]) -> pd.DataFrame:
+    """Checks as a long DataFrame: finess_et, critere, statut, valeur, detail."""
+    return pd.DataFrame(
+        [(c.finess_et, c.critere, c.statut, c.valeur, c.detail) for c in checks],
+        columns=["finess_et", "critere", "statut", "valeur", "detail"],
+    )
+
+
+def summary(checks: list[Check]) -> dict[str, int]:
+    """Counts of ESMS ready (``pretes``), blocked with some data (``bloquees``) and blocked
+    with no data at all in the window (``sans_donnees``: every indicator check missing)."""
+    by_esms: dict[str, list[Check]] = {}
+    for c in checks:
+        by_esms.setdefault(c.finess_et, []).append(c)
+    ready = blocked = no_data = 0
+    for own in by_esms.values():
+        verdict = next(c for c in own if c.critere == VERDICT)
+        indicator_checks = [c for c in own if c.critere not in (VERDICT, "deploye")]
+        if verdict.statut == OK:
+            ready += 1
+        elif all(c.statut == MISSING for c in indicator_checks):
+            no_data += 1
+        else:
+            blocked += 1
+    return {"pretes": ready, "bloquees": blocked, "sans_donnees": no_data}

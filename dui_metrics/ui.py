@@ -1,0 +1,154 @@
+"""The only library module importing Streamlit: the cached store, cached results, formats.
+
+The app opens the store read-only and takes one cursor per session (DuckDB connections are
+not thread-safe; Streamlit serves sessions on threads). Results are cached on their
+arguments plus the store file's modification time, so a new ingestion shows at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from dui_metrics import referentiel as referentiel_mod
+from dui_metrics import va
+from dui_metrics.indicators import esms_dimensions
+from dui_metrics.store import Store, default_path
+
+DEMO_FOLDER = Path("data") / "demo"
+
+STATUS_LABELS = {
+    va.OK: "✅ ok",
+    va.ZERO: "⚠️ zéro",
+    va.MISSING: "❌ manquant",
+    va.BLOCKED: "⛔ bloquée",
+}
+VERDICT_LABELS = {va.OK: "✅ prête", va.BLOCKED: "⛔ bloquée"}
+CRITERION_HEADERS = {
+    "deploye": "Déployé",
+    "ins": "INS",
+    "dmp": "DMP",
+    "mss": "MSSanté",
+    "taux_dossiers_actifs": "Dossiers actifs",
+    "taux_dossiers_actifs_avec_pp": "Avec projet perso.",
+    "taux_dossiers_actifs_avec_evenement": "Avec événement",
+    "va": "VA",
+}
+
+
+def store_path() -> Path:
+    return default_path()
+
+
+def _build_demo(path: Path) -> None:
+    from dui_metrics.demo import write_demo_exports
+    from dui_metrics.ingest import ingest_paths
+
+    with Store(path) as store:
+        ingest_paths(store, write_demo_exports(DEMO_FOLDER))
+
+
+@st.cache_resource(show_spinner=False)
+def _open(path: str) -> Store:
+    if not Path(path).exists():
+        with st.spinner("Premier démarrage : création des données de démonstration…"):
+            _build_demo(Path(path))
+    return Store(path, read_only=True)
+
+
+def store() -> Store:
+    """This session's cursor on the read-only store."""
+    path = str(store_path())
+    key = f"_dui_metrics_cursor:{path}"
+    if key not in st.session_state:
+        st.session_state[key] = _open(path).cursor()
+    return st.session_state[key]
+
+
+def referentiel() -> referentiel_mod.Referentiel:
+    return referentiel_mod.default()
+
+
+def store_version() -> float:
+    """Changes whenever the store file is written: part of every cache key."""
+    path = store_path()
+    return path.stat().st_mtime if path.exists() else 0.0
+
+
+@st.cache_data(show_spinner=False)
+def _imports(path: str, version: float) -> pd.DataFrame:
+    return pd.DataFrame(store().imports())
+
+
+def is_demo() -> bool:
+    """True when the store holds only the bundled demo exports."""
+    log = _imports(str(store_path()), store_version())
+    return bool(len(log)) and bool(log["file_name"].str.contains("demo").all())
+
+
+def demo_banner() -> None:
+    if is_demo():
+        st.info(
+            "Données de démonstration (fictives). Pour suivre vos établissements, importez vos "
+            "exports : `dui-metrics ingest --store data/dui-metrics.duckdb VOS_FICHIERS…`.",
+            icon="ℹ️",
+        )
+
+
+@st.cache_data(show_spinner=False)
+def establishments(path: str, version: float) -> pd.DataFrame:
+    return esms_dimensions(store())
+
+
+@st.cache_data(show_spinner=False)
+def months(path: str, version: float) -> list[dt.date]:
+    rows = store().execute("select distinct periode from usage order by periode").fetchall()
+    return [r[0] for r in rows]
+
+
+@st.cache_data(show_spinner=False)
+def readiness(path: str, version: float, au: dt.date | None, og: str | None) -> pd.DataFrame:
+    checks = va.readiness(store(), referentiel(), au=au, og=og)
+    return va.readiness_frame(checks)
+
+
+@st.cache_data(show_spinner=False)
+def readiness_summary(path: str, version: float, au: dt.date | None, og: str | None) -> dict:
+    checks = va.readiness(store(), referentiel(), au=au, og=og)
+    return va.summary(checks)
+
+
+def month_label(month: dt.date) -> str:
+    from dui_metrics.formats import month_short
+
+    return month_short(month)
+
+
+def status_matrix(checks: pd.DataFrame, esms: pd.DataFrame) -> pd.DataFrame:
+    """ESMS × criterion table with symbol-and-word statuses (never colour alone)."""
+    if checks.empty:
+        return pd.DataFrame()
+    wide = checks.pivot(index="finess_et", columns="critere", values="statut")
+    wide = wide[[c for c in CRITERION_HEADERS if c in wide.columns]]
+    labels = wide.apply(lambda col: col.map(VERDICT_LABELS if col.name == "va" else STATUS_LABELS))
+    labels = labels.rename(columns=CRITERION_HEADERS).reset_index()
+    info = esms[["finess_et", "raison_sociale", "og_nom", "commande"]]
+    table = info.merge(labels, on="finess_et", how="right")
+    table = table.rename(
+        columns={
+            "finess_et": "FINESS ET",
+            "raison_sociale": "Établissement",
+            "og_nom": "Organisme gestionnaire",
+            "commande": "Bon de commande",
+        }
+    )
+    # Blocked ESMS first: they are what the reader came for.
+    order = table["VA"].eq(VERDICT_LABELS[va.OK])
+    return (
+        table.assign(_ready=order)
+        .sort_values(["_ready", "Établissement"], ignore_index=True)
+        .drop(columns="_ready")
+    )

@@ -1,0 +1,49 @@
+"""Shared fixtures: a pinned "today", a real DuckDB store file, tiny hand-made exports."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from dui_metrics import referentiel
+from dui_metrics.store import Store
+
+TODAY = "2025-06-15"  # current month 2025-06: 2025-07 is "in the future" for ingestion
+
+
+@pytest.fixture(autouse=True)
+def pinned_today(monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("DUI_METRICS_TODAY", TODAY)
+    monkeypatch.delenv("DUI_METRICS_STORE", raising=False)
+    return TODAY
+
+
+@pytest.fixture
+def ref() -> referentiel.Referentiel:
+    return referentiel.default()
+
+
+@pytest.fixture
+def store_path(tmp_path: Path) -> Path:
+    return tmp_path / "store.duckdb"
+
+
+@pytest.fixture
+def store(store_path: Path):
+    with Store(store_path) as s:
+        yield s
+
+
+@pytest.fixture
+def write_file(tmp_path: Path) -> Callable[..., Path]:
+    """write_file("usages.csv", text, encoding="utf-8") → path of a file in a tmp folder."""
+
+    def write(name: str, text: str, encoding: str = "utf-8") -> Path:
+        path = tmp_path / "in" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(text.encode(encoding))
+        return path
+
+    return write
