@@ -24,9 +24,9 @@ STATUS_LABELS = {
     va.OK: "✅ ok",
     va.ZERO: "⚠️ zéro",
     va.MISSING: "❌ manquant",
-    va.BLOCKED: "⛔ bloquée",
+    va.BLOCKED: "⛔ bloqué",
 }
-VERDICT_LABELS = {va.OK: "✅ prête", va.BLOCKED: "⛔ bloquée"}
+VERDICT_LABELS = {va.OK: "✅ prêt", va.BLOCKED: "⛔ bloqué"}
 CRITERION_HEADERS = {
     "deploye": "Déployé",
     "ins": "INS",
@@ -137,6 +137,8 @@ def status_matrix(checks: pd.DataFrame, esms: pd.DataFrame) -> pd.DataFrame:
     labels = labels.rename(columns=CRITERION_HEADERS).reset_index()
     info = esms[["finess_et", "raison_sociale", "og_nom", "commande"]]
     table = info.merge(labels, on="finess_et", how="right")
+    first = ["finess_et", "raison_sociale", CRITERION_HEADERS["va"]]
+    table = table[first + [c for c in table.columns if c not in first]]
     table = table.rename(
         columns={
             "finess_et": "FINESS ET",

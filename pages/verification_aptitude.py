@@ -47,7 +47,7 @@ c.metric("ESMS sans données sur la fenêtre", fr_int(counts["sans_donnees"]))
 st.subheader("Critères par établissement")
 st.caption(
     "✅ ok : valeur non nulle · ⚠️ zéro : données reçues mais nulles · ❌ manquant : aucune "
-    "donnée sur la fenêtre. Une ESMS est prête quand tous ses critères sont ok."
+    "donnée sur la fenêtre. Un ESMS est prêt pour la VA quand tous ses critères sont ok."
 )
 matrix = ui.status_matrix(checks, esms)
 st.dataframe(matrix, hide_index=True)
@@ -55,7 +55,7 @@ st.dataframe(matrix, hide_index=True)
 st.subheader("Écarts à combler")
 gaps = checks[(checks["statut"] != "ok") & (checks["critere"] != "va")]
 if gaps.empty:
-    st.success("Aucun écart : toutes les ESMS sélectionnées sont prêtes pour la VA.")
+    st.success("Aucun écart : tous les ESMS sélectionnés sont prêts pour la VA.")
 else:
     names = esms.set_index("finess_et")["raison_sociale"]
     table = gaps.assign(

@@ -1,0 +1,79 @@
+"""The dashboard under Streamlit's AppTest, on a tiny store with hand-worked VA verdicts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dui_metrics.ingest import ingest_paths
+from dui_metrics.store import Store
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+# OG A (690000005): E1 690000013 ready; E2 690000021 sends no MSSanté message (blocked).
+# OG B (330000001): E3 330000019 deployed, no usage data at all (blocked, no data).
+REFERENCE = """finess_et;finess_ej;raison_sociale;og_nom;commande;date_deploiement
+690000013;690000005;EHPAD Un;OG A;BC-A;01/01/2025
+690000021;690000005;IME Deux;OG A;BC-A;01/01/2025
+330000019;330000001;SSIAD Trois;OG B;BC-B;01/01/2025
+"""
+HEADER = (
+    "finess_et;periode;personnes_accompagnees;dossiers_actifs;dossiers_actifs_avec_pp;"
+    "dossiers_actifs_avec_evenement;ins_qualifiees;dmp_documents_envoyes;mss_messages_envoyes\n"
+)
+USAGE = HEADER + "".join(
+    f"{finess};2025-0{m};40;30;20;25;28;10;{mss}\n"
+    for m in (1, 2, 3)
+    for finess, mss in (("690000013", 5), ("690000021", 0))
+)
+
+
+@pytest.fixture
+def tiny_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (tmp_path / "ref.csv").write_text(REFERENCE, encoding="utf-8")
+    (tmp_path / "usage.csv").write_text(USAGE, encoding="utf-8")
+    path = tmp_path / "store.duckdb"
+    with Store(path) as store:
+        results = ingest_paths(store, [tmp_path / "ref.csv", tmp_path / "usage.csv"])
+    assert [r.status for r in results] == ["chargé", "chargé"]
+    monkeypatch.setenv("DUI_METRICS_STORE", str(path))
+    return path
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def test_va_page_counts_and_og_filter(tiny_store: Path) -> None:
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    assert at.title[0].value == "Vérification d'aptitude (VA)"
+    # All OGs, window 01/2025–03/2025: E1 ready; E2 blocked (mss 0); E3 no data at all.
+    assert metrics(at) == {
+        "ESMS prêts pour la VA": "1",
+        "ESMS bloqués": "1",
+        "ESMS sans données sur la fenêtre": "1",
+    }
+    at.selectbox(key="og").set_value("330000001").run()
+    # OG B holds only E3, which has no data.
+    assert metrics(at) == {
+        "ESMS prêts pour la VA": "0",
+        "ESMS bloqués": "0",
+        "ESMS sans données sur la fenêtre": "1",
+    }
+    at.selectbox(key="og").set_value("690000005").run()
+    assert metrics(at)["ESMS prêts pour la VA"] == "1"
+    gaps = at.dataframe[1].value
+    # Only E2's MSSanté check is a gap in OG A: 0 + 0 + 0 messages over the window.
+    assert list(gaps["Écart"]) == ["0 message MSSanté envoyé sur 01/2025–03/2025"]
+
+
+def test_va_page_month_selection_moves_the_window(tiny_store: Path) -> None:
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.selectbox(key="og").set_value("690000005").run()
+    at.selectbox(key="au").set_value(at.selectbox(key="au").options[-1]).run()
+    # Oldest month offered is 01/2025: the window 11/2024–01/2025 holds January only.
+    gaps = at.dataframe[1].value
+    assert list(gaps["Écart"]) == ["0 message MSSanté envoyé sur 11/2024–01/2025"]
