@@ -1,0 +1,91 @@
+"""The store: schema on first use, versioned, migrated rather than broken, read-only opens."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dui_metrics import store as store_mod
+from dui_metrics.store import Store, StoreError
+
+
+def test_schema_created_on_first_use(store_path: Path) -> None:
+    assert not store_path.exists()
+    with Store(store_path) as s:
+        assert s.schema_version == store_mod.SCHEMA_VERSION
+        tables = {
+            r[0] for r in s.execute("select table_name from information_schema.tables").fetchall()
+        }
+    assert {"meta", "imports", "establishments", "usage"} <= tables
+
+
+def test_default_path_and_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    assert store_mod.default_path() == Path("data") / "dui-metrics.duckdb"
+    monkeypatch.setenv("DUI_METRICS_STORE", str(tmp_path / "x.duckdb"))
+    assert store_mod.default_path() == tmp_path / "x.duckdb"
+
+
+def test_older_store_is_migrated_with_its_data(
+    store_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with Store(store_path) as s:
+        s.execute(
+            "insert into usage values ('690000013', date '2025-01-01', 'dossiers_actifs', 7, 1, 2)"
+        )
+
+    def add_comment_column(con) -> None:
+        con.execute("alter table usage add column commentaire varchar")
+
+    # A later release: schema 2 adds a column; the v1 store must be upgraded, not discarded.
+    monkeypatch.setattr(store_mod, "SCHEMA_VERSION", 2)
+    monkeypatch.setitem(store_mod.MIGRATIONS, 1, add_comment_column)
+    with Store(store_path, read_only=True) as s:  # even a read-only open upgrades first
+        assert s.schema_version == 2
+        assert s.execute("select valeur, commentaire from usage").fetchall() == [(7, None)]
+
+
+def test_failed_migration_leaves_the_store_at_its_version(
+    store_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    Store(store_path).close()
+
+    def broken(con) -> None:
+        con.execute("alter table usage add column x varchar")
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(store_mod, "SCHEMA_VERSION", 2)
+    monkeypatch.setitem(store_mod.MIGRATIONS, 1, broken)
+    with pytest.raises(RuntimeError):
+        Store(store_path)
+    monkeypatch.setattr(store_mod, "SCHEMA_VERSION", 1)
+    with Store(store_path) as s:
+        assert s.schema_version == 1
+        columns = [
+            r[0]
+            for r in s.execute(
+                "select column_name from information_schema.columns where table_name = 'usage'"
+            ).fetchall()
+        ]
+        assert "x" not in columns
+
+
+def test_newer_store_is_refused(store_path: Path) -> None:
+    with Store(store_path) as s:
+        s.execute("update meta set value = '99' where key = 'schema_version'")
+    with pytest.raises(StoreError, match="schéma 99, plus récent"):
+        Store(store_path)
+
+
+def test_read_only_open_of_missing_store_explains(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="dui-metrics demo"):
+        Store(tmp_path / "absent.duckdb", read_only=True)
+
+
+def test_transaction_rolls_back_on_error(store: Store) -> None:
+    with pytest.raises(ValueError), store.transaction():
+        store.execute(
+            "insert into usage values ('690000013', date '2025-01-01', 'dossiers_actifs', 7, 1, 2)"
+        )
+        raise ValueError("stop")
+    assert store.scalar("select count(*) from usage") == 0
