@@ -33,7 +33,6 @@ import csv
 import datetime as dt
 import io
 import random
-import tomllib
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -44,6 +43,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from openpyxl.packaging.core import DocumentProperties
 from openpyxl.writer.excel import ExcelWriter
+
+from dui_metrics import referentiel
+from dui_metrics.finess import luhn_check_digit, region_of_departement
 
 SEED = 20241101
 # Fixed timestamp for workbook properties and zip entries, so the bytes never depend on "now".
@@ -74,7 +76,6 @@ BASE_COUNTS: tuple[str, ...] = (
 )
 BLOCKER_REASONS: tuple[str, ...] = ("mss", "donnees_recentes", "pp", "dmp", "aucune_donnee")
 
-_REGIONS = {"01": "84", "69": "84", "06": "93", "13": "93", "33": "75", "59": "32", "35": "53"}
 _EDITORS = {"Logidom": "Logidom DUI 4", "Médisoc": "Médisoc ESMS"}
 # OG key -> (og_nom, département of the head office)
 _OGS = {
@@ -187,19 +188,10 @@ class _Profile:
     creux_ete: bool
 
 
-def _luhn_digit(first8: str) -> str:
-    """Check digit making `first8` + digit pass the Luhn check."""
-    total = 0
-    for i, char in enumerate(reversed(first8)):
-        d = int(char) * (2 if i % 2 == 0 else 1)
-        total += d - 9 if d > 9 else d
-    return str((10 - total % 10) % 10)
-
-
 def _new_finess(rng: random.Random, departement: str, taken: set[str]) -> str:
     while True:
         first8 = f"{departement}{rng.randrange(10**6):06d}"
-        finess = first8 + _luhn_digit(first8)
+        finess = first8 + luhn_check_digit(first8)
         if finess not in taken:
             taken.add(finess)
             return finess
@@ -217,7 +209,7 @@ def _build_esms() -> tuple[DemoEsms, ...]:
             og_nom=_OGS[og][0],
             categorie=cat,
             departement=dep,
-            region=_REGIONS[dep],
+            region=region_of_departement(dep)[0],
             editeur=editor,
             logiciel=_EDITORS[editor],
             commande=_ORDERS[(og, editor)],
@@ -281,8 +273,7 @@ def write_demo_exports(folder: Path) -> list[Path]:
 
 def _labels() -> dict[str, str]:
     """French labels of the base counts, from the packaged référentiel."""
-    text = Path(__file__).with_name("referentiel.toml").read_text(encoding="utf-8")
-    return {i["code"]: i["libelle"] for i in tomllib.loads(text)["indicateurs"]}
+    return {i.code: i.label for i in referentiel.default().counts}
 
 
 # --- usage generation -------------------------------------------------------------------------
