@@ -197,3 +197,19 @@ def summary(checks: list[Check]) -> dict[str, int]:
         else:
             blocked += 1
     return {"pretes": ready, "bloquees": blocked, "sans_donnees": no_data}
+
+
+def group_readiness(checks: list[Check], esms: pd.DataFrame, by: str) -> pd.DataFrame:
+    """Readiness per order (``by="commande"``) or OG (``by="finess_ej"``): a group is ready
+    when all its ESMS are. Columns: the group key, nb_esms, nb_prets, pret."""
+    verdicts = pd.DataFrame(
+        [(c.finess_et, c.statut == OK) for c in checks if c.critere == VERDICT],
+        columns=["finess_et", "pret_esms"],
+    )
+    merged = verdicts.merge(esms[["finess_et", by]], on="finess_et", how="left")
+    grouped = merged.groupby(by, dropna=False).agg(
+        nb_esms=("finess_et", "count"), nb_prets=("pret_esms", "sum")
+    )
+    grouped["nb_prets"] = grouped["nb_prets"].astype(int)
+    grouped["pret"] = grouped["nb_esms"] == grouped["nb_prets"]
+    return grouped.reset_index().sort_values(by, na_position="last", ignore_index=True)
