@@ -79,14 +79,17 @@ def monthly_frame(store: Store, ref: Referentiel, **filters) -> pd.DataFrame:
 def period_values(store: Store, ref: Referentiel, du: dt.date, au: dt.date) -> pd.DataFrame:
     """Counts and rates per ESMS over the months ``du``..``au``.
 
-    Flows are summed over the months with data; stocks take the last month with data; rates
-    divide those aggregated numerators and denominators (NULL for a zero denominator).
+    Flows are summed over the months with data; stocks take the last month with data. A rate
+    takes its numerator and denominator from the same months: for stock parts (all rates of
+    the référentiel), the last month where both exist, so that a rate never mixes two months
+    and stays in [0, 1]; for flow parts, the sum over the months where both exist. A zero
+    denominator gives NULL.
     Columns: finess_et, indicateur, valeur, numerateur, denominateur, est_taux.
     """
     register_definitions(store, ref)
-    counts = store.query("period_counts", {"du": du, "au": au}).to_arrow_table()
+    counts = store.arrow("period_counts", {"du": du, "au": au})
     store.register("period_counts", counts)
-    rates = store.query("period_rates").df()
+    rates = store.query("period_rates", {"du": du, "au": au}).df()
     frame = counts.to_pandas()[["finess_et", "indicateur", "valeur"]]
     frame = frame.assign(numerateur=pd.NA, denominateur=pd.NA, est_taux=False)
     rates = rates.assign(est_taux=True)

@@ -133,7 +133,13 @@ def _parse(data: dict, source: str) -> Referentiel:
 
 def _check(ref: Referentiel) -> None:
     codes = {i.code for i in ref.counts}
+    kinds = {i.code: i.kind for i in ref.counts}
     for rate in ref.rates:
+        if kinds.get(rate.numerator) != kinds.get(rate.denominator):
+            raise ReferentielError(
+                f"{ref.source} : le taux {rate.code} mêle un stock et un flux "
+                f"({rate.numerator}, {rate.denominator})"
+            )
         for part in (rate.numerator, rate.denominator):
             if part not in codes:
                 raise ReferentielError(

@@ -177,6 +177,10 @@ class Store:
         """Run ``sql/<name>.sql`` with bound parameters."""
         return self.con.execute(sql(name), params)
 
+    def arrow(self, name: str, params: object = None):
+        """Run ``sql/<name>.sql`` and return a pyarrow table (no DB-API copy)."""
+        return self.con.sql(sql(name), params=params).to_arrow_table()
+
     def register(self, name: str, table: object) -> None:
         """Expose a pyarrow table or DataFrame to SQL on this cursor."""
         self.con.register(name, table)

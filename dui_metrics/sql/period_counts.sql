@@ -4,7 +4,7 @@
 -- Input: count_kinds(code, nature) registered by the caller.
 select u.finess_et, u.indicateur,
     case when any_value(k.nature) = 'flux' then sum(u.valeur)
-         else arg_max(u.valeur, u.periode) end as valeur,
+         else arg_max(u.valeur, u.periode) end::bigint as valeur,
     max(u.periode) as dernier_mois,
     count(*) as nb_mois
 from usage u
