@@ -24,6 +24,7 @@ from dui_metrics.ingest import LOADED, REJECTED, describe, ingest_paths
 from dui_metrics.ingest.usage import parse_month
 from dui_metrics.referentiel import ReferentielError
 from dui_metrics.store import Store, StoreError, default_path
+from dui_metrics.writer import writable_copy
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
 
@@ -213,7 +214,8 @@ def _progress(done: int, total: int, result) -> None:
 
 
 def cmd_ingest(args: argparse.Namespace, ref: referentiel_mod.Referentiel) -> int:
-    with Store(_store_path(args)) as store:
+    # A missing path raises UsageError inside: the copy is thrown away, nothing is written.
+    with writable_copy(_store_path(args)) as store:
         results = ingest_paths(store, args.paths, ref, progress=_progress)
     return _report(results)
 
@@ -223,7 +225,7 @@ def cmd_demo(args: argparse.Namespace, ref: referentiel_mod.Referentiel) -> int:
 
     paths = write_demo_exports(args.dossier)
     print(f"{len(paths)} exports de démonstration écrits dans {args.dossier}", file=sys.stderr)
-    with Store(_store_path(args)) as store:
+    with writable_copy(_store_path(args)) as store:
         results = ingest_paths(store, paths, ref, progress=_progress)
     code = _report(results)
     print(f"magasin : {_store_path(args)}", file=sys.stderr)

@@ -34,6 +34,12 @@ class StoreError(RuntimeError):
     """The store cannot be opened or used (missing file, newer schema...)."""
 
 
+def version_key(path: str | Path) -> tuple[int, int]:
+    """Identity of the store file's current version: (inode, modification time in ns)."""
+    st = os.stat(path)
+    return st.st_ino, st.st_mtime_ns
+
+
 def default_path() -> Path:
     """``$DUI_METRICS_STORE`` or ``data/dui-metrics.duckdb``."""
     return Path(os.environ.get(ENV_VAR) or DEFAULT_PATH)
@@ -136,12 +142,40 @@ class Store:
                 )
 
     def _upgrade_if_needed(self) -> None:
-        """A read-only open of an older store first migrates it with a short write."""
+        """A read-only open of an older store first migrates it, as any write: on a copy
+        that then replaces the store (see writer.py)."""
         with duckdb.connect(self.path, read_only=True) as probe:
             probe_store = Store._from_connection(self, probe)
             version = probe_store._version()
         if version is not None and version < SCHEMA_VERSION:
-            Store(self.path).close()
+            from dui_metrics.writer import writable_copy
+
+            with writable_copy(self.path):
+                pass
+
+    @classmethod
+    def snapshot(cls, path: str | Path) -> Store:
+        """A read-only Store on the current version of the store file, for long-lived readers.
+
+        DuckDB shares one database instance per path within a process, so a process that keeps
+        a connection open would never see a newer version written by ``writer.writable_copy``.
+        Opening through a private hard link named after the file's identity gives each version
+        its own instance; the link is removed at once (the open file stays readable).
+        ``version_key`` tells whether the store has been replaced since.
+        """
+        path = Path(path)
+        if not path.exists():
+            return cls(path, read_only=True)  # raises the explanatory StoreError
+        key = version_key(path)
+        alias = path.with_name(f".{path.name}.snapshot-{os.getpid()}-{key[0]}-{key[1]}")
+        alias.unlink(missing_ok=True)
+        os.link(path, alias)
+        try:
+            snap = cls(alias, read_only=True)
+        finally:
+            alias.unlink(missing_ok=True)
+        snap.path, snap.version_key = str(path), key
+        return snap
 
     @property
     def schema_version(self) -> int:

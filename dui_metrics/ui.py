@@ -8,6 +8,7 @@ arguments plus the store file's modification time, so a new ingestion shows at o
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from pathlib import Path
 
 import pandas as pd
@@ -16,7 +17,8 @@ import streamlit as st
 from dui_metrics import referentiel as referentiel_mod
 from dui_metrics import va
 from dui_metrics.indicators import esms_dimensions
-from dui_metrics.store import Store, default_path
+from dui_metrics.store import Store, default_path, version_key
+from dui_metrics.writer import writable_copy
 
 DEMO_FOLDER = Path("data") / "demo"
 
@@ -47,39 +49,52 @@ def _build_demo(path: Path) -> None:
     from dui_metrics.demo import write_demo_exports
     from dui_metrics.ingest import ingest_paths
 
-    with Store(path) as store:
+    with writable_copy(path) as store:
         ingest_paths(store, write_demo_exports(DEMO_FOLDER))
 
 
-@st.cache_resource(show_spinner=False)
-def _open(path: str) -> Store:
-    if not Path(path).exists():
-        with st.spinner("Premier démarrage : création des données de démonstration…"):
-            _build_demo(Path(path))
-    return Store(path, read_only=True)
+_SNAPSHOTS: dict[str, Store] = {}
+_SNAPSHOTS_LOCK = threading.Lock()
+
+
+def _snapshot(path: Path) -> Store:
+    """The read-only snapshot of the store's current version, shared by all sessions."""
+    with _SNAPSHOTS_LOCK:
+        if not path.exists():
+            with st.spinner("Premier démarrage : création des données de démonstration…"):
+                _build_demo(path)
+        snap = _SNAPSHOTS.get(str(path))
+        if snap is None or snap.version_key != version_key(path):
+            snap = Store.snapshot(path)  # a newer version was written: readers move to it
+            _SNAPSHOTS[str(path)] = snap
+        return snap
 
 
 def store() -> Store:
-    """This session's cursor on the read-only store."""
-    path = str(store_path())
-    key = f"_dui_metrics_cursor:{path}"
-    if key not in st.session_state:
-        st.session_state[key] = _open(path).cursor()
-    return st.session_state[key]
+    """This session's cursor on the current snapshot of the store (one cursor per session:
+    DuckDB connections are not thread-safe and Streamlit serves sessions on threads)."""
+    snap = _snapshot(store_path())
+    key = "_dui_metrics_cursor"
+    current = st.session_state.get(key)
+    if current is None or current[0] is not snap:
+        if current is not None:
+            current[1].close()
+        st.session_state[key] = (snap, snap.cursor())
+    return st.session_state[key][1]
 
 
 def referentiel() -> referentiel_mod.Referentiel:
     return referentiel_mod.default()
 
 
-def store_version() -> float:
-    """Changes whenever the store file is written: part of every cache key."""
-    path = store_path()
-    return path.stat().st_mtime if path.exists() else 0.0
+def store_version() -> tuple[int, int]:
+    """Changes whenever the store is rewritten: part of every cache key."""
+    _snapshot(store_path())
+    return version_key(store_path())
 
 
 @st.cache_data(show_spinner=False)
-def _imports(path: str, version: float) -> pd.DataFrame:
+def _imports(path: str, version: tuple) -> pd.DataFrame:
     return pd.DataFrame(store().imports())
 
 
@@ -99,24 +114,24 @@ def demo_banner() -> None:
 
 
 @st.cache_data(show_spinner=False)
-def establishments(path: str, version: float) -> pd.DataFrame:
+def establishments(path: str, version: tuple) -> pd.DataFrame:
     return esms_dimensions(store())
 
 
 @st.cache_data(show_spinner=False)
-def months(path: str, version: float) -> list[dt.date]:
+def months(path: str, version: tuple) -> list[dt.date]:
     rows = store().execute("select distinct periode from usage order by periode").fetchall()
     return [r[0] for r in rows]
 
 
 @st.cache_data(show_spinner=False)
-def readiness(path: str, version: float, au: dt.date | None, og: str | None) -> pd.DataFrame:
+def readiness(path: str, version: tuple, au: dt.date | None, og: str | None) -> pd.DataFrame:
     checks = va.readiness(store(), referentiel(), au=au, og=og)
     return va.readiness_frame(checks)
 
 
 @st.cache_data(show_spinner=False)
-def readiness_summary(path: str, version: float, au: dt.date | None, og: str | None) -> dict:
+def readiness_summary(path: str, version: tuple, au: dt.date | None, og: str | None) -> dict:
     checks = va.readiness(store(), referentiel(), au=au, og=og)
     return va.summary(checks)
 
