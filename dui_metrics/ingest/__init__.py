@@ -79,8 +79,20 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _unexpected(name: str, exc: Exception) -> ExportError:
+    """An error no check foresaw: the file is refused with a message, never a traceback."""
+    return ExportError(
+        [Problem(name, None, None, f"fichier illisible ({type(exc).__name__} : {exc})")]
+    )
+
+
 def _read_and_detect(path: Path, name: str, ref: Referentiel) -> tuple[RawTable, object]:
-    raw = read(path, name)
+    try:
+        raw = read(path, name)
+    except ExportError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any reader failure refuses this file only
+        raise _unexpected(name, exc) from exc
     layout, problems = detect_layout(name, raw.headers, ref)
     if problems:
         raise ExportError(problems)
@@ -133,7 +145,7 @@ def ingest_file(
 
 def ingest_table(store: Store, path: Path, raw: RawTable, layout, ref: Referentiel) -> FileResult:
     """Check then write one read file, all or nothing."""
-    result = FileResult(raw.file, kind=layout.kind, warnings=list(raw.warnings))
+    result = FileResult(raw.file, kind=layout.kind, warnings=[*raw.warnings, *layout.warnings])
     digest = sha256_of(path)
     earlier = store.find_import(digest)
     if earlier:
@@ -175,6 +187,9 @@ def ingest_table(store: Store, path: Path, raw: RawTable, layout, ref: Referenti
             )
     except ExportError as exc:
         result.status, result.error = REJECTED, exc
+        return result
+    except Exception as exc:  # noqa: BLE001 - the transaction rolled back; other files go on
+        result.status, result.error = REJECTED, _unexpected(raw.file, exc)
         return result
     finally:
         cur.close()

@@ -88,7 +88,7 @@ class Layout:
 
     kind: str
     columns: dict[str, int]  # canonical name (or count code for wide files) → position
-    ignored: tuple[int, ...] = ()  # positions of columns that are not used
+    warnings: tuple[Problem, ...] = ()  # columns ignored, said to the user
 
 
 def detect_layout(file: str, headers: list[str], ref: Referentiel) -> tuple[Layout, list[Problem]]:
@@ -117,18 +117,13 @@ def detect_layout(file: str, headers: list[str], ref: Referentiel) -> tuple[Layo
         else:
             names[name] = pos
 
-    if "finess_ej" in names or "raison_sociale" in names:
+    has_long = "indicateur" in names or "valeur" in names
+    if "periode" in names:
+        kind = LONG if has_long else WIDE
+    elif "finess_ej" in names or "raison_sociale" in names:
         kind = REFERENCE
-        missing = [c for c in REFERENCE_REQUIRED if c not in names]
-        extra = [p for p in names if p not in REFERENCE_COLUMNS]
-    elif "indicateur" in names or "valeur" in names:
+    elif has_long:
         kind = LONG
-        missing = [c for c in LONG_COLUMNS if c not in names]
-        extra = [p for p in names if p not in LONG_COLUMNS]
-    elif "finess_et" in names and "periode" in names:
-        kind = WIDE
-        missing = []
-        extra = [p for p in names if p not in ("finess_et", "periode") and p not in ref.count_codes]
     else:
         expected = (
             "référentiel (finess_et, finess_ej, raison_sociale), usages au format long "
@@ -144,9 +139,28 @@ def detect_layout(file: str, headers: list[str], ref: Referentiel) -> tuple[Layo
             )
         ]
 
-    for col in missing:
-        problems.append(Problem(file, 1, None, f"colonne obligatoire absente : {col}"))
+    wanted = {
+        REFERENCE: REFERENCE_COLUMNS,
+        LONG: LONG_COLUMNS,
+        WIDE: ("finess_et", "periode", *ref.count_codes),
+    }[kind]
+    required = {REFERENCE: REFERENCE_REQUIRED, LONG: LONG_COLUMNS, WIDE: ("finess_et", "periode")}
+    for col in required[kind]:
+        if col not in names:
+            problems.append(Problem(file, 1, None, f"colonne obligatoire absente : {col}"))
+    if kind == WIDE and not any(code in names for code in ref.count_codes):
+        problems.append(
+            Problem(
+                file,
+                1,
+                None,
+                "aucune colonne de comptage ; colonnes de comptage connues : "
+                + ", ".join(ref.count_codes),
+            )
+        )
+    extra = [name for name in names if name not in wanted]
     rate_codes = set(ref.rate_codes)
+    warnings: list[Problem] = []
     for name in extra:
         header = headers[names[name]]
         if name in rate_codes:
@@ -155,23 +169,37 @@ def detect_layout(file: str, headers: list[str], ref: Referentiel) -> tuple[Layo
                     file, 1, header, f"{name} est un taux : les taux sont calculés, pas importés"
                 )
             )
-        else:
-            problems.append(
-                Problem(
-                    file, 1, header, f"colonne inattendue pour un fichier de {KIND_LABELS[kind]}"
-                )
-            )
-    if kind == WIDE:
-        for pos in unknown:
+        elif kind == LONG and name in ref.count_codes:
             problems.append(
                 Problem(
                     file,
                     1,
-                    headers[pos] or f"n° {pos + 1}",
+                    header,
+                    "colonne de comptage dans un fichier au format long (finess_et, periode, "
+                    "indicateur, valeur) : choisissez l'un ou l'autre format",
+                )
+            )
+        else:
+            warnings.append(
+                Problem(file, 1, header, f"colonne ignorée dans un fichier de {KIND_LABELS[kind]}")
+            )
+    for pos in unknown:
+        header = headers[pos]
+        if not str(header).strip():
+            warnings.append(Problem(file, 1, f"n° {pos + 1}", "colonne sans en-tête ignorée"))
+        elif kind == WIDE:
+            problems.append(
+                Problem(
+                    file,
+                    1,
+                    header,
                     "colonne inconnue ; colonnes de comptage connues : "
                     + ", ".join(ref.count_codes),
                 )
             )
-        unknown = []
+        else:
+            warnings.append(
+                Problem(file, 1, header, f"colonne inconnue ignorée ({KIND_LABELS[kind]})")
+            )
     columns = {name: pos for name, pos in names.items() if name not in extra}
-    return Layout(kind, columns, tuple(unknown)), problems
+    return Layout(kind, columns, tuple(warnings)), problems

@@ -205,6 +205,8 @@ def cell_text(value: object, finess: bool = False) -> str | None:
         return value.strip() or None
     if isinstance(value, bool):
         return "VRAI" if value else "FAUX"
+    if isinstance(value, float) and value != value:
+        return None  # NaN: a missing value
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, int):

@@ -46,5 +46,7 @@ select _line, valeur_col,
                     coalesce(indicateur, indicateur_raw))
     end
 from staged
-where valeur_num is null or not isfinite(valeur_num) or valeur_num < 0
-    or valeur_num <> floor(valeur_num) or valeur_num > 1e12
+where (valeur_num is null or not isfinite(valeur_num) or valeur_num < 0
+        or valeur_num <> floor(valeur_num) or valeur_num > 1e12)
+    -- a rate given as input is already reported above; its value is beside the point
+    and not list_contains($rates, coalesce(indicateur, ''))
