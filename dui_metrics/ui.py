@@ -169,3 +169,88 @@ def status_matrix(checks: pd.DataFrame, esms: pd.DataFrame) -> pd.DataFrame:
         .sort_values(["_ready", "Établissement"], ignore_index=True)
         .drop(columns="_ready")
     )
+
+
+# --- shared page furniture ----------------------------------------------------------------
+# Okabe–Ito palette: distinguishable with the common colour-vision deficiencies.
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
+STATUS_COLORS = {va.OK: "#0072B2", va.ZERO: "#E69F00", va.MISSING: "#7F7F7F"}
+
+
+def cached(func):
+    """``func(store, referentiel, *args, **kwargs)`` cached on its arguments and the store
+    version: pages call ``ui.cached(indicators.rollup)("og", du, au)``."""
+    name = f"{func.__module__}.{func.__qualname__}"
+
+    def wrapper(*args, **kwargs):
+        return _cached_call(name, str(store_path()), store_version(), args, kwargs)
+
+    _FUNCTIONS[name] = func
+    return wrapper
+
+
+_FUNCTIONS: dict[str, object] = {}
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def _cached_call(name: str, path: str, version: tuple, args: tuple, kwargs: dict):
+    return _FUNCTIONS[name](store(), referentiel(), *args, **kwargs)
+
+
+def page_title(title: str, caption: str | None = None) -> None:
+    """Title, optional caption, and the demo banner when demo data are shown."""
+    st.title(title)
+    if caption:
+        st.caption(caption)
+    demo_banner()
+
+
+def download_buttons(frame: pd.DataFrame, basename: str, key: str) -> None:
+    """CSV (``;``, UTF-8 with BOM, for Excel) and XLSX (numbers as numbers) of a table."""
+    left, right = st.columns(2)
+    left.download_button(
+        "⬇️ CSV",
+        frame.to_csv(index=False, sep=";", decimal=",").encode("utf-8-sig"),
+        file_name=f"{basename}.csv",
+        mime="text/csv",
+        key=f"{key}_csv",
+    )
+    right.download_button(
+        "⬇️ XLSX",
+        to_xlsx(frame),
+        file_name=f"{basename}.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        key=f"{key}_xlsx",
+    )
+
+
+def to_xlsx(frame: pd.DataFrame) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        frame.to_excel(writer, index=False, sheet_name="dui-metrics")
+    return buffer.getvalue()
+
+
+def style_figure(fig, height: int = 320):
+    """French number separators, colour-blind-safe colours, compact margins."""
+    fig.update_layout(
+        separators=", ",
+        colorway=PALETTE,
+        height=height,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        legend={"orientation": "h", "y": -0.2},
+        hoverlabel={"namelength": -1},
+    )
+    return fig
+
+
+def french_month_axis(fig, months: list[dt.date], max_ticks: int = 8):
+    """Month ticks written ``janv. 2025`` whatever the browser's language."""
+    from dui_metrics.formats import month_short
+
+    step = max(1, -(-len(months) // max_ticks))
+    ticks = months[::step]
+    fig.update_xaxes(tickvals=ticks, ticktext=[month_short(m) for m in ticks])
+    return fig

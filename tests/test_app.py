@@ -46,8 +46,13 @@ def metrics(at: AppTest) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
 
 
-def test_va_page_counts_and_og_filter(tiny_store: Path) -> None:
+def og_page() -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60).run()
+    return at.switch_page("pages/organisme_gestionnaire.py").run()
+
+
+def test_va_page_counts_and_og_filter(tiny_store: Path) -> None:
+    at = og_page()
     assert not at.exception
     assert at.title[0].value == "Vérification d'aptitude (VA)"
     # All OGs, window 01/2025–03/2025: E1 ready; E2 blocked (mss 0); E3 no data at all.
@@ -71,7 +76,7 @@ def test_va_page_counts_and_og_filter(tiny_store: Path) -> None:
 
 
 def test_va_page_month_selection_moves_the_window(tiny_store: Path) -> None:
-    at = AppTest.from_file(APP, default_timeout=60).run()
+    at = og_page()
     at.selectbox(key="og").set_value("690000005").run()
     at.selectbox(key="au").set_value(at.selectbox(key="au").options[-1]).run()
     # Oldest month offered is 01/2025: the window 11/2024–01/2025 holds January only.
