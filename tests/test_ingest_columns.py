@@ -62,3 +62,13 @@ def test_nan_in_a_parquet_float_column_is_a_missing_value(store, tmp_path, ref) 
     result = ingest_file(store, path, ref)
     # 2 rows, the NaN one is missing: 1 value loaded
     assert result.status == "chargé" and result.rows_loaded == 1
+
+
+def test_display_names_replace_temporary_paths_in_messages(store, write_file, ref) -> None:
+    from dui_metrics.ingest import ingest_paths
+
+    path = write_file(
+        "tmp123.csv", "finess_et;periode;indicateur;valeur\n12345;2025-01;ins_qualifiees;1\n"
+    )
+    (result,) = ingest_paths(store, [path], ref, names={str(path): "mon_export.csv"})
+    assert str(result.error.problems[0]).startswith("mon_export.csv, ligne 2, colonne finess_et")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,12 +45,16 @@ class FileResult:
         return self.status != REJECTED
 
 
-def expand(paths: Iterable[str | Path]) -> list[tuple[Path, str]]:
+def expand(
+    paths: Iterable[str | Path], names: Mapping[str, str] | None = None
+) -> list[tuple[Path, str]]:
     """(path, name for messages) of every file to ingest, in order.
 
-    A folder gives its supported files in name order. A path that does not exist is a usage
-    error, raised before anything is ingested.
+    A folder gives its supported files in name order. ``names`` maps a given path (as text)
+    to the name messages use (uploads name their files, not their temporary paths). A path
+    that does not exist is a usage error, raised before anything is ingested.
     """
+    names = names or {}
     files: list[tuple[Path, str]] = []
     missing = [str(p) for p in paths if not Path(p).exists()]
     if missing:
@@ -67,7 +71,7 @@ def expand(paths: Iterable[str | Path]) -> list[tuple[Path, str]]:
             )
             files += [(p, str(Path(given) / p.name)) for p in children]
         else:
-            files.append((path, str(given)))
+            files.append((path, names.get(str(given), str(given))))
     return files
 
 
@@ -104,10 +108,14 @@ def ingest_paths(
     paths: Iterable[str | Path],
     ref: Referentiel | None = None,
     progress: Callable[[int, int, FileResult], None] | None = None,
+    names: Mapping[str, str] | None = None,
 ) -> list[FileResult]:
-    """Ingest files and folders; one ``FileResult`` per file, in the order processed."""
+    """Ingest files and folders; one ``FileResult`` per file, in the order processed.
+
+    ``names``: optional display name per given path (see ``expand``).
+    """
     ref = ref or referentiel_mod.default()
-    files = expand(list(paths))
+    files = expand(list(paths), names)
     # Reference files first: read every file's kind, keeping the given order within each kind.
     loaded: list[tuple[Path, str, RawTable | None, object, ExportError | None]] = []
     for path, name in files:
