@@ -133,3 +133,58 @@ def trends(store: Store, ref: Referentiel, finess: Sequence[str] | None = None) 
     ]
     store.register("monthly", frame)
     return store.query("trends").df()
+
+
+def monthly_rollup(
+    store: Store, ref: Referentiel, finess: Sequence[str], du=None, au=None
+) -> pd.DataFrame:
+    """Monthly indicators of a set of ESMS taken together (an OG, an order, an editor).
+
+    Counts summed across ESMS; rates weighted (sum of numerators / sum of denominators over the
+    ESMS where the rate exists that month). Columns: periode, indicateur, valeur,
+    numerateur, denominateur, nb_esms.
+    """
+    if not finess:
+        return pd.DataFrame(
+            columns=["periode", "indicateur", "valeur", "numerateur", "denominateur", "nb_esms"]
+        )
+    store.register("monthly", monthly_frame(store, ref, du=du, au=au, finess=finess))
+    return store.query("monthly_rollup").df()
+
+
+def freshness(store: Store, ref: Referentiel | None = None) -> pd.DataFrame:
+    """Per ESMS: first and last month with data, months with data, last import and file."""
+    return store.query("esms_freshness").df()
+
+
+def peer_percentiles(
+    store: Store, ref: Referentiel, finess: str, du: dt.date, au: dt.date
+) -> pd.DataFrame:
+    """Position of one ESMS among its peers for each rate over ``du``..``au``.
+
+    Peers: ESMS of the same FINESS category, and of the same région. The percentile is the
+    share of peers (the ESMS included) whose rate is lower or equal, in [0, 1]
+    (100 % = best of its group). Columns: indicateur, valeur, groupe ("categorie" or
+    "region"), nb_pairs, percentile.
+    """
+    values = period_values(store, ref, du, au)
+    rates = values[values["est_taux"]][["finess_et", "indicateur", "valeur"]].dropna()
+    dims = esms_dimensions(store).set_index("finess_et")
+    rows = []
+    if finess not in dims.index:
+        return pd.DataFrame(columns=["indicateur", "valeur", "groupe", "nb_pairs", "percentile"])
+    for group in ("categorie", "region"):
+        key = dims.at[finess, group]
+        if pd.isna(key):
+            continue
+        peers = dims.index[dims[group] == key]
+        peer_rates = rates[rates["finess_et"].isin(peers)]
+        for code, part in peer_rates.groupby("indicateur"):
+            own = part.loc[part["finess_et"] == finess, "valeur"]
+            if own.empty:
+                continue
+            value = float(own.iloc[0])
+            rows.append(
+                (code, value, group, len(part), float((part["valeur"] <= value).mean()))
+            )
+    return pd.DataFrame(rows, columns=["indicateur", "valeur", "groupe", "nb_pairs", "percentile"])

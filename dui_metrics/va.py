@@ -213,3 +213,24 @@ def group_readiness(checks: list[Check], esms: pd.DataFrame, by: str) -> pd.Data
     grouped["nb_prets"] = grouped["nb_prets"].astype(int)
     grouped["pret"] = grouped["nb_esms"] == grouped["nb_prets"]
     return grouped.reset_index().sort_values(by, na_position="last", ignore_index=True)
+
+
+def ranking(checks: list[Check]) -> pd.DataFrame:
+    """ESMS weakest first: fewest criteria ok, then lowest active-records rate.
+
+    Columns: finess_et, nb_ok (criteria ok out of nb_criteres), nb_criteres, va, and the
+    value of each rate criterion (NULL when missing or not computable).
+    """
+    frame = readiness_frame(checks)
+    if frame.empty:
+        return pd.DataFrame(columns=["finess_et", "nb_ok", "nb_criteres", "va"])
+    criteria = frame[frame["critere"] != VERDICT]
+    table = criteria.groupby("finess_et").agg(
+        nb_ok=("statut", lambda s: int((s == OK).sum())), nb_criteres=("statut", "size")
+    )
+    verdicts = frame[frame["critere"] == VERDICT].set_index("finess_et")["statut"]
+    table["va"] = verdicts
+    rates = criteria[criteria["critere"].str.startswith("taux_")]
+    table = table.join(rates.pivot(index="finess_et", columns="critere", values="valeur"))
+    sort = ["nb_ok"] + (["taux_dossiers_actifs"] if "taux_dossiers_actifs" in table else [])
+    return table.reset_index().sort_values(sort, na_position="first", ignore_index=True)

@@ -1,8 +1,166 @@
-"""Page under construction."""
+"""Données: upload exports, read the validation report, import; the import log; quality flags."""
+
+import tempfile
+from pathlib import Path
 
 import streamlit as st
 
-from dui_metrics import ui
+from dui_metrics import ui, uploads
+from dui_metrics.errors import UsageError
+from dui_metrics.ingest import LOADED
+from dui_metrics.store import StoreError
 
-ui.page_title("donnees")
-st.info("Page en construction.")
+ROUND, CHECK, IMPORTED = "donnees_round", "donnees_check", "donnees_imported"
+
+ui.page_title(
+    "Données",
+    "Importer des exports, vérifier ce qu'ils contiennent avant d'écrire quoi que ce soit, "
+    "retrouver l'historique des imports et les contrôles de qualité.",
+)
+
+
+def show_report(results, *, dry_run: bool, key: str) -> None:
+    """Per-file outcome, then every error and « avertissement » with file, line, column."""
+    report = uploads.report_frame(results, dry_run=dry_run)
+    st.dataframe(report, hide_index=True)
+    ui.download_buttons(report, "verification" if dry_run else "import", key=f"{key}_report")
+    problems = uploads.problems_frame(results)
+    errors = problems[problems["Gravité"] == "erreur"]
+    warnings = problems[problems["Gravité"] == "avertissement"]
+    if len(errors):
+        st.error(
+            "Fichier(s) refusé(s) en entier : corrigez les lignes ci-dessous puis déposez le "
+            "fichier à nouveau. La ligne 1 est celle des en-têtes.",
+            icon="⛔",
+        )
+        st.dataframe(errors, hide_index=True)
+        for name, hidden in uploads.unlisted_problems(results).items():
+            st.caption(f"{name} : … et {hidden} autres problèmes non listés.")
+    if len(warnings):
+        with st.expander(f"{len(warnings)} avertissement(s) : le fichier se charge quand même"):
+            st.dataframe(warnings, hide_index=True)
+    if len(problems):
+        ui.download_buttons(problems, "problemes", key=f"{key}_problems")
+
+
+def uploaded(files) -> list[tuple[str, bytes]]:
+    return [(f.name, f.getvalue()) for f in files]
+
+
+# --- upload, check, import ------------------------------------------------------------------
+st.subheader("Importer des exports")
+st.caption(
+    "Chaque fichier est accepté en entier ou refusé en entier. Les imports passent un par "
+    "un : si quelqu'un importe en même temps, le vôtre commence quand le sien est terminé."
+)
+round_ = st.session_state.setdefault(ROUND, 0)
+files = st.file_uploader(
+    "Déposez vos fichiers ici (plusieurs à la fois possible)",
+    type=list(uploads.ACCEPTED_TYPES),
+    accept_multiple_files=True,
+    key=f"donnees_files_{round_}",
+    help="CSV (séparateur ; , ou tabulation, UTF-8 ou Windows-1252), TXT, TSV, XLSX, Parquet.",
+)
+signature = tuple((f.name, f.size) for f in files or [])
+
+if not files:
+    if IMPORTED in st.session_state:
+        results = st.session_state[IMPORTED]
+        loaded = any(r.status == LOADED for r in results)
+        (st.success if loaded else st.warning)(
+            "Import terminé : " + uploads.summary(results, dry_run=False)
+            + (" Le tableau de bord montre les nouvelles données." if loaded else "")
+        )
+        show_report(results, dry_run=False, key="imported")
+    else:
+        st.info(
+            "Déposez un ou plusieurs exports : référentiel des établissements (FINESS ET, "
+            "FINESS EJ, raison sociale…) ou usages mensuels par ESMS, au format long "
+            "(finess_et ; periode ; indicateur ; valeur) ou large (une colonne par "
+            "comptage). Formats : CSV, TXT, TSV, XLSX, Parquet. Rien n'est écrit avant "
+            "« Importer ».",
+            icon="📥",
+        )
+    st.page_link("pages/methode.py", label="Colonnes attendues et définitions", icon="📖")
+else:
+    store_path = ui.store_path()
+    checked = st.session_state.get(CHECK)
+    if checked is not None and checked[0] != signature:
+        checked = None  # other files since the last check
+    left, right, _ = st.columns([1, 1, 4])
+    if left.button("Vérifier", icon="🔎", type="secondary" if checked else "primary"):
+        with (
+            st.spinner("Vérification des fichiers (rien n'est écrit)…"),
+            tempfile.TemporaryDirectory(prefix="dui-metrics-upload-") as folder,
+        ):
+            try:
+                paths = uploads.save_uploads(uploaded(files), Path(folder))
+                checked = (signature, uploads.check_uploads(store_path, paths, ui.referentiel()))
+            except (UsageError, StoreError) as exc:
+                st.error(f"Vérification impossible : {exc}")
+                checked = None
+        st.session_state[CHECK] = checked
+    ready = checked is not None and any(r.status == LOADED for r in checked[1])
+    if right.button("Importer", icon="📥", type="primary", disabled=not ready):
+        bar = st.progress(0.0, text="Import en cours…")
+
+        def progress(done: int, total: int, result) -> None:
+            bar.progress(done / total, text=f"{done}/{total} · {result.file} : {result.status}")
+
+        with tempfile.TemporaryDirectory(prefix="dui-metrics-upload-") as folder:
+            try:
+                paths = uploads.save_uploads(uploaded(files), Path(folder))
+                results = uploads.ingest_uploads(store_path, paths, ui.referentiel(), progress)
+            except (UsageError, StoreError) as exc:
+                st.error(f"Import impossible : {exc}")
+                st.stop()
+        st.session_state[IMPORTED] = results
+        st.session_state.pop(CHECK, None)
+        st.session_state[ROUND] = round_ + 1  # a fresh, empty uploader
+        st.rerun()
+    if checked is None:
+        st.info(
+            "Cliquez sur « Vérifier » : chaque fichier est contrôlé comme pour un import, "
+            "sans rien écrire. « Importer » s'active ensuite."
+        )
+    else:
+        results = checked[1]
+        text = "Vérification : " + uploads.summary(results, dry_run=True)
+        if ready:
+            st.info(text + " Rien n'est encore écrit : cliquez sur « Importer ».", icon="🔎")
+        else:
+            st.warning(text + " Aucun fichier à importer.", icon="⚠️")
+        show_report(results, dry_run=True, key="check")
+
+# --- import log -----------------------------------------------------------------------------
+st.subheader("Historique des imports")
+log = ui.cached(uploads.history)()
+if log.empty:
+    st.info("Aucun import pour l'instant.")
+else:
+    st.caption(
+        f"{len(log)} fichier(s) importé(s), le plus récent en premier. SHA-256 : empreinte du "
+        f"contenu ({uploads.SHORT_SHA} premiers caractères ; complète dans les téléchargements)."
+    )
+    st.dataframe(uploads.short_sha(log), hide_index=True)
+    ui.download_buttons(log, "historique_imports", key="history")
+
+# --- quality flags --------------------------------------------------------------------------
+st.subheader("Contrôles de qualité")
+flags = ui.cached(uploads.quality_flags)()
+if flags.empty:
+    st.success("Aucune alerte : pas de mois manquant, de chute à zéro ni d'ESMS incomplet.")
+else:
+    counts = uploads.flag_counts(flags)
+    shown = st.pills(
+        "Contrôle",
+        list(counts),
+        selection_mode="multi",
+        default=list(counts),
+        format_func=lambda label: f"{label} ({counts[label]})",
+        help="Cliquez pour masquer ou afficher un contrôle. Entre parenthèses : nombre d'alertes.",
+    )
+    table = flags[flags["Contrôle"].isin(shown)]
+    st.caption(f"{len(table)} alerte(s) affichée(s) sur {len(flags)}.")
+    st.dataframe(table, hide_index=True)
+    ui.download_buttons(table, "controles_qualite", key="flags")

@@ -1,22 +1,30 @@
-"""Vérification d'aptitude: for an OG and a month, which ESMS are ready and what blocks the others."""
+"""Organisme gestionnaire: can the OG sign the VA, which ESMS block it and why, is usage growing?"""
 
+import plotly.graph_objects as go
 import streamlit as st
+from plotly.subplots import make_subplots
 
-from dui_metrics import ui
-from dui_metrics.formats import fr_int
+from dui_metrics import indicators, ui, va
+from dui_metrics.formats import fr_int, fr_percent, month_range, month_short
 
-st.title("Vérification d'aptitude (VA)")
-ui.demo_banner()
-
+ui.page_title(
+    "Organisme gestionnaire",
+    "Puis-je signer la vérification d'aptitude (VA) ? Quels établissements la bloquent, et "
+    "pourquoi ? L'usage progresse-t-il ?",
+)
+ref = ui.referentiel()
 path, version = str(ui.store_path()), ui.store_version()
 esms = ui.establishments(path, version)
 months = ui.months(path, version)
-ref = ui.referentiel()
+if esms.empty:
+    st.warning("Le magasin est vide : importez des exports depuis la page Données.")
+    st.page_link("pages/donnees.py", label="Aller à la page Données", icon="📥")
+    st.stop()
 
 ogs = esms.dropna(subset=["finess_ej"]).drop_duplicates("finess_ej").sort_values("og_nom")
 og_names = dict(zip(ogs["finess_ej"], ogs["og_nom"].fillna(ogs["finess_ej"]), strict=True))
 
-left, right = st.columns(2)
+left, middle, right = st.columns([2, 1, 1])
 og = left.selectbox(
     "Organisme gestionnaire",
     [None, *og_names],
@@ -24,36 +32,154 @@ og = left.selectbox(
     key="og",
     bind="query-params",
 )
+scope = esms if og is None else esms[esms["finess_ej"] == og]
+orders = sorted(scope["commande"].dropna().unique())
+commande = middle.selectbox(
+    "Bon de commande",
+    [None, *orders],
+    format_func=lambda v: "Tous les bons de commande" if v is None else v,
+    key="commande",
+    bind="query-params",
+    disabled=not orders,
+    help=None if orders else "Aucun bon de commande renseigné dans le référentiel.",
+)
 au = right.selectbox(
     "Mois de la VA",
     list(reversed(months)),
-    format_func=ui.month_label,
+    format_func=month_short,
     key="au",
     bind="query-params",
     help=f"La VA regarde les {ref.va_window_months} mois civils se terminant par ce mois.",
 )
+if commande is not None and commande not in orders:
+    commande = None
+if commande is not None:
+    scope = scope[scope["commande"] == commande]
 
-if not months and esms.empty:
-    st.warning("Le magasin est vide : importez des exports avec « dui-metrics ingest ».")
-    st.stop()
+checks = ui.cached(va.readiness)(au=au, og=og, commande=commande)
+window = ui.cached(va.va_window)(au)
+counts = va.summary(checks)
+total = len(scope)
+blocked = counts["bloquees"] + counts["sans_donnees"]
+who = og_names.get(og, "l'ensemble des organismes") if og else "l'ensemble des organismes"
+if total and not blocked:
+    st.success(
+        f"Les {fr_int(total)} établissements de {who} remplissent tous les critères sur "
+        f"{window.text} : la VA peut être signée.",
+        icon="✅",
+    )
+elif total:
+    st.error(
+        f"{fr_int(blocked)} établissement{'s' if blocked > 1 else ''} sur {fr_int(total)} "
+        f"bloque{'nt' if blocked > 1 else ''} la VA sur {window.text} : voir les écarts ci-dessous.",
+        icon="⛔",
+    )
 
-checks = ui.readiness(path, version, au, og)
-counts = ui.readiness_summary(path, version, au, og)
 a, b, c = st.columns(3)
-a.metric("ESMS prêts pour la VA", fr_int(counts["pretes"]))
-b.metric("ESMS bloqués", fr_int(counts["bloquees"]))
-c.metric("ESMS sans données sur la fenêtre", fr_int(counts["sans_donnees"]))
+a.metric("ESMS prêts pour la VA", fr_int(counts["pretes"]), border=True)
+b.metric("ESMS bloqués", fr_int(counts["bloquees"]), border=True)
+c.metric("ESMS sans données sur la fenêtre", fr_int(counts["sans_donnees"]), border=True)
 
+if og is not None and len(orders) > 1 and commande is None:
+    st.subheader("Bons de commande")
+    groups = va.group_readiness(checks, scope, "commande")
+    groups["pret"] = groups["pret"].map({True: "✅ prêt", False: "⛔ bloqué"})
+    groups.columns = ["Bon de commande", "ESMS", "ESMS prêts", "VA"]
+    st.dataframe(groups, hide_index=True)
+
+# --- usage of the whole OG / order -----------------------------------------------------
+rollup = ui.cached(indicators.monthly_rollup)(tuple(scope["finess_et"]), au=au)
+HEADLINE = [
+    ("taux_dossiers_actifs", True),
+    ("taux_dossiers_actifs_avec_pp", True),
+    ("taux_dossiers_actifs_avec_evenement", True),
+    ("ins_qualifiees", False),
+    ("dmp_documents_envoyes", False),
+    ("mss_messages_envoyes", False),
+]
+st.subheader(f"Usage en {month_short(au)}" if au else "Usage")
+st.caption(
+    "Taux pondérés (somme des numérateurs / somme des dénominateurs des ESMS) ; écart par "
+    "rapport au mois précédent ; courbe des 12 derniers mois."
+)
+columns = st.columns(len(HEADLINE))
+for column, (code, is_rate) in zip(columns, HEADLINE, strict=True):
+    series = rollup[rollup["indicateur"] == code].sort_values("periode")
+    label = ref.indicator(code).label
+    if series.empty:
+        column.metric(label, "—", help="Aucune donnée", border=True)
+        continue
+    last = series.iloc[-1]
+    previous = series.iloc[-2] if len(series) > 1 else None
+    if is_rate:
+        value = fr_percent(last["valeur"])
+        delta = (
+            None
+            if previous is None or last["valeur"] != last["valeur"]
+            else f"{(last['valeur'] - previous['valeur']) * 100:+.1f} pts".replace(".", ",")
+        )
+    else:
+        value = fr_int(last["valeur"])
+        delta = None if previous is None else f"{int(last['valeur'] - previous['valeur']):+d}"
+    column.metric(
+        label,
+        value,
+        delta,
+        chart_data=list(series["valeur"].tail(12).fillna(0)),
+        border=True,
+        help=f"{month_short(last['periode'])} ; {int(last['nb_esms'])} ESMS avec une valeur",
+    )
+
+st.subheader("Tendances")
+TRENDS = [code for code, _ in HEADLINE]
+fig = make_subplots(
+    rows=2, cols=3, subplot_titles=[ref.indicator(c).label for c in TRENDS], vertical_spacing=0.18
+)
+for i, code in enumerate(TRENDS):
+    series = rollup[rollup["indicateur"] == code].sort_values("periode")
+    rate = code.startswith("taux_")
+    fig.add_trace(
+        go.Scatter(
+            x=series["periode"],
+            y=series["valeur"] * (100 if rate else 1),
+            mode="lines+markers",
+            name=ref.indicator(code).label,
+            line={"color": ui.PALETTE[0]},
+            hovertemplate="%{x|%m/%Y} : %{y:,.1f}" + (" %" if rate else "") + "<extra></extra>",
+            showlegend=False,
+        ),
+        row=i // 3 + 1,
+        col=i % 3 + 1,
+    )
+    if rate:
+        fig.update_yaxes(ticksuffix=" %", rangemode="tozero", row=i // 3 + 1, col=i % 3 + 1)
+    fig.add_vrect(
+        x0=window.start,
+        x1=window.end,
+        fillcolor="#999999",
+        opacity=0.15,
+        line_width=0,
+        row=i // 3 + 1,
+        col=i % 3 + 1,
+    )
+ui.style_figure(fig, height=480)
+ui.french_month_axis(fig, sorted(rollup["periode"].unique()), max_ticks=4)
+st.plotly_chart(fig, config={"displayModeBar": False})
+st.caption(f"Zone grisée : fenêtre de la VA ({month_range(window.start, window.end)}).")
+
+# --- per ESMS ----------------------------------------------------------------------------
 st.subheader("Critères par établissement")
 st.caption(
     "✅ ok : valeur non nulle · ⚠️ zéro : données reçues mais nulles · ❌ manquant : aucune "
     "donnée sur la fenêtre. Un ESMS est prêt pour la VA quand tous ses critères sont ok."
 )
-matrix = ui.status_matrix(checks, esms)
+frame = va.readiness_frame(checks)
+matrix = ui.status_matrix(frame, esms)
 st.dataframe(matrix, hide_index=True)
+ui.download_buttons(matrix, "criteres_va", key="matrix")
 
 st.subheader("Écarts à combler")
-gaps = checks[(checks["statut"] != "ok") & (checks["critere"] != "va")]
+gaps = frame[(frame["statut"] != "ok") & (frame["critere"] != "va")]
 if gaps.empty:
     st.success("Aucun écart : tous les ESMS sélectionnés sont prêts pour la VA.")
 else:
@@ -65,9 +191,31 @@ else:
     )[["etablissement", "finess_et", "critere", "statut", "detail"]]
     table.columns = ["Établissement", "FINESS ET", "Critère", "Statut", "Écart"]
     st.dataframe(table, hide_index=True)
-    st.download_button(
-        "Télécharger les écarts (CSV)",
-        table.to_csv(index=False, sep=";").encode("utf-8-sig"),
-        file_name="ecarts_va.csv",
-        mime="text/csv",
+    ui.download_buttons(table, "ecarts_va", key="gaps")
+
+st.subheader("Établissements, du plus en retard au plus avancé")
+ranked = va.ranking(checks)
+if not ranked.empty:
+    ranked = ranked.merge(esms[["finess_et", "raison_sociale"]], on="finess_et", how="left")
+    shown = ranked.assign(
+        criteres=ranked["nb_ok"].astype(str) + " / " + ranked["nb_criteres"].astype(str),
+        va=ranked["va"].map(ui.VERDICT_LABELS),
     )
+    rate_columns = [c for c in ranked.columns if c.startswith("taux_")]
+    shown = shown[["raison_sociale", "finess_et", "va", "criteres", *rate_columns]]
+    shown.columns = [
+        "Établissement",
+        "FINESS ET",
+        "VA",
+        "Critères ok",
+        *[ui.CRITERION_HEADERS.get(c, c) for c in rate_columns],
+    ]
+    st.dataframe(
+        shown,
+        hide_index=True,
+        column_config={
+            ui.CRITERION_HEADERS[c]: st.column_config.NumberColumn(format="percent")
+            for c in rate_columns
+        },
+    )
+    ui.download_buttons(shown, "classement_esms", key="ranking")

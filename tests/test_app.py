@@ -42,8 +42,11 @@ def tiny_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
+VA_METRICS = ("ESMS prêts pour la VA", "ESMS bloqués", "ESMS sans données sur la fenêtre")
+
+
 def metrics(at: AppTest) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
+    return {m.label: m.value for m in at.metric if m.label in VA_METRICS}
 
 
 def og_page() -> AppTest:
@@ -54,7 +57,7 @@ def og_page() -> AppTest:
 def test_va_page_counts_and_og_filter(tiny_store: Path) -> None:
     at = og_page()
     assert not at.exception
-    assert at.title[0].value == "Vérification d'aptitude (VA)"
+    assert at.title[0].value == "Organisme gestionnaire"
     # All OGs, window 01/2025–03/2025: E1 ready; E2 blocked (mss 0); E3 no data at all.
     assert metrics(at) == {
         "ESMS prêts pour la VA": "1",
@@ -63,6 +66,10 @@ def test_va_page_counts_and_og_filter(tiny_store: Path) -> None:
     }
     at.selectbox(key="og").set_value("330000001").run()
     # OG B holds only E3, which has no data.
+    assert (
+        at.error[0].value
+        == "1 établissement sur 1 bloque la VA sur 01/2025–03/2025 : voir les écarts ci-dessous."
+    )
     assert metrics(at) == {
         "ESMS prêts pour la VA": "0",
         "ESMS bloqués": "0",
@@ -73,6 +80,15 @@ def test_va_page_counts_and_og_filter(tiny_store: Path) -> None:
     gaps = at.dataframe[1].value
     # Only E2's MSSanté check is a gap in OG A: 0 + 0 + 0 messages over the window.
     assert list(gaps["Écart"]) == ["0 message MSSanté envoyé sur 01/2025–03/2025"]
+    # Weakest first: E2 has 6 of 7 criteria ok, E1 all 7.
+    ranking = at.dataframe[2].value
+    assert list(ranking["Établissement"]) == ["IME Deux", "EHPAD Un"]
+    assert list(ranking["Critères ok"]) == ["6 / 7", "7 / 7"]
+    # OG A's active-records rate in 03/2025: (30 + 30) / (40 + 40) = 75,0 %
+    headline = {m.label: m.value for m in at.metric}
+    assert headline["Taux de dossiers actifs"] == "75,0\u202f%"
+    # MSSanté messages in 03/2025: 5 (E1) + 0 (E2) = 5, same as 02/2025: delta +0
+    assert headline["Messages MSSanté envoyés"] == "5"
 
 
 def test_va_page_month_selection_moves_the_window(tiny_store: Path) -> None:

@@ -1,0 +1,12 @@
+-- esms_freshness: per ESMS with usage data, its first and last month with data, the number of
+-- months with data, and when its latest values were imported (and from which file).
+select u.finess_et,
+    min(u.periode) as premier_mois,
+    max(u.periode) as dernier_mois,
+    count(distinct u.periode) as nb_mois,
+    max(i.imported_at) as dernier_import,
+    arg_max(i.file_name, i.imported_at) as dernier_fichier
+from usage u
+join imports i on i.import_id = u.import_id
+group by u.finess_et
+order by u.finess_et
