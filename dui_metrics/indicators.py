@@ -184,7 +184,27 @@ def peer_percentiles(
             if own.empty:
                 continue
             value = float(own.iloc[0])
-            rows.append(
-                (code, value, group, len(part), float((part["valeur"] <= value).mean()))
-            )
+            rows.append((code, value, group, len(part), float((part["valeur"] <= value).mean())))
     return pd.DataFrame(rows, columns=["indicateur", "valeur", "groupe", "nb_pairs", "percentile"])
+
+
+def month_range(start: dt.date, end: dt.date) -> list[dt.date]:
+    """Every first-of-month from ``start`` to ``end`` inclusive (dates or timestamps)."""
+    start, end = pd.Timestamp(start).date(), pd.Timestamp(end).date()
+    months, month = [], start.replace(day=1)
+    while month <= end:
+        months.append(month)
+        month = add_months(month, 1)
+    return months
+
+
+def with_missing_months(frame: pd.DataFrame, start: dt.date, end: dt.date) -> pd.DataFrame:
+    """Monthly rows of one ESMS (periode, indicateur, valeur) with a NaN row for every month
+    without data, so that charts draw gaps instead of joining over missing months."""
+    months = month_range(start, end)
+    codes = sorted(frame["indicateur"].unique())
+    grid = pd.MultiIndex.from_product([codes, months], names=["indicateur", "periode"])
+    dense = frame.assign(periode=pd.to_datetime(frame["periode"]).dt.date).set_index(
+        ["indicateur", "periode"]
+    )
+    return dense.reindex(grid).reset_index()

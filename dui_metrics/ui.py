@@ -41,6 +41,22 @@ CRITERION_HEADERS = {
 }
 
 
+SHORT_LABELS = {
+    "personnes_accompagnees": "Personnes accompagnées",
+    "dossiers_actifs": "Dossiers actifs",
+    "dossiers_actifs_avec_pp": "Dossiers avec PP",
+    "dossiers_actifs_avec_evenement": "Dossiers avec événement",
+    "ins_qualifiees": "INS qualifiées",
+    "dmp_documents_envoyes": "Documents DMP",
+    "mss_messages_envoyes": "Messages MSSanté envoyés",
+    "mss_messages_recus": "Messages MSSanté reçus",
+    "taux_dossiers_actifs": "Taux de dossiers actifs",
+    "taux_dossiers_actifs_avec_pp": "Taux avec projet personnalisé",
+    "taux_dossiers_actifs_avec_evenement": "Taux avec événement",
+    "taux_ins_qualifiees": "Taux d'INS qualifiées",
+}
+
+
 def store_path() -> Path:
     return default_path()
 
@@ -197,8 +213,25 @@ def _cached_call(name: str, path: str, version: tuple, args: tuple, kwargs: dict
     return _FUNCTIONS[name](store(), referentiel(), *args, **kwargs)
 
 
+def _ensure_navigation() -> None:
+    """Run pages through app.py's ``st.navigation``, even on a fresh server's first request.
+
+    Streamlit keeps an old mode for apps with a ``pages/`` folder: until some run calls
+    ``st.navigation``, a page URL runs the page file alone (no sections, no wide layout), and
+    when a fresh server's first request is a page URL, app.py never runs at all. This switches
+    the server to ``st.navigation`` once and reruns through app.py. (Streamlit internals: the
+    flag is what ``st.navigation`` itself sets.)
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def page_title(title: str, caption: str | None = None) -> None:
     """Title, optional caption, and the demo banner when demo data are shown."""
+    _ensure_navigation()
     st.title(title)
     if caption:
         st.caption(caption)

@@ -1,8 +1,183 @@
-"""Page under construction."""
+"""Établissement: one ESMS's monthly trends, VA checks, position among peers, data freshness."""
 
+import plotly.graph_objects as go
 import streamlit as st
 
-from dui_metrics import ui
+from dui_metrics import finess, indicators, ui, va
+from dui_metrics.formats import fr_date, fr_int, fr_percent, month_short
 
-ui.page_title("etablissement")
-st.info("Page en construction.")
+ref = ui.referentiel()
+ui.page_title(
+    "Établissement",
+    "Un établissement en détail : tendances mensuelles, critères de la VA, position parmi ses pairs.",
+)
+path, version = str(ui.store_path()), ui.store_version()
+esms = ui.establishments(path, version)
+months = ui.months(path, version)
+if esms.empty:
+    st.warning("Le magasin est vide : importez des exports depuis la page Données.")
+    st.page_link("pages/donnees.py", label="Aller à la page Données", icon="📥")
+    st.stop()
+
+names = dict(zip(esms["finess_et"], esms["raison_sociale"].fillna("(sans nom)"), strict=True))
+ordered = sorted(names, key=lambda code: (names[code], code))
+left, right = st.columns([3, 1])
+code = left.selectbox(
+    "Établissement",
+    ordered,
+    format_func=lambda c: f"{names[c]} ({c})",
+    key="finess_et",
+    bind="query-params",
+)
+au = right.selectbox(
+    "Mois de la VA",
+    list(reversed(months)),
+    format_func=month_short,
+    key="au",
+    bind="query-params",
+)
+row = esms.set_index("finess_et").loc[code]
+
+
+def text(value) -> str:
+    return "—" if value is None or value != value else str(value)
+
+
+category = finess.category_label(row["categorie"]) if isinstance(row["categorie"], str) else None
+st.markdown(
+    f"**{text(row['raison_sociale'])}** · FINESS {code} · "
+    f"{text(row['og_nom'])} (FINESS EJ {text(row['finess_ej'])})  \n"
+    f"Catégorie {text(row['categorie'])} {('– ' + category) if category else ''} · "
+    f"Département {text(row['departement'])} · Région "
+    f"{text(finess.region_name(row['region']) if isinstance(row['region'], str) else None)}  \n"
+    f"Éditeur {text(row['editeur'])} · Logiciel {text(row['logiciel'])} · Bon de commande "
+    f"{text(row['commande'])} · Déployé le "
+    f"{fr_date(row['date_deploiement']) if row['date_deploiement'] == row['date_deploiement'] and row['date_deploiement'] is not None else '—'}"
+)
+
+# --- VA ---------------------------------------------------------------------------------
+checks = [c for c in ui.cached(va.readiness)(au=au) if c.finess_et == code]
+window = ui.cached(va.va_window)(au)
+verdict = next((c for c in checks if c.critere == va.VERDICT), None)
+if verdict is not None and verdict.statut == va.OK:
+    st.success(f"Prêt pour la VA sur {window.text} : tous les critères sont remplis.", icon="✅")
+elif verdict is not None:
+    blocking = [
+        ui.CRITERION_HEADERS[c.critere] for c in checks if c.statut != va.OK and c is not verdict
+    ]
+    st.error(
+        f"Bloque la VA sur {window.text}. Critères bloquants : {', '.join(blocking)}.", icon="⛔"
+    )
+table = va.readiness_frame([c for c in checks if c.critere != va.VERDICT])
+if not table.empty:
+    table = table.assign(
+        critere=table["critere"].map(ui.CRITERION_HEADERS),
+        statut=table["statut"].map(ui.STATUS_LABELS),
+    )[["critere", "statut", "detail"]]
+    table.columns = ["Critère", "Statut", "Détail"]
+    st.dataframe(table, hide_index=True)
+
+# --- freshness --------------------------------------------------------------------------
+fresh = ui.cached(indicators.freshness)()
+fresh = fresh[fresh["finess_et"] == code]
+st.subheader("Complétude des données")
+if fresh.empty:
+    st.warning("Aucune donnée d'usage reçue pour cet établissement.", icon="❌")
+else:
+    f = fresh.iloc[0]
+    expected = len(indicators.month_range(f["premier_mois"], months[-1]))
+    a, b, c = st.columns(3)
+    a.metric(
+        "Mois renseignés",
+        f"{fr_int(f['nb_mois'])} / {fr_int(expected)}",
+        help=f"De {month_short(f['premier_mois'])} à {month_short(months[-1])}",
+        border=True,
+    )
+    b.metric("Dernier mois reçu", month_short(f["dernier_mois"]), border=True)
+    c.metric(
+        "Dernier export importé",
+        fr_date(f["dernier_import"]),
+        help=f"Fichier : {f['dernier_fichier']}",
+        border=True,
+    )
+
+# --- trends -----------------------------------------------------------------------------
+monthly = ui.cached(indicators.monthly_frame)(finess=(code,))
+if not monthly.empty:
+    st.subheader("Tendances mensuelles")
+    st.caption(
+        "Mois sans donnée : trous dans les courbes (jamais des zéros). Zone grisée : fenêtre de "
+        "la VA. Ligne pointillée : seuil de la VA (valeur non nulle) ; ligne tiretée : cible, "
+        "si le référentiel en fixe une."
+    )
+    dense = indicators.with_missing_months(monthly, monthly["periode"].min(), months[-1])
+    shown = [i.code for i in ref.indicators if i.code in set(dense["indicateur"])]
+    columns = st.columns(2)
+    for i, ind_code in enumerate(shown):
+        series = dense[dense["indicateur"] == ind_code]
+        rate = ind_code.startswith("taux_")
+        scale = 100 if rate else 1
+        fig = go.Figure(
+            go.Scatter(
+                x=series["periode"],
+                y=series["valeur"] * scale,
+                mode="lines+markers",
+                connectgaps=False,
+                line={"color": ui.PALETTE[0]},
+                hovertemplate="%{x|%m/%Y} : %{y:,.1f}" + (" %" if rate else "") + "<extra></extra>",
+            )
+        )
+        fig.add_vrect(
+            x0=window.start, x1=window.end, fillcolor="#999999", opacity=0.15, line_width=0
+        )
+        if any(c.indicator == ind_code for c in ref.criteria):
+            fig.add_hline(
+                y=0, line_dash="dot", line_color=ui.PALETTE[3], annotation_text="seuil VA : > 0"
+            )
+        if ind_code in ref.targets:
+            target = ref.targets[ind_code] * scale
+            fig.add_hline(
+                y=target,
+                line_dash="dash",
+                line_color=ui.PALETTE[2],
+                annotation_text=f"cible {fr_percent(ref.targets[ind_code])}",
+            )
+        fig.update_layout(title=ui.SHORT_LABELS.get(ind_code, ind_code), showlegend=False)
+        if rate:
+            fig.update_yaxes(ticksuffix=" %", range=[-5, 105])
+        ui.style_figure(fig, height=260)
+        ui.french_month_axis(fig, sorted(series["periode"].unique()), max_ticks=5)
+        columns[i % 2].plotly_chart(fig, config={"displayModeBar": False}, key=f"trend_{ind_code}")
+
+# --- peers ------------------------------------------------------------------------------
+st.subheader("Position parmi les pairs")
+peers = ui.cached(indicators.peer_percentiles)(code, window.start, window.end)
+if peers.empty:
+    st.info("Pas de taux calculable sur la fenêtre, ou catégorie et région inconnues.")
+else:
+    peers = peers.assign(
+        indicateur=peers["indicateur"].map(ui.SHORT_LABELS),
+        groupe=peers["groupe"].map({"categorie": "même catégorie", "region": "même région"}),
+        valeur=peers["valeur"].map(fr_percent),
+        percentile=peers["percentile"].map(lambda p: fr_percent(p, 0)),
+    )
+    peers.columns = ["Taux", "Valeur", "Comparé à", "Établissements comparés", "Rang centile"]
+    st.caption(
+        f"Sur {window.text}. Rang centile : part des établissements du groupe dont le taux est "
+        "inférieur ou égal (100 % = le meilleur du groupe)."
+    )
+    st.dataframe(peers, hide_index=True)
+
+# --- the numbers ------------------------------------------------------------------------
+st.subheader("Valeurs mensuelles")
+st.caption("Les mêmes chiffres que « dui-metrics indicators --finess-et " + code + " ».")
+if monthly.empty:
+    st.info("Aucune valeur mensuelle.")
+else:
+    values = monthly.assign(
+        periode=monthly["periode"].map(month_short),
+        indicateur=monthly["indicateur"].map(ui.SHORT_LABELS),
+    )[["periode", "indicateur", "valeur", "numerateur", "denominateur"]]
+    values.columns = ["Mois", "Indicateur", "Valeur", "Numérateur", "Dénominateur"]
+    st.dataframe(values, hide_index=True, height=300)
+    ui.download_buttons(values, f"indicateurs_{code}", key="values")

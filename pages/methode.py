@@ -1,8 +1,83 @@
-"""Page under construction."""
+"""Méthode: definitions, windows and VA rules, read from the référentiel with its version."""
 
+import pandas as pd
 import streamlit as st
 
 from dui_metrics import ui
+from dui_metrics.formats import fr_percent
 
-ui.page_title("methode")
-st.info("Page en construction.")
+ref = ui.referentiel()
+ui.page_title("Méthode", f"Référentiel {ref.version} : toutes les règles ci-dessous en sont lues.")
+
+st.subheader("Comptages de base")
+st.markdown(
+    "Chaque indicateur est calculé **par établissement (FINESS géographique) et par mois "
+    "civil**. Un mois sans donnée est *manquant* ; un mois où l'établissement a envoyé 0 est "
+    "*zéro* : les deux restent distincts partout."
+)
+counts = pd.DataFrame(
+    [(i.code, i.label, "stock" if i.kind == "stock" else "flux") for i in ref.counts],
+    columns=["Code", "Libellé", "Nature"],
+)
+st.dataframe(counts, hide_index=True)
+st.caption(
+    "Sur plusieurs mois, les flux s'additionnent ; les stocks prennent la valeur du dernier "
+    "mois renseigné."
+)
+
+st.subheader("Taux")
+labels = {i.code: i.label for i in ref.indicators}
+rates = pd.DataFrame(
+    [
+        (r.code, r.label, labels[r.numerator], labels[r.denominator], ref.targets.get(r.code))
+        for r in ref.rates
+    ],
+    columns=["Code", "Libellé", "Numérateur", "Dénominateur", "Cible"],
+)
+rates["Cible"] = rates["Cible"].map(lambda v: fr_percent(v) if v == v and v is not None else "—")
+st.dataframe(rates, hide_index=True)
+st.markdown(
+    "Un taux est une fraction entre 0 et 1 (affichée en pourcentage). Il existe pour un mois "
+    "quand son numérateur et son dénominateur y existent ; un dénominateur nul donne "
+    "« non calculable », jamais 0. Sur une période, numérateur et dénominateur sont pris au "
+    "même mois (le dernier où les deux existent). Les agrégats (organisme, commande, éditeur, "
+    "territoire, catégorie) additionnent numérateurs et dénominateurs (taux pondéré) et "
+    "montrent aussi la médiane et les quartiles des établissements."
+)
+
+st.subheader("Vérification d'aptitude (VA)")
+st.markdown(
+    f"**Fenêtre** : les {ref.va_window_months} mois civils se terminant par le mois choisi. "
+    "Les critères *flux* additionnent les mois renseignés de la fenêtre ; les critères *stock* "
+    "et *taux* prennent le dernier mois renseigné de la fenêtre.\n\n"
+    "Chaque critère vaut ✅ **ok** (valeur non nulle), ⚠️ **zéro** (données reçues mais nulles, "
+    "ou taux non calculable) ou ❌ **manquant** (aucune donnée sur la fenêtre). Un "
+    "établissement est prêt quand tous ses critères sont ok ; un bon de commande et un "
+    "organisme le sont quand tous leurs établissements le sont."
+)
+criteria = pd.DataFrame(
+    [
+        (
+            c.code,
+            c.label,
+            labels.get(c.indicator, "date de déploiement ou données d'usage"),
+        )
+        for c in ref.criteria
+    ],
+    columns=["Critère", "Règle", "Indicateur contrôlé"],
+)
+st.dataframe(criteria, hide_index=True)
+
+st.subheader("Fenêtres")
+st.markdown(
+    f"- Dossier actif : au moins une saisie datée sur les {ref.activity_window_months} "
+    "derniers mois.\n"
+    f"- Projet personnalisé : daté des {ref.pp_window_months} derniers mois.\n"
+    f"- VA : {ref.va_window_months} mois civils."
+)
+st.info(
+    "Les cibles d'usage officielles n'ont pas pu être confirmées : aucune n'est fixée par "
+    "défaut. Un référentiel personnel (`--referentiel FICHIER` en ligne de commande) peut "
+    "changer les fenêtres et fixer des cibles.",
+    icon="ℹ️",
+)

@@ -105,7 +105,7 @@ st.caption(
 columns = st.columns(len(HEADLINE))
 for column, (code, is_rate) in zip(columns, HEADLINE, strict=True):
     series = rollup[rollup["indicateur"] == code].sort_values("periode")
-    label = ref.indicator(code).label
+    label = ui.SHORT_LABELS[code]
     if series.empty:
         column.metric(label, "—", help="Aucune donnée", border=True)
         continue
@@ -127,13 +127,14 @@ for column, (code, is_rate) in zip(columns, HEADLINE, strict=True):
         delta,
         chart_data=list(series["valeur"].tail(12).fillna(0)),
         border=True,
-        help=f"{month_short(last['periode'])} ; {int(last['nb_esms'])} ESMS avec une valeur",
+        help=f"{ref.indicator(code).label}, {month_short(last['periode'])} : "
+        f"{int(last['nb_esms'])} ESMS avec une valeur",
     )
 
 st.subheader("Tendances")
 TRENDS = [code for code, _ in HEADLINE]
 fig = make_subplots(
-    rows=2, cols=3, subplot_titles=[ref.indicator(c).label for c in TRENDS], vertical_spacing=0.18
+    rows=2, cols=3, subplot_titles=[ui.SHORT_LABELS[c] for c in TRENDS], vertical_spacing=0.18
 )
 for i, code in enumerate(TRENDS):
     series = rollup[rollup["indicateur"] == code].sort_values("periode")
