@@ -58,11 +58,12 @@ def readiness(
     au: dt.date | None = None,
     og: str | None = None,
     commande: str | None = None,
+    editeur: str | None = None,
 ) -> list[Check]:
     """Checks per ESMS in criterion order, then the ``va`` verdict, sorted by finess_et.
 
     ESMS are every ESMS known to the store (reference or usage data), filtered by OG
-    (``finess_ej``) or order (``commande``) when given.
+    (``finess_ej``), order (``commande``) or editor (``editeur``) when given.
     """
     window = va_window(store, ref, au)
     esms = esms_dimensions(store)
@@ -70,6 +71,8 @@ def readiness(
         esms = esms[esms["finess_ej"] == og]
     if commande:
         esms = esms[esms["commande"] == commande]
+    if editeur:
+        esms = esms[esms["editeur"] == editeur]
     rows = monthly_frame(store, ref, du=window.start, au=window.end, finess=list(esms["finess_et"]))
     store.register("window_rows", rows)
     agg = {

@@ -1,8 +1,76 @@
-"""Page under construction."""
+"""Éditeur: for every client ESMS, are INS, DMP, MSSanté and the three rates non-zero?"""
 
 import streamlit as st
 
-from dui_metrics import ui
+from dui_metrics import indicators, ui, va
+from dui_metrics.formats import fr_int, month_short
 
-ui.page_title("editeur")
-st.info("Page en construction.")
+ui.page_title(
+    "Éditeur",
+    "Pour chaque établissement client : INS, DMP, MSSanté et les trois taux ESMS numérique "
+    "sont-ils non nuls ? Qu'est-ce qui manque, bon de commande par bon de commande ?",
+)
+path, version = str(ui.store_path()), ui.store_version()
+esms = ui.establishments(path, version)
+months = ui.months(path, version)
+editors = sorted(esms["editeur"].dropna().unique())
+if not editors:
+    st.warning(
+        "Aucun éditeur n'est renseigné : importez un référentiel des établissements avec une "
+        "colonne « Éditeur »."
+    )
+    st.page_link("pages/donnees.py", label="Aller à la page Données", icon="📥")
+    st.stop()
+
+left, right = st.columns([3, 1])
+editeur = left.selectbox("Éditeur", editors, key="editeur", bind="query-params")
+au = right.selectbox(
+    "Mois de la VA", list(reversed(months)), format_func=month_short, key="au", bind="query-params"
+)
+clients = esms[esms["editeur"] == editeur]
+checks = ui.cached(va.readiness)(au=au, editeur=editeur)
+window = ui.cached(va.va_window)(au)
+counts = va.summary(checks)
+st.caption(f"Fenêtre de la VA : {window.text}.")
+
+a, b, c = st.columns(3)
+a.metric("ESMS clients", fr_int(len(clients)), border=True)
+b.metric("✅ ESMS prêts", fr_int(counts["pretes"]), border=True)
+c.metric("⛔ ESMS bloquants", fr_int(counts["bloquees"] + counts["sans_donnees"]), border=True)
+
+st.subheader("Bons de commande")
+orders = va.group_readiness(checks, clients, "commande")
+if orders.empty:
+    st.info("Aucun bon de commande renseigné pour cet éditeur.")
+else:
+    og_of_order = clients.drop_duplicates("commande").set_index("commande")["og_nom"]
+    orders = orders.assign(
+        og=orders["commande"].map(og_of_order),
+        bloquants=orders["nb_esms"] - orders["nb_prets"],
+        pret=orders["pret"].map({True: "✅ prêt pour la VA", False: "⛔ bloqué"}),
+    )[["commande", "og", "nb_esms", "bloquants", "pret"]]
+    orders["commande"] = orders["commande"].fillna("(sans bon de commande)")
+    orders.columns = ["Bon de commande", "Organisme gestionnaire", "ESMS", "ESMS bloquants", "VA"]
+    st.dataframe(orders, hide_index=True)
+    ui.download_buttons(orders, f"commandes_{editeur}", key="orders")
+
+st.subheader("Établissements clients × critères")
+st.caption(
+    "✅ non nul · ⚠️ zéro (données reçues mais nulles) · ❌ manquant (aucune donnée sur la "
+    "fenêtre). Regroupés par bon de commande, les établissements bloquants d'abord."
+)
+frame = va.readiness_frame(checks)
+matrix = ui.status_matrix(frame, esms)
+fresh = ui.cached(indicators.freshness)().set_index("finess_et")["dernier_mois"]
+if not matrix.empty:
+    matrix["Dernier mois reçu"] = matrix["FINESS ET"].map(
+        lambda c: month_short(fresh[c]) if c in fresh.index else "aucun"
+    )
+    matrix = matrix.drop(columns=["Organisme gestionnaire", "Déployé"])
+    first = ["Bon de commande", "Établissement", "FINESS ET", "VA"]
+    matrix = matrix[first + [c for c in matrix.columns if c not in first]]
+    matrix = matrix.sort_values(
+        ["Bon de commande", "VA"], key=lambda s: s.fillna(""), ignore_index=True
+    )
+    st.dataframe(matrix, hide_index=True)
+    ui.download_buttons(matrix, f"clients_{editeur}", key="clients")

@@ -14,10 +14,10 @@ APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
 # OG A (690000005): E1 690000013 ready; E2 690000021 sends no MSSanté message (blocked).
 # OG B (330000001): E3 330000019 deployed, no usage data at all (blocked, no data).
-REFERENCE = """finess_et;finess_ej;raison_sociale;og_nom;commande;date_deploiement
-690000013;690000005;EHPAD Un;OG A;BC-A;01/01/2025
-690000021;690000005;IME Deux;OG A;BC-A;01/01/2025
-330000019;330000001;SSIAD Trois;OG B;BC-B;01/01/2025
+REFERENCE = """finess_et;finess_ej;raison_sociale;og_nom;commande;editeur;date_deploiement
+690000013;690000005;EHPAD Un;OG A;BC-A;EdA;01/01/2025
+690000021;690000005;IME Deux;OG A;BC-A;EdA;01/01/2025
+330000019;330000001;SSIAD Trois;OG B;BC-B;EdB;01/01/2025
 """
 HEADER = (
     "finess_et;periode;personnes_accompagnees;dossiers_actifs;dossiers_actifs_avec_pp;"
@@ -98,3 +98,75 @@ def test_va_page_month_selection_moves_the_window(tiny_store: Path) -> None:
     # Oldest month offered is 01/2025: the window 11/2024–01/2025 holds January only.
     gaps = at.dataframe[1].value
     assert list(gaps["Écart"]) == ["0 message MSSanté envoyé sur 11/2024–01/2025"]
+
+
+def open_page(page: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    return at.switch_page(page).run()
+
+
+def all_metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def test_home_page_tells_what_the_store_holds(tiny_store: Path) -> None:
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    shown = all_metrics(at)
+    # 3 ESMS, 2 OGs (690000005, 330000001), 3 months (01..03/2025)
+    assert shown["Établissements (ESMS)"] == "3"
+    assert shown["Organismes gestionnaires"] == "2"
+    assert shown["Mois de données"] == "3"
+    # E1 ready, E2 blocked (MSSanté 0), E3 no data at all
+    assert (shown["✅ ESMS prêts"], shown["⛔ ESMS bloqués"]) == ("1", "1")
+    assert shown["❌ ESMS sans données sur la fenêtre"] == "1"
+
+
+def test_establishment_page_shows_the_cli_numbers(tiny_store: Path) -> None:
+    at = open_page("pages/etablissement.py")
+    assert not at.exception
+    at.selectbox(key="finess_et").set_value("690000021").run()
+    assert at.error[0].value == ("Bloque la VA sur 01/2025–03/2025. Critères bloquants : MSSanté.")
+    # data in 01, 02, 03/2025 out of the 3 months up to the store's latest month
+    assert all_metrics(at)["Mois renseignés"] == "3 / 3"
+    values = at.dataframe[-1].value
+    # 7 counts + 4 rates a month (taux_ins_qualifiees included), 3 months
+    assert len(values) == 33
+    march = values[(values["Mois"] == "mars 2025")].set_index("Indicateur")
+    assert march.loc["Taux de dossiers actifs", "Valeur"] == 0.75  # 30 / 40
+    assert march.loc["Messages MSSanté envoyés", "Valeur"] == 0
+    assert march.loc["Taux d'INS qualifiées", "Numérateur"] == 28  # 28 / 30
+
+
+def test_editor_page_matrix_and_orders(tiny_store: Path) -> None:
+    at = open_page("pages/editeur.py")
+    assert not at.exception
+    at.selectbox(key="editeur").set_value("EdA").run()
+    shown = all_metrics(at)
+    # EdA serves E1 (ready) and E2 (blocked): order BC-A has 1 blocking ESMS
+    assert (shown["ESMS clients"], shown["✅ ESMS prêts"], shown["⛔ ESMS bloquants"]) == (
+        "2",
+        "1",
+        "1",
+    )
+    orders = at.dataframe[0].value
+    assert orders.to_dict("records") == [
+        {
+            "Bon de commande": "BC-A",
+            "Organisme gestionnaire": "OG A",
+            "ESMS": 2,
+            "ESMS bloquants": 1,
+            "VA": "⛔ bloqué",
+        }
+    ]
+    matrix = at.dataframe[1].value
+    assert list(matrix["Établissement"]) == ["IME Deux", "EHPAD Un"]  # blocking first
+    assert list(matrix["MSSanté"]) == ["⚠️ zéro", "✅ ok"]
+
+
+def test_method_page_reads_the_referentiel(tiny_store: Path) -> None:
+    at = open_page("pages/methode.py")
+    assert not at.exception
+    assert "Référentiel 2026.11-v1" in at.caption[0].value
+    rates = at.dataframe[1].value
+    assert list(rates["Code"])[0] == "taux_dossiers_actifs"
