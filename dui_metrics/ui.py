@@ -8,6 +8,7 @@ arguments plus the store file's modification time, so a new ingestion shows at o
 from __future__ import annotations
 
 import datetime as dt
+import numbers
 import threading
 from pathlib import Path
 
@@ -255,6 +256,23 @@ def download_buttons(frame: pd.DataFrame, basename: str, key: str) -> None:
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key=f"{key}_xlsx",
     )
+
+
+def french_display(
+    frame: pd.DataFrame, percent: tuple[str, ...] = (), integer: tuple[str, ...] = ()
+) -> pd.DataFrame:
+    """A copy for the screen: rates as ``12,5 %``, counts as ``1 234`` (text, French style).
+    Downloads keep the numbers (``download_buttons`` on the original frame)."""
+    from dui_metrics.formats import fr_int, fr_percent
+
+    shown = frame.copy()
+    for column in percent:
+        shown[column] = shown[column].map(lambda v: fr_percent(v) if pd.notna(v) else "")
+    for column in integer:
+        shown[column] = shown[column].map(
+            lambda v: fr_int(v) if isinstance(v, numbers.Real) and pd.notna(v) else v
+        )
+    return shown
 
 
 def to_xlsx(frame: pd.DataFrame) -> bytes:

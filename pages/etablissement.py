@@ -179,5 +179,11 @@ else:
         indicateur=monthly["indicateur"].map(ui.SHORT_LABELS),
     )[["periode", "indicateur", "valeur", "numerateur", "denominateur"]]
     values.columns = ["Mois", "Indicateur", "Valeur", "Numérateur", "Dénominateur"]
-    st.dataframe(values, hide_index=True, height=300)
+    shown = values.copy()
+    shown["Valeur"] = [
+        (fr_percent(v) if rate else fr_int(v)) if v == v and v is not None else "non calculable"
+        for v, rate in zip(values["Valeur"], monthly["est_taux"], strict=True)
+    ]
+    shown = ui.french_display(shown, integer=("Numérateur", "Dénominateur"))
+    st.dataframe(shown, hide_index=True, height=300)
     ui.download_buttons(values, f"indicateurs_{code}", key="values")

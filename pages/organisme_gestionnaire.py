@@ -211,12 +211,6 @@ if not ranked.empty:
         "Critères ok",
         *[ui.CRITERION_HEADERS.get(c, c) for c in rate_columns],
     ]
-    st.dataframe(
-        shown,
-        hide_index=True,
-        column_config={
-            ui.CRITERION_HEADERS[c]: st.column_config.NumberColumn(format="percent")
-            for c in rate_columns
-        },
-    )
+    rate_headers = tuple(ui.CRITERION_HEADERS.get(c, c) for c in rate_columns)
+    st.dataframe(ui.french_display(shown, percent=rate_headers), hide_index=True)
     ui.download_buttons(shown, "classement_esms", key="ranking")

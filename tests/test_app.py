@@ -133,9 +133,10 @@ def test_establishment_page_shows_the_cli_numbers(tiny_store: Path) -> None:
     # 7 counts + 4 rates a month (taux_ins_qualifiees included), 3 months
     assert len(values) == 33
     march = values[(values["Mois"] == "mars 2025")].set_index("Indicateur")
-    assert march.loc["Taux de dossiers actifs", "Valeur"] == 0.75  # 30 / 40
-    assert march.loc["Messages MSSanté envoyés", "Valeur"] == 0
-    assert march.loc["Taux d'INS qualifiées", "Numérateur"] == 28  # 28 / 30
+    assert march.loc["Taux de dossiers actifs", "Valeur"] == "75,0\u202f%"  # 30 / 40
+    assert march.loc["Messages MSSanté envoyés", "Valeur"] == "0"
+    assert march.loc["Taux d'INS qualifiées", "Numérateur"] == "28"  # 28 / 30
+    assert march.loc["Taux d'INS qualifiées", "Valeur"] == "93,3\u202f%"  # 28 / 30 = 0.9333
 
 
 def test_editor_page_matrix_and_orders(tiny_store: Path) -> None:
