@@ -125,7 +125,7 @@ def demo_banner() -> None:
     if is_demo():
         st.info(
             "Données de démonstration (fictives). Pour suivre vos établissements, importez vos "
-            "exports : `dui-metrics ingest --store data/dui-metrics.duckdb VOS_FICHIERS…`.",
+            "exports sur la page Données ou avec `dui-metrics ingest VOS_FICHIERS…`.",
             icon="ℹ️",
         )
 
@@ -221,7 +221,9 @@ def _ensure_navigation() -> None:
     ``st.navigation``, a page URL runs the page file alone (no sections, no wide layout), and
     when a fresh server's first request is a page URL, app.py never runs at all. This switches
     the server to ``st.navigation`` once and reruns through app.py. (Streamlit internals: the
-    flag is what ``st.navigation`` itself sets.)
+    flag is what ``st.navigation`` itself sets.) The rerun drops a button click made in that
+    run (under AppTest: every run after switch_page), so pages act on buttons through
+    ``on_click`` callbacks, which run before the script and survive the rerun.
     """
     from streamlit.runtime.pages_manager import PagesManager
 

@@ -13,7 +13,6 @@ report, problems, import log, quality flags).
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -76,28 +75,6 @@ def _split(name: str) -> tuple[str, str]:
 
 
 # --- checking and ingesting -----------------------------------------------------------------
-class _Shown(os.PathLike):
-    """A path that opens ``path`` but reads ``name`` when printed.
-
-    ``ingest.expand`` opens ``Path(given)`` and names a file ``str(given)`` in every message
-    and in the import log: the user then reads the name of the file they uploaded, not the
-    temporary folder it was saved in (changing directory instead would race between the
-    sessions Streamlit serves on threads).
-    """
-
-    def __init__(self, path: Path, name: str) -> None:
-        self.path, self.name = Path(path), name
-
-    def __fspath__(self) -> str:
-        return str(self.path)
-
-    def __str__(self) -> str:
-        return self.name
-
-    def __repr__(self) -> str:
-        return f"_Shown({str(self.path)!r}, {self.name!r})"
-
-
 def _run(
     store_path: str | Path,
     paths: Sequence[Path],
@@ -110,9 +87,9 @@ def _run(
     names = list(names) if names is not None else [Path(p).name for p in paths]
     if len(names) != len(paths):
         raise ValueError("one name per path expected")
-    shown = [_Shown(p, n) for p, n in zip(paths, names, strict=True)]
+    shown = {str(p): n for p, n in zip(paths, names, strict=True)}
     with writable_copy(store_path, commit=commit) as store:
-        return ingest_paths(store, shown, ref, progress=progress)
+        return ingest_paths(store, list(paths), ref, progress=progress, names=shown)
 
 
 def check_uploads(
@@ -185,13 +162,14 @@ def _rejection(result: FileResult) -> str:
 
 def problems_frame(results: Sequence[FileResult]) -> pd.DataFrame:
     """Every error and warning: gravité (« erreur » or « avertissement »), file, line (the
-    header is line 1), column, message. Errors first, in file order."""
+    header is line 1), column, message. Errors first; files in order, lines in order."""
     rows = []
     for r in results:
         if r.error is not None:
             rows += [("erreur", p) for p in r.error.problems]
     for r in results:
-        rows += [("avertissement", p) for p in r.warnings]
+        ordered = sorted(r.warnings, key=lambda p: (p.line or 0, p.column or "", p.message))
+        rows += [("avertissement", p) for p in ordered]
     frame = pd.DataFrame(
         [
             {
@@ -261,7 +239,7 @@ def history(store: Store, ref: Referentiel | None = None) -> pd.DataFrame:
     log = log.sort_values("import_id", ascending=False)
     log["kind"] = log["kind"].map(lambda k: KIND_LABELS.get(k, k))
     log["imported_at"] = log["imported_at"].map(lambda t: t.strftime("%d/%m/%Y %H:%M"))
-    # Files uploaded before names were passed through may carry a folder: show the file only.
+    # Command-line imports are named as typed ("data/demo/x.csv"): the table shows the file.
     log["file_name"] = log["file_name"].map(lambda n: re.split(r"[\\/]", n)[-1])
     return log[list(HISTORY_COLUMNS)].rename(columns=HISTORY_COLUMNS).reset_index(drop=True)
 
@@ -293,7 +271,12 @@ def quality_flags(store: Store, ref: Referentiel | None = None) -> pd.DataFrame:
             "Détail": flags["detail"],
         }
     )
-    return frame.sort_values(["Contrôle", "FINESS ET"], ignore_index=True)
+    # Same order as the filter: the controls in FLAG_LABELS order, then by FINESS.
+    rank = {label: n for n, label in enumerate(FLAG_LABELS.values())}
+    frame = frame.assign(_rank=frame["Contrôle"].map(rank).fillna(len(rank)))
+    return frame.sort_values(["_rank", "Contrôle", "FINESS ET"], ignore_index=True).drop(
+        columns="_rank"
+    )
 
 
 def flag_counts(flags: pd.DataFrame) -> dict[str, int]:

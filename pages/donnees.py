@@ -11,6 +11,9 @@ from dui_metrics.ingest import LOADED
 from dui_metrics.store import StoreError
 
 ROUND, CHECK, IMPORTED = "donnees_round", "donnees_check", "donnees_imported"
+ACTION = "donnees_action"
+WIDE_TEXT = st.column_config.TextColumn(width="large")
+NUMBER = st.column_config.TextColumn(alignment="right")  # counts shown as French text
 
 ui.page_title(
     "Données",
@@ -22,7 +25,12 @@ ui.page_title(
 def show_report(results, *, dry_run: bool, key: str) -> None:
     """Per-file outcome, then every error and « avertissement » with file, line, column."""
     report = uploads.report_frame(results, dry_run=dry_run)
-    st.dataframe(report, hide_index=True)
+    counts = tuple(report.columns[3:6])  # rows loaded, rows replaced, warnings
+    st.dataframe(
+        ui.french_display(report, integer=counts),
+        hide_index=True,
+        column_config={"Remarque": WIDE_TEXT} | dict.fromkeys(counts, NUMBER),
+    )
     ui.download_buttons(report, "verification" if dry_run else "import", key=f"{key}_report")
     problems = uploads.problems_frame(results)
     errors = problems[problems["Gravité"] == "erreur"]
@@ -33,18 +41,24 @@ def show_report(results, *, dry_run: bool, key: str) -> None:
             "fichier à nouveau. La ligne 1 est celle des en-têtes.",
             icon="⛔",
         )
-        st.dataframe(errors, hide_index=True)
+        st.dataframe(errors, hide_index=True, column_config={"Problème": WIDE_TEXT})
         for name, hidden in uploads.unlisted_problems(results).items():
             st.caption(f"{name} : … et {hidden} autres problèmes non listés.")
     if len(warnings):
         with st.expander(f"{len(warnings)} avertissement(s) : le fichier se charge quand même"):
-            st.dataframe(warnings, hide_index=True)
+            st.dataframe(warnings, hide_index=True, column_config={"Problème": WIDE_TEXT})
     if len(problems):
         ui.download_buttons(problems, "problemes", key=f"{key}_problems")
 
 
 def uploaded(files) -> list[tuple[str, bytes]]:
     return [(f.name, f.getvalue()) for f in files]
+
+
+def request(action: str) -> None:
+    """Button callback: the click is kept in the session, so it survives a rerun that
+    Streamlit (or ``ui.page_title``) may start before this page reads it."""
+    st.session_state[ACTION] = action
 
 
 # --- upload, check, import ------------------------------------------------------------------
@@ -62,13 +76,15 @@ files = st.file_uploader(
     help="CSV (séparateur ; , ou tabulation, UTF-8 ou Windows-1252), TXT, TSV, XLSX, Parquet.",
 )
 signature = tuple((f.name, f.size) for f in files or [])
+action = st.session_state.pop(ACTION, None)
 
 if not files:
     if IMPORTED in st.session_state:
         results = st.session_state[IMPORTED]
         loaded = any(r.status == LOADED for r in results)
         (st.success if loaded else st.warning)(
-            "Import terminé : " + uploads.summary(results, dry_run=False)
+            "Import terminé : "
+            + uploads.summary(results, dry_run=False)
             + (" Le tableau de bord montre les nouvelles données." if loaded else "")
         )
         show_report(results, dry_run=False, key="imported")
@@ -88,7 +104,15 @@ else:
     if checked is not None and checked[0] != signature:
         checked = None  # other files since the last check
     left, right, _ = st.columns([1, 1, 4])
-    if left.button("Vérifier", icon="🔎", type="secondary" if checked else "primary"):
+    left.button(
+        "Vérifier",
+        icon="🔎",
+        type="secondary" if checked else "primary",
+        key="donnees_verifier",
+        on_click=request,
+        args=("check",),
+    )
+    if action == "check":
         with (
             st.spinner("Vérification des fichiers (rien n'est écrit)…"),
             tempfile.TemporaryDirectory(prefix="dui-metrics-upload-") as folder,
@@ -101,7 +125,16 @@ else:
                 checked = None
         st.session_state[CHECK] = checked
     ready = checked is not None and any(r.status == LOADED for r in checked[1])
-    if right.button("Importer", icon="📥", type="primary", disabled=not ready):
+    right.button(
+        "Importer",
+        icon="📥",
+        type="primary",
+        disabled=not ready,
+        key="donnees_importer",
+        on_click=request,
+        args=("import",),
+    )
+    if action == "import" and ready:
         bar = st.progress(0.0, text="Import en cours…")
 
         def progress(done: int, total: int, result) -> None:
@@ -142,7 +175,14 @@ else:
         f"{len(log)} fichier(s) importé(s), le plus récent en premier. SHA-256 : empreinte du "
         f"contenu ({uploads.SHORT_SHA} premiers caractères ; complète dans les téléchargements)."
     )
-    st.dataframe(uploads.short_sha(log), hide_index=True)
+    shown_log = ui.french_display(
+        uploads.short_sha(log), integer=("Lignes chargées", "Lignes remplacées")
+    )
+    st.dataframe(
+        shown_log,
+        hide_index=True,
+        column_config=dict.fromkeys(("Lignes chargées", "Lignes remplacées"), NUMBER),
+    )
     ui.download_buttons(log, "historique_imports", key="history")
 
 # --- quality flags --------------------------------------------------------------------------
@@ -162,5 +202,5 @@ else:
     )
     table = flags[flags["Contrôle"].isin(shown)]
     st.caption(f"{len(table)} alerte(s) affichée(s) sur {len(flags)}.")
-    st.dataframe(table, hide_index=True)
+    st.dataframe(table, hide_index=True, column_config={"Détail": WIDE_TEXT})
     ui.download_buttons(table, "controles_qualite", key="flags")
