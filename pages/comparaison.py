@@ -1,8 +1,203 @@
-"""Page under construction."""
+"""Comparaison: how the ESMS of a territory compare on one rate, and which ones lag behind."""
 
 import streamlit as st
 
-from dui_metrics import ui
+from dui_metrics import compare, ui
+from dui_metrics.formats import fr_int, fr_percent, month_range
 
-ui.page_title("comparaison")
-st.info("Page en construction.")
+ui.page_title(
+    "Comparaison des établissements",
+    "Comment se situent les ESMS d'un territoire sur un taux d'usage ? Lesquels sont en retard ?",
+)
+
+path, version = str(ui.store_path()), ui.store_version()
+ref = ui.referentiel()
+months = ui.months(path, version)
+options = ui.cached(compare.filter_options)()
+
+if not months:
+    st.info(
+        "Aucune donnée d'usage dans le magasin : il n'y a rien à comparer. Importez les "
+        "exports d'usage des éditeurs (et le fichier des établissements) depuis la page Données."
+    )
+    st.page_link("pages/donnees.py", label="Aller à la page Données", icon="📥")
+    st.stop()
+
+
+FILTERS = {  # URL key → (label, placeholder); values are codes, shown with French labels
+    "region": ("Région", "Toutes les régions"),
+    "departement": ("Département", "Tous les départements"),
+    "categorie": ("Catégorie d'établissement", "Toutes les catégories"),
+    "editeur": ("Éditeur", "Tous les éditeurs"),
+    "og": ("Organisme gestionnaire", "Tous les organismes"),
+}
+
+# --- filters (all in the URL, to share a view) ---------------------------------------------
+slots = st.columns(3) + st.columns(3)
+chosen = {
+    name: slot.multiselect(
+        label,
+        list(options[name]),
+        format_func=lambda code, labels=options[name]: labels.get(code, code),
+        key=name,
+        bind="query-params",
+        placeholder=placeholder,
+    )
+    for (name, (label, placeholder)), slot in zip(FILTERS.items(), slots, strict=False)
+}
+rate_labels = {r.code: r.label for r in ref.rates}
+rate = slots[5].selectbox(
+    "Taux comparé",
+    list(rate_labels),
+    format_func=rate_labels.get,
+    key="taux",
+    bind="query-params",
+)
+
+bottom = st.columns([2, 1])
+if len(months) > 1:
+    du, au = bottom[0].select_slider(
+        "Période",
+        months,
+        value=compare.default_period(months, ref.va_window_months),
+        format_func=ui.month_label,
+        key="periode",
+        bind="query-params",
+        help=(
+            "Par défaut, la fenêtre de la VA : les "
+            f"{ref.va_window_months} mois se terminant par le dernier mois reçu. Sur plusieurs "
+            "mois, un taux prend le dernier mois où numérateur et dénominateur existent."
+        ),
+    )
+else:
+    du = au = months[0]
+    bottom[0].caption(f"Période : {ui.month_label(au)} (seul mois de données du magasin).")
+suppress = bottom[1].toggle(
+    "Masquer les petits effectifs (1 à 4 → « < 5 »)",
+    value=True,
+    key="petits_effectifs",
+    bind="query-params",
+    help="Dans les tableaux et les téléchargements, les effectifs de 1 à 4 s'affichent « < 5 » : "
+    "recommandé dès qu'un tableau est partagé hors d'un organisme gestionnaire.",
+)
+
+esms = compare.select(ui.cached(compare.esms_rates)(du, au, rate), **chosen)
+if esms.empty:
+    st.warning(
+        "Aucun ESMS ne correspond à ces filtres. Élargissez-les : retirez une région, un "
+        "département, une catégorie, un éditeur ou un organisme, ou videz un filtre pour "
+        "tout reprendre."
+    )
+    st.stop()
+
+# --- headline figures ---------------------------------------------------------------------
+rate_label = rate_labels[rate]
+figures = compare.summary(esms)
+a, b, c, d = st.columns(4)
+a.metric(
+    "ESMS comparés",
+    fr_int(figures["nb_esms"]),
+    help=f"dont {fr_int(figures['nb_esms_taux'])} avec un taux sur la période",
+)
+b.metric(
+    "Taux pondéré",
+    fr_percent(figures["taux_pondere"]) or "non calculable",
+    help="Somme des numérateurs / somme des dénominateurs des ESMS où le taux existe.",
+)
+c.metric(
+    "Médiane des ESMS",
+    fr_percent(figures["mediane"]) or "—",
+    help=(
+        f"1er quartile {fr_percent(figures['q1'])}, 3e quartile {fr_percent(figures['q3'])}"
+        if figures["mediane"] is not None
+        else "Aucun taux calculé."
+    ),
+)
+d.metric(
+    "ESMS prêts pour la VA",
+    f"{fr_int(figures['nb_prets'])} sur {fr_int(figures['nb_esms'])}",
+    help=f"Verdict de la VA pour la fenêtre se terminant en {ui.month_label(au)}.",
+)
+st.caption(
+    f"{rate_label} · période {month_range(du, au)} · VA au {ui.month_label(au)} · "
+    f"référentiel {ref.version}"
+)
+
+# --- distribution -------------------------------------------------------------------------
+st.subheader("Répartition des ESMS")
+grouping = st.radio(
+    "Regrouper par",
+    list(compare.GROUPINGS),
+    format_func=lambda g: compare.GROUPINGS[g][1],
+    horizontal=True,
+    key="regroupement",
+    bind="query-params",
+)
+if figures["mediane"] is None:
+    st.info(
+        f"Aucun ESMS sélectionné n'a de « {rate_label} » sur {month_range(du, au)} : "
+        "choisissez une autre période ou un autre taux."
+    )
+else:
+    fig = compare.distribution_figure(esms, rate_label, grouping, ref.targets.get(rate))
+    n_groups = len(fig.data)
+    st.plotly_chart(ui.style_figure(fig, height=160 + 42 * n_groups), key="repartition")
+    without = figures["nb_esms_sans_taux"]
+    st.caption(
+        "Chaque point est un ESMS (survolez-le pour son nom) ; la boîte va du 1er au 3e "
+        "quartile, le trait vertical marque la médiane."
+        + (f" {fr_int(without)} ESMS sans taux calculé n'y figurent pas." if without else "")
+    )
+
+# --- ranking ------------------------------------------------------------------------------
+st.subheader("Classement, du plus faible au plus élevé")
+ranking = compare.ranking_table(esms, ref, rate, suppress=suppress)
+st.dataframe(compare.screen_table(ranking), hide_index=True)
+st.caption(
+    "Les ESMS sans taux (aucune donnée sur la période, ou dénominateur nul) sont en fin de "
+    "tableau. Fichiers : taux en fraction (0,725 = 72,5 %)."
+)
+ui.download_buttons(ranking, f"classement_{rate}_{du:%Y-%m}_{au:%Y-%m}", key="dl_classement")
+
+# --- map ----------------------------------------------------------------------------------
+st.subheader("Carte par département")
+measure = st.radio(
+    "Colorer selon",
+    list(compare.MAP_MEASURES),
+    format_func=lambda m: (
+        f"{compare.MAP_MEASURES[m]} ({rate_label.lower()})"
+        if m == "taux"
+        else compare.MAP_MEASURES[m]
+    ),
+    horizontal=True,
+    key="carte",
+    bind="query-params",
+)
+deps = compare.by_departement(esms)
+metro, overseas = compare.departement_maps(deps, measure)
+if metro is not None:
+    st.plotly_chart(
+        ui.style_figure(metro, height=520), key="carte_metropole", config=compare.MAP_CONFIG
+    )
+if overseas:
+    st.caption("Outre-mer")
+    for column, (name, fig) in zip(st.columns(len(overseas)), overseas, strict=True):
+        fig.update_layout(title_text=name)
+        column.plotly_chart(
+            ui.style_figure(fig, height=220), key=f"carte_{name}", config=compare.MAP_CONFIG
+        )
+unmapped = figures["nb_sans_departement"]
+st.caption(
+    "Survolez un département pour sa valeur ; le tableau ci-dessous donne les mêmes chiffres. "
+    "En gris : départements sans ESMS sélectionné ou sans taux calculable."
+    + (
+        f" {fr_int(unmapped)} ESMS sans département connu ne sont pas sur la carte."
+        if unmapped
+        else ""
+    )
+    + " Contours : IGN Admin Express / INSEE COG 2018, via gregoiredavid/france-geojson, "
+    "Licence Ouverte."
+)
+table = compare.departement_table(deps, ref, rate, suppress=suppress)
+st.dataframe(compare.screen_table(table), hide_index=True)
+ui.download_buttons(table, f"departements_{rate}_{du:%Y-%m}_{au:%Y-%m}", key="dl_departements")

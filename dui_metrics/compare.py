@@ -1,0 +1,710 @@
+"""Comparison of ESMS across a territory: one rate per ESMS over a period, its distribution,
+its ranking, and its roll-up by département for a map.
+
+This module owns:
+- the filters of the comparison (région, département, catégorie, éditeur, OG) and their
+  French labels (`filter_options`, `select`);
+- the per-ESMS frame of one rate over a period with the ESMS's VA verdict (`esms_rates`),
+  reusing `indicators.period_values` and `va.readiness`: rates are never recomputed here;
+- the aggregates over that frame (`summary`, `by_departement`) and the ranking (`ranking`);
+- the tables as shared in files (French headers, numbers as numbers, optional small-count
+  suppression) and their on-screen text form;
+- the figures (distribution, choropleth by département over the bundled GeoJSON, read once).
+
+An ESMS known only from usage data has no reference dimensions: its département (then its
+région) is read from its FINESS prefix, as ingestion does for a reference row without one.
+Nothing here imports Streamlit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import numbers
+from collections.abc import Iterable, Sequence
+from functools import cache
+from importlib import resources
+from urllib.parse import quote
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from dui_metrics import finess, formats, va
+from dui_metrics.indicators import add_months, esms_dimensions, period_values
+from dui_metrics.referentiel import Referentiel
+from dui_metrics.store import Store
+
+# Filter name → column of the per-ESMS frame it applies to. Values within one filter are
+# alternatives (OR); filters combine with AND; an empty filter keeps every ESMS.
+FILTERS = {
+    "region": "region",
+    "departement": "departement",
+    "categorie": "categorie",
+    "editeur": "editeur",
+    "og": "finess_ej",
+}
+
+# Status of the rate of an ESMS over the period.
+COMPUTED, NOT_COMPUTABLE, MISSING = "calculé", "non calculable", "manquant"
+RATE_NOTES = {
+    COMPUTED: "",
+    NOT_COMPUTABLE: "non calculable : dénominateur nul",
+    MISSING: "aucune donnée sur la période",
+}
+
+# Groupings offered for the distribution: key → (column of labels, French name).
+GROUPINGS = {
+    "ensemble": (None, "Ensemble"),
+    "departement": ("departement_libelle", "Département"),
+    "categorie": ("categorie_libelle", "Catégorie"),
+    "og": ("og_libelle", "Organisme gestionnaire"),
+    "editeur": ("editeur_libelle", "Éditeur"),
+}
+
+# Map colouring: key → French name.
+MAP_MEASURES = {
+    "taux": "Taux pondéré",
+    "va": "Part des ESMS prêts pour la VA",
+}
+
+UNKNOWN = "inconnu"
+NOT_IN_REFERENCE = "(absent du fichier établissements)"
+POINT_COLOR = "#0072B2"  # Okabe–Ito blue, as ui.PALETTE[0]
+BACKGROUND_COLOR = "#E5E5E5"
+COLORSCALE = "Cividis"  # sequential and readable with colour-vision deficiencies
+
+# plotly.js fetches a world topojson from cdn.plot.ly for any trace with a ``locationmode``,
+# ``geojson-id`` included, even with every base layer hidden, and draws nothing when the fetch
+# fails (no network here, nor on many administrations' workstations). Pointing ``topojsonURL``
+# at an empty topology given inline (the file name plotly.js appends lands in the fragment)
+# removes the request; the départements come from our GeoJSON. Pass as the chart's config.
+MAP_CONFIG = {
+    "topojsonURL": "data:application/json,"
+    + quote('{"type":"Topology","objects":{},"arcs":[]}')
+    + "#/",
+    "displaylogo": False,
+}
+
+
+# --- ESMS and filters -----------------------------------------------------------------------
+def departement_label(code: str | None) -> str:
+    """``"69"`` → ``"69 – Rhône"``; unknown code → the code; None → ``"inconnu"``."""
+    if not code:
+        return UNKNOWN
+    name = finess.departement_name(code)
+    return f"{code} – {name}" if name else code
+
+
+def category_text(code: str | None) -> str:
+    """``"500"`` → its TRE_R66 label followed by the code; None → ``"inconnue"``."""
+    if not code:
+        return "inconnue"
+    label = finess.category_label(code)
+    return f"{label} ({code})" if label else code
+
+
+def _departement_order(code: str) -> str:
+    # 2A and 2B sit between 19 and 21, overseas 97x after 95 (plain text order otherwise).
+    return code.replace("2A", "20.1").replace("2B", "20.2")
+
+
+def esms_frame(store: Store) -> pd.DataFrame:
+    """Every ESMS known to the store with its dimensions and their French labels.
+
+    Columns: finess_et, finess_ej, raison_sociale, og_nom, editeur, categorie, departement,
+    region, etablissement, og_libelle, editeur_libelle, categorie_libelle, departement_libelle,
+    departement_nom, region_libelle. A missing département is read from the FINESS ET prefix,
+    a missing région from the département.
+    """
+    esms = esms_dimensions(store)
+    dep = esms["departement"].astype(object)
+    missing_dep = dep.isna()
+    dep[missing_dep] = esms.loc[missing_dep, "finess_et"].map(finess.departement_of_finess)
+    region = esms["region"].astype(object)
+    missing_region = region.isna() & dep.notna()
+    region[missing_region] = dep[missing_region].map(
+        lambda code: (finess.region_of_departement(code) or (None,))[0]
+    )
+    esms = esms.assign(departement=dep.where(dep.notna(), None), region=region)
+    return esms.assign(
+        etablissement=esms["raison_sociale"].fillna(NOT_IN_REFERENCE),
+        og_libelle=esms["og_nom"].fillna(esms["finess_ej"]).fillna(UNKNOWN),
+        editeur_libelle=esms["editeur"].fillna(UNKNOWN),
+        categorie_libelle=esms["categorie"]
+        .map(category_text, na_action="ignore")
+        .fillna("inconnue"),
+        departement_libelle=esms["departement"]
+        .map(departement_label, na_action="ignore")
+        .fillna(UNKNOWN),
+        departement_nom=esms["departement"]
+        .map(finess.departement_name, na_action="ignore")
+        .fillna(UNKNOWN),
+        region_libelle=esms["region"].map(finess.region_name, na_action="ignore").fillna(UNKNOWN),
+    )[
+        [
+            "finess_et",
+            "finess_ej",
+            "raison_sociale",
+            "og_nom",
+            "editeur",
+            "categorie",
+            "departement",
+            "region",
+            "etablissement",
+            "og_libelle",
+            "editeur_libelle",
+            "categorie_libelle",
+            "departement_libelle",
+            "departement_nom",
+            "region_libelle",
+        ]
+    ]
+
+
+def filter_options(store: Store, ref: Referentiel) -> dict[str, dict[str, str]]:
+    """For each filter of `FILTERS`, the values present in the store → French label, in
+    display order: régions and OGs by name, départements by code (``"69 – Rhône"``),
+    catégories by label (``"<libellé TRE_R66> (500)"``), éditeurs by name. ESMS with an
+    unknown value offer nothing for that filter. Two OGs with the same name show their
+    FINESS EJ."""
+    esms = esms_frame(store)
+    regions = {c: finess.region_name(c) or c for c in esms["region"].dropna().unique()}
+    deps = sorted(esms["departement"].dropna().unique(), key=_departement_order)
+    cats = {c: category_text(c) for c in esms["categorie"].dropna().unique()}
+    editors = sorted(esms["editeur"].dropna().unique(), key=str.casefold)
+    ogs = esms.dropna(subset=["finess_ej"]).drop_duplicates("finess_ej")
+    names = ogs["og_nom"].fillna(ogs["finess_ej"])
+    repeated = names.duplicated(keep=False)
+    og_labels = names.where(~repeated, names + " (" + ogs["finess_ej"] + ")")
+    og_options = dict(zip(ogs["finess_ej"], og_labels, strict=True))
+    return {
+        "region": dict(sorted(regions.items(), key=lambda kv: kv[1].casefold())),
+        "departement": {c: departement_label(c) for c in deps},
+        "categorie": dict(sorted(cats.items(), key=lambda kv: kv[1].casefold())),
+        "editeur": {e: e for e in editors},
+        "og": dict(sorted(og_options.items(), key=lambda kv: kv[1].casefold())),
+    }
+
+
+def default_period(months: Sequence[dt.date], va_window_months: int) -> tuple[dt.date, dt.date]:
+    """The VA window ending with the latest month of ``months`` (sorted months with data),
+    as (first month with data in that window, latest month)."""
+    au = months[-1]
+    start = add_months(au, -(va_window_months - 1))
+    return next(m for m in months if m >= start), au
+
+
+def select(frame: pd.DataFrame, **filters: Sequence[str] | None) -> pd.DataFrame:
+    """Rows of a per-ESMS frame matching the filters (names of `FILTERS`): an ESMS is kept
+    when, for every non-empty filter, its value is one of the chosen ones."""
+    unknown = set(filters) - set(FILTERS)
+    if unknown:
+        raise ValueError(f"filtre inconnu {sorted(unknown)} ; attendus : {', '.join(FILTERS)}")
+    keep = pd.Series(True, index=frame.index)
+    for name, chosen in filters.items():
+        if chosen:
+            keep &= frame[FILTERS[name]].isin(list(chosen))
+    return frame[keep].reset_index(drop=True)
+
+
+# --- per-ESMS rates and aggregates --------------------------------------------------------
+def esms_rates(
+    store: Store,
+    ref: Referentiel,
+    du: dt.date,
+    au: dt.date,
+    rate: str,
+    **filters: Sequence[str] | None,
+) -> pd.DataFrame:
+    """One row per ESMS matching the filters, with its ``rate`` over the months ``du``..``au``
+    and its VA verdict at the ``au`` month.
+
+    The rate is the one of `indicators.period_values` (numerator and denominator from the same
+    months; NULL when the denominator is 0). ``statut_taux``: ``calculé``; ``non calculable``
+    (numerator and denominator exist, denominator 0); ``manquant`` (no month of the period has
+    both). ``va`` is the verdict of `va.readiness` for the VA window ending with ``au``
+    (``ok`` or ``bloque``) and ``pret_va`` is ``va == "ok"``.
+    Columns: those of `esms_frame`, then taux (float, NaN when not computed), numerateur,
+    denominateur (Int64, NA when missing), statut_taux, va, pret_va.
+    """
+    if rate not in ref.rate_codes:
+        raise ValueError(f"taux inconnu {rate!r} ; attendus : {', '.join(ref.rate_codes)}")
+    esms = select(esms_frame(store), **filters)
+    values = period_values(store, ref, du, au)
+    mine = values.loc[
+        values["indicateur"] == rate, ["finess_et", "valeur", "numerateur", "denominateur"]
+    ]
+    frame = esms.merge(mine, on="finess_et", how="left")
+    frame["taux"] = pd.to_numeric(frame.pop("valeur"), errors="coerce").astype("float64")
+    frame["numerateur"] = pd.array(frame["numerateur"].tolist(), dtype="Int64")
+    frame["denominateur"] = pd.array(frame["denominateur"].tolist(), dtype="Int64")
+    has_parts = frame["denominateur"].notna().to_numpy()
+    frame["statut_taux"] = [
+        COMPUTED if pd.notna(t) else NOT_COMPUTABLE if parts else MISSING
+        for t, parts in zip(frame["taux"], has_parts, strict=True)
+    ]
+    verdicts = {
+        c.finess_et: c.statut for c in va.readiness(store, ref, au=au) if c.critere == va.VERDICT
+    }
+    frame["va"] = frame["finess_et"].map(verdicts).fillna(va.BLOCKED)
+    frame["pret_va"] = frame["va"] == va.OK
+    return frame
+
+
+def summary(frame: pd.DataFrame) -> dict[str, float | int | None]:
+    """Figures of a per-ESMS frame (`esms_rates`).
+
+    nb_esms: rows; nb_esms_taux: ESMS where the rate exists (numerator and denominator
+    present, even with a zero denominator); nb_esms_calcules: ESMS with a computed rate
+    (non-zero denominator), nb_esms_sans_taux the others; nb_sans_departement: ESMS whose département is unknown (not on a
+    map); numerateur, denominateur: sums over the ESMS where the rate exists;
+    taux_pondere = numerateur / denominateur (None when the denominator sum is 0 or no rate
+    exists); q1, mediane, q3: quartiles (linear interpolation) of the computed ESMS rates;
+    nb_prets: ESMS whose VA verdict is ok; part_prets = nb_prets / nb_esms.
+    """
+    rated = frame[frame["denominateur"].notna()]
+    computed = frame["taux"].dropna()
+    num = int(rated["numerateur"].sum())
+    den = int(rated["denominateur"].sum())
+    ready = int(frame["pret_va"].sum())
+
+    def quantile(q: float) -> float | None:
+        return float(computed.quantile(q)) if len(computed) else None
+
+    return {
+        "nb_esms": len(frame),
+        "nb_esms_taux": len(rated),
+        "nb_esms_calcules": len(computed),
+        "nb_esms_sans_taux": len(frame) - len(computed),
+        "nb_sans_departement": int(frame["departement"].isna().sum()),
+        "numerateur": num,
+        "denominateur": den,
+        "taux_pondere": num / den if den else None,
+        "q1": quantile(0.25),
+        "mediane": quantile(0.5),
+        "q3": quantile(0.75),
+        "nb_prets": ready,
+        "part_prets": ready / len(frame) if len(frame) else None,
+    }
+
+
+def by_departement(frame: pd.DataFrame) -> pd.DataFrame:
+    """A per-ESMS frame (`esms_rates`) rolled up by département, ordered by code.
+
+    Per département: nb_esms (ESMS of the frame), nb_esms_taux (ESMS where the rate exists),
+    numerateur and denominateur (sums over those ESMS), taux_pondere = numerateur /
+    denominateur (NaN when the sum of denominators is 0 or no rate exists), mediane (of the
+    computed ESMS rates), nb_prets (ESMS whose VA verdict is ok), part_prets = nb_prets /
+    nb_esms. ESMS without a known département form the row ``departement`` = None.
+    Columns: departement, departement_libelle, departement_nom, region, region_libelle and
+    the figures above.
+    """
+    columns = [
+        "departement",
+        "departement_libelle",
+        "departement_nom",
+        "region",
+        "region_libelle",
+        "nb_esms",
+        "nb_esms_taux",
+        "numerateur",
+        "denominateur",
+        "taux_pondere",
+        "mediane",
+        "nb_prets",
+        "part_prets",
+    ]
+    if frame.empty:
+        return pd.DataFrame(columns=columns)
+    work = frame.assign(
+        departement=frame["departement"].fillna(""),
+        a_taux=frame["denominateur"].notna(),
+        num=frame["numerateur"].fillna(0).astype("int64"),
+        den=frame["denominateur"].fillna(0).astype("int64"),
+    )
+    grouped = work.groupby("departement", sort=False).agg(
+        departement_libelle=("departement_libelle", "first"),
+        departement_nom=("departement_nom", "first"),
+        region=("region", "first"),
+        region_libelle=("region_libelle", "first"),
+        nb_esms=("finess_et", "count"),
+        nb_esms_taux=("a_taux", "sum"),
+        numerateur=("num", "sum"),
+        denominateur=("den", "sum"),
+        mediane=("taux", "median"),
+        nb_prets=("pret_va", "sum"),
+    )
+    grouped = grouped.reset_index()
+    den = grouped["denominateur"].where(grouped["denominateur"] > 0)
+    grouped["taux_pondere"] = (grouped["numerateur"] / den).astype("float64")
+    grouped["part_prets"] = grouped["nb_prets"] / grouped["nb_esms"]
+    for col in ("nb_esms", "nb_esms_taux", "nb_prets"):
+        grouped[col] = grouped[col].astype("int64")
+    # A département where no ESMS has the rate has no sum: NA, not 0.
+    no_rate = grouped["nb_esms_taux"] == 0
+    for col in ("numerateur", "denominateur"):
+        grouped[col] = grouped[col].astype("Int64").mask(no_rate)
+    grouped["departement"] = grouped["departement"].replace("", None)
+    order = grouped["departement"].fillna("~").map(_departement_order)
+    return (
+        grouped.assign(_o=order)
+        .sort_values("_o")
+        .drop(columns="_o")[columns]
+        .reset_index(drop=True)
+    )
+
+
+def ranking(frame: pd.DataFrame) -> pd.DataFrame:
+    """ESMS weakest first: computed rates ascending (ties by name), then ESMS whose rate is
+    not computable, then ESMS without data. ``rang`` (1 = lowest rate, equal rates share the
+    lowest rank) exists for computed rates only."""
+    status_order = {COMPUTED: 0, NOT_COMPUTABLE: 1, MISSING: 2}
+    ranked = frame.assign(
+        _s=frame["statut_taux"].map(status_order),
+        rang=frame["taux"].rank(method="min").astype("Int64"),
+    )
+    return ranked.sort_values(["_s", "taux", "etablissement", "finess_et"], ignore_index=True).drop(
+        columns="_s"
+    )
+
+
+# --- shared tables ------------------------------------------------------------------------
+RATE_HEADER_FILE = "Taux (0 à 1)"
+RATE_HEADER = "Taux"
+
+
+def _part_labels(ref: Referentiel, rate: str) -> tuple[str, str]:
+    """French labels of the numerator and denominator counts of ``rate``."""
+    ind = ref.indicator(rate)
+    return ref.indicator(ind.numerator).label, ref.indicator(ind.denominator).label
+
+
+def ranking_table(
+    frame: pd.DataFrame, ref: Referentiel, rate: str, *, suppress: bool
+) -> pd.DataFrame:
+    """The ranking (`ranking`) as shared: French headers, rate as a fraction, counts as numbers
+    (1–4 read ``< 5`` when ``suppress``). Numerator and denominator columns are named after
+    the counts of the référentiel (e.g. « Dossiers actifs », « Personnes accompagnées »).
+    The rate and its parts come right after the ESMS, before the long descriptive columns."""
+    num_label, den_label = _part_labels(ref, rate)
+    ranked = ranking(frame)
+    table = pd.DataFrame(
+        {
+            "Rang": ranked["rang"],
+            "Établissement": ranked["etablissement"],
+            "FINESS ET": ranked["finess_et"],
+            RATE_HEADER_FILE: ranked["taux"],
+            num_label: ranked["numerateur"],
+            den_label: ranked["denominateur"],
+            "Remarque": ranked["statut_taux"].map(RATE_NOTES),
+            "Prêt pour la VA": ranked["pret_va"].map({True: "oui", False: "non"}),
+            "Organisme gestionnaire": ranked["og_libelle"],
+            "Département": ranked["departement_libelle"],
+            "Catégorie": ranked["categorie_libelle"],
+            "Éditeur": ranked["editeur_libelle"],
+        }
+    )
+    if suppress:
+        table = formats.suppress_small_counts(table, [num_label, den_label])
+    return _plain(table)
+
+
+def departement_table(
+    deps: pd.DataFrame, ref: Referentiel, rate: str, *, suppress: bool
+) -> pd.DataFrame:
+    """`by_departement` as shared: French headers, rates as fractions, counts as numbers.
+    The sums of the rate's numerator and denominator are named after their counts (« Dossiers
+    actifs (somme) »); sums of 1–4 read ``< 5`` when ``suppress`` (ESMS counts are not about
+    persons and stay as they are)."""
+    num_label, den_label = _part_labels(ref, rate)
+    num_header, den_header = f"{num_label} (somme)", f"{den_label} (somme)"
+    table = pd.DataFrame(
+        {
+            "Département": deps["departement_libelle"],
+            "Région": deps["region_libelle"],
+            "ESMS": deps["nb_esms"],
+            "ESMS avec taux": deps["nb_esms_taux"],
+            "Taux pondéré (0 à 1)": deps["taux_pondere"],
+            "Médiane des ESMS (0 à 1)": deps["mediane"],
+            "ESMS prêts pour la VA": deps["nb_prets"],
+            "Part des ESMS prêts (0 à 1)": deps["part_prets"],
+            num_header: deps["numerateur"],
+            den_header: deps["denominateur"],
+        }
+    )
+    if suppress:
+        table = formats.suppress_small_counts(table, [num_header, den_header])
+    return _plain(table)
+
+
+def _plain(table: pd.DataFrame) -> pd.DataFrame:
+    """Missing values as None in text/count columns (Excel writers and CSV want no pd.NA)."""
+    out = table.copy()
+    for col in out.columns:
+        if out[col].dtype == object or isinstance(out[col].dtype, pd.Int64Dtype):
+            out[col] = out[col].astype(object).where(out[col].notna(), None)
+    return out
+
+
+def screen_table(table: pd.DataFrame) -> pd.DataFrame:
+    """A shared table as text for the screen: columns ``… (0 à 1)`` become percentages
+    (``12,5 %``, header without the suffix), counts get French thousands separators
+    (``1 234``); missing values are blank; ``< 5`` and text stay as they are."""
+    out = pd.DataFrame(index=table.index)
+    for col in table.columns:
+        values = table[col]
+        if col.endswith(" (0 à 1)"):
+            out[col.removesuffix(" (0 à 1)")] = values.map(
+                lambda v: formats.fr_percent(float(v)) if _is_number(v) else ""
+            )
+        elif col in ("Rang",) or values.map(_is_number).any():
+            out[col] = values.map(lambda v: formats.fr_int(v) if _is_number(v) else _text(v))
+        else:
+            out[col] = values.map(_text)
+    return out
+
+
+def _text(value: object) -> str:
+    return "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, numbers.Number) and not isinstance(value, bool) and pd.notna(value)
+
+
+# --- figures ------------------------------------------------------------------------------
+def _percent_scale(values: pd.Series) -> tuple[float, float, list[float]]:
+    """Round bounds within 0–100 % framing ``values`` (fractions), and the 2 to 9 round ticks
+    from one bound to the other (steps of 1, 2, 5, 10, 20 or 25 %)."""
+    lo, hi = (float(values.min()), float(values.max())) if len(values) else (0.0, 1.0)
+    step = next(s for s in (0.01, 0.02, 0.05, 0.1, 0.2, 0.25) if max(hi - lo, 0.01) / s <= 8)
+    start = max(0.0, math.floor(round(lo / step, 6)) * step)
+    end = min(1.0, math.ceil(round(hi / step, 6)) * step)
+    if end - start < step:
+        start, end = max(0.0, start - step), min(1.0, end + step)
+    ticks = [round(start + i * step, 4) for i in range(round((end - start) / step) + 1)]
+    return round(start, 4), round(end, 4), ticks
+
+
+def _tick_labels(ticks: list[float]) -> dict:
+    return {"tickvals": ticks, "ticktext": [formats.fr_percent(v, 0) for v in ticks]}
+
+
+def distribution_figure(
+    frame: pd.DataFrame, rate_label: str, grouping: str = "ensemble", target: float | None = None
+) -> go.Figure:
+    """Box plot of the computed ESMS rates with every ESMS as a point (hover: name, FINESS,
+    rate in French), one row per group of ``grouping`` (a key of `GROUPINGS`), lowest median
+    at the top; a dashed line marks the target when set. Box statistics have no hover (their
+    labels would be English): quartiles are given beside the figure."""
+    column, group_name = GROUPINGS[grouping]
+    rated = frame[frame["taux"].notna()]
+    groups: list[tuple[str, pd.DataFrame]]
+    if column is None:
+        groups = [("Ensemble des ESMS", rated)]
+    else:
+        medians = rated.groupby(column)["taux"].median().sort_values(ascending=False)
+        groups = [(str(name), rated[rated[column] == name]) for name in medians.index]
+    fig = go.Figure()
+    for name, sub in groups:
+        hover = [
+            f"<b>{e}</b> ({f})<br>{rate_label} : {formats.fr_percent(t)}<br>{og} · {dep}"
+            for e, f, t, og, dep in zip(
+                sub["etablissement"],
+                sub["finess_et"],
+                sub["taux"],
+                sub["og_libelle"],
+                sub["departement_libelle"],
+                strict=True,
+            )
+        ]
+        fig.add_trace(
+            go.Box(
+                x=sub["taux"],
+                y=[_short(name)] * len(sub),
+                name=_short(name),
+                orientation="h",
+                boxpoints="all",
+                jitter=0.6,
+                pointpos=0,
+                hoveron="points",
+                customdata=hover,
+                hovertemplate="%{customdata}<extra></extra>",
+                marker={"color": POINT_COLOR, "size": 9, "opacity": 0.75},
+                line={"color": "#666666", "width": 1},
+                fillcolor="rgba(0,0,0,0)",
+                showlegend=False,
+            )
+        )
+    framed = rated["taux"] if target is None else pd.concat([rated["taux"], pd.Series([target])])
+    start, end, ticks = _percent_scale(framed)
+    pad = (ticks[1] - ticks[0]) / 4
+    fig.update_xaxes(title_text=rate_label, range=[start - pad, end + pad], **_tick_labels(ticks))
+    fig.update_yaxes(title_text=group_name if column else None, automargin=True)
+    if target is not None:
+        fig.add_vline(
+            x=target,
+            line_dash="dash",
+            line_color="#D55E00",
+            annotation_text=f"Cible : {formats.fr_percent(target, 0)}",
+            annotation_position="top",
+        )
+    return fig
+
+
+def _short(text: str, width: int = 40) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+@cache
+def _geojson(name: str) -> dict:
+    text = (resources.files("dui_metrics") / "data" / "geo" / name).read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+def departements_geojson() -> dict:
+    """Metropolitan départements (96 features, property ``code``), read once per process."""
+    return _geojson("departements-version-simplifiee.geojson")
+
+
+def outre_mer_geojson() -> dict:
+    """The five overseas départements (971, 972, 973, 974, 976), read once per process."""
+    return _geojson("departements-outre-mer.geojson")
+
+
+def _features(geojson: dict, codes: Iterable[str]) -> dict:
+    wanted = set(codes)
+    return {
+        "type": "FeatureCollection",
+        "features": [f for f in geojson["features"] if f["properties"]["code"] in wanted],
+    }
+
+
+def map_hover(deps: pd.DataFrame, measure: str) -> list[str]:
+    """French hover text per département: ``Rhône : 72,4 % (12 ESMS)`` for the weighted
+    rate (count of ESMS where the rate exists), ``Rhône : 50,0 % des ESMS prêts pour la VA
+    (1 sur 2)`` for readiness; a département without a rate says so."""
+    texts = []
+    for row in deps.itertuples(index=False):
+        if measure == "taux":
+            if pd.isna(row.taux_pondere):
+                texts.append(
+                    f"{row.departement_nom} : taux non calculable "
+                    f"({formats.fr_int(row.nb_esms)} ESMS sans taux)"
+                )
+            else:
+                texts.append(
+                    f"{row.departement_nom} : {formats.fr_percent(row.taux_pondere)} "
+                    f"({formats.fr_int(row.nb_esms_taux)} ESMS)"
+                )
+        else:
+            texts.append(
+                f"{row.departement_nom} : {formats.fr_percent(row.part_prets)} des ESMS prêts "
+                f"pour la VA ({formats.fr_int(row.nb_prets)} sur {formats.fr_int(row.nb_esms)})"
+            )
+    return texts
+
+
+def departement_maps(
+    deps: pd.DataFrame, measure: str = "taux"
+) -> tuple[go.Figure | None, list[tuple[str, go.Figure]]]:
+    """Choropleths of `by_departement` coloured by ``measure`` (a key of `MAP_MEASURES`):
+    the weighted rate or the share of ESMS ready for the VA, on a Cividis scale spanning the
+    values shown (round bounds, the same on every map: differences of a few points stay
+    visible; hovers and the table give the values).
+
+    Returns the metropolitan map (None when no metropolitan département is shown) and one
+    small map per overseas département shown, named. The other départements of the régions
+    shown are drawn in grey for context (hover: « aucun ESMS sélectionné »); a département
+    whose weighted rate cannot be computed is grey too, its hover says why. No basemap.
+    """
+    value_col = "taux_pondere" if measure == "taux" else "part_prets"
+    known = deps[deps["departement"].notna()]
+    hover = dict(zip(known["departement"], map_hover(known, measure), strict=True))
+    valued = known[known[value_col].notna()]
+    grey = {c: hover[c] for c in known.loc[known[value_col].isna(), "departement"]}
+    for region in known["region"].dropna().unique():
+        for code in _departements_of_region(region):
+            if code not in hover:
+                grey[code] = f"{finess.departement_name(code)} : aucun ESMS sélectionné"
+    scale = _percent_scale(valued[value_col].astype(float))
+    metro = [c for c in valued["departement"] if not c.startswith("97")]
+    metro_grey = {c: t for c, t in grey.items() if not c.startswith("97")}
+    metro_fig = None
+    if metro or metro_grey:
+        metro_fig = _choropleth(
+            departements_geojson(), valued, value_col, hover, metro, metro_grey, measure, scale
+        )
+    overseas = []
+    shown = [c for c in valued["departement"] if c.startswith("97")]
+    for code in sorted(shown):
+        fig = _choropleth(outre_mer_geojson(), valued, value_col, hover, [code], {}, measure, scale)
+        fig.update_traces(showscale=False)
+        overseas.append((finess.departement_name(code) or code, fig))
+    return metro_fig, overseas
+
+
+@cache
+def _region_departements() -> dict[str, tuple[str, ...]]:
+    codes = [f["properties"]["code"] for f in departements_geojson()["features"]]
+    by_region: dict[str, list[str]] = {}
+    for code in codes:
+        region = finess.region_of_departement(code)
+        if region:
+            by_region.setdefault(region[0], []).append(code)
+    return {r: tuple(sorted(c)) for r, c in by_region.items()}
+
+
+def _departements_of_region(region: str) -> tuple[str, ...]:
+    return _region_departements().get(region, ())
+
+
+def _choropleth(
+    geojson: dict,
+    valued: pd.DataFrame,
+    value_col: str,
+    hover: dict[str, str],
+    codes: list[str],
+    grey: dict[str, str],
+    measure: str,
+    scale: tuple[float, float, list[float]],
+) -> go.Figure:
+    fig = go.Figure()
+    if grey:
+        fig.add_trace(
+            go.Choropleth(
+                geojson=_features(geojson, grey),
+                featureidkey="properties.code",
+                locations=list(grey),
+                z=[0] * len(grey),
+                colorscale=[[0, BACKGROUND_COLOR], [1, BACKGROUND_COLOR]],
+                showscale=False,
+                customdata=list(grey.values()),
+                hovertemplate="%{customdata}<extra></extra>",
+                marker_line={"color": "white", "width": 0.8},
+            )
+        )
+    if codes:
+        rows = valued.set_index("departement").loc[codes]
+        fig.add_trace(
+            go.Choropleth(
+                geojson=_features(geojson, codes),
+                featureidkey="properties.code",
+                locations=codes,
+                z=rows[value_col].astype(float).tolist(),
+                zmin=scale[0],
+                zmax=scale[1],
+                colorscale=COLORSCALE,
+                customdata=[hover[c] for c in codes],
+                hovertemplate="%{customdata}<extra></extra>",
+                marker_line={"color": "white", "width": 0.8},
+                colorbar={
+                    "title": {"text": MAP_MEASURES[measure].replace(" pour ", "<br>pour ")},
+                    "thickness": 14,
+                    **_tick_labels(scale[2]),
+                },
+            )
+        )
+    fig.update_geos(fitbounds="locations", visible=False)
+    return fig

@@ -1,0 +1,162 @@
+"""The Comparaison page under AppTest, on the tiny store of test_compare.py (six ESMS in the
+départements 69, 01 and 33; usage 03/2025–05/2025; hand-worked values in that module)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dui_metrics.store import Store
+from tests.test_compare import E1, E2, E3, E4, E5, E6, HEADER, ingest_tiny
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+NNBSP = "\u202f"
+
+
+@pytest.fixture
+def tiny_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ref) -> Path:
+    path = tmp_path / "store.duckdb"
+    with Store(path) as store:
+        ingest_tiny(store, tmp_path / "in", ref)
+    monkeypatch.setenv("DUI_METRICS_STORE", str(path))
+    return path
+
+
+def page() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    return at.switch_page("pages/comparaison.py").run()
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def ranking(at: AppTest):
+    return at.dataframe[0].value
+
+
+def test_page_loads_with_default_period_and_rate(tiny_store: Path) -> None:
+    at = page()
+    assert not at.exception
+    assert at.title[0].value == "Comparaison des établissements"
+    for key in ("region", "departement", "categorie", "editeur", "og"):
+        assert at.multiselect(key=key).value == []
+    assert at.selectbox(key="taux").value == "taux_dossiers_actifs"
+    # Default period: the VA window, the 3 months ending with 05/2025.
+    assert [m.isoformat() for m in at.select_slider(key="periode").value] == [
+        "2025-03-01",
+        "2025-05-01",
+    ]
+    assert at.toggle(key="petits_effectifs").value is True
+    assert at.radio(key="carte").value == "taux"
+    assert at.multiselect(key="departement").options == ["01 – Ain", "33 – Gironde", "69 – Rhône"]
+    # 90 / 130 = 69,2 %; median of 0.3, 0.4, 0.75, 0.9 = 57,5 %; ready E1, E3, E6.
+    assert metrics(at) == {
+        "ESMS comparés": "6",
+        "Taux pondéré": f"69,2{NNBSP}%",
+        "Médiane des ESMS": f"57,5{NNBSP}%",
+        "ESMS prêts pour la VA": "3 sur 6",
+    }
+    table = ranking(at)
+    assert list(table["FINESS ET"]) == [E2, E6, E1, E3, E4, E5]
+    assert list(table["Taux"]) == [f"30,0{NNBSP}%", f"40,0{NNBSP}%", f"75,0{NNBSP}%"] + [
+        f"90,0{NNBSP}%",
+        "",
+        "",
+    ]
+    deps = at.dataframe[1].value
+    # 01: 45/50; 33: (0 + 12)/(0 + 30); 69: (30 + 3)/(40 + 10).
+    assert list(deps["Taux pondéré"]) == [f"90,0{NNBSP}%", f"40,0{NNBSP}%", f"66,0{NNBSP}%"]
+    assert len(at.get("plotly_chart")) == 2  # distribution and metropolitan map
+    # CSV and XLSX for the ranking and for the département table.
+    assert len(at.get("download_button")) == 4
+
+
+def test_region_filter_changes_the_numbers(tiny_store: Path) -> None:
+    at = page()
+    at.multiselect(key="region").select("84").run()
+    assert not at.exception
+    # Région 84 = E1, E2, E3: (30 + 3 + 45) / (40 + 10 + 50) = 78 / 100.
+    assert metrics(at)["Taux pondéré"] == f"78,0{NNBSP}%"
+    assert metrics(at)["ESMS prêts pour la VA"] == "2 sur 3"
+    assert list(ranking(at)["FINESS ET"]) == [E2, E1, E3]
+
+
+def test_rate_choice_changes_the_ranking(tiny_store: Path) -> None:
+    at = page()
+    at.selectbox(key="taux").set_value("taux_ins_qualifiees").run()
+    # INS qualifiées / dossiers actifs in 05/2025: E6 6/12, E1 18/30, E2 2/3, E3 40/45.
+    table = ranking(at)
+    assert list(table["FINESS ET"][:4]) == [E6, E1, E2, E3]
+    assert list(table["Taux"][:4]) == [f"50,0{NNBSP}%", f"60,0{NNBSP}%", f"66,7{NNBSP}%"] + [
+        f"88,9{NNBSP}%"
+    ]
+    assert "INS qualifiées" in table.columns
+    # All: (6 + 18 + 2 + 40 + 0) / (12 + 30 + 3 + 45 + 0) = 66 / 90.
+    assert metrics(at)["Taux pondéré"] == f"73,3{NNBSP}%"
+
+
+def test_period_choice_changes_the_rate(tiny_store: Path) -> None:
+    at = page()
+    slider = at.select_slider(key="periode")
+    assert slider.options[0] == "mars 2025"  # French month labels
+    march = dt.date(2025, 3, 1)
+    slider.set_range(march, march).run()
+    assert not at.exception
+    # 03/2025 only: 69 -> E1 20/40 + E2 3/10 = 23/50 = 46,0 %.
+    deps = at.dataframe[1].value
+    assert deps.loc[deps["Département"] == "69 – Rhône", "Taux pondéré"].item() == f"46,0{NNBSP}%"
+
+
+def test_small_count_toggle(tiny_store: Path) -> None:
+    at = page()
+    # E2 (first: weakest) has 3 active records of 10 persons.
+    assert ranking(at).iloc[0]["Dossiers actifs"] == "< 5"
+    assert ranking(at).iloc[0]["Personnes accompagnées"] == "10"
+    at.toggle(key="petits_effectifs").set_value(False).run()
+    assert ranking(at).iloc[0]["Dossiers actifs"] == "3"
+
+
+def test_map_toggle_and_filters_with_no_match(tiny_store: Path) -> None:
+    at = page()
+    at.radio(key="carte").set_value("va").run()
+    assert not at.exception
+    deps = at.dataframe[1].value
+    assert list(deps["Part des ESMS prêts"]) == [f"100,0{NNBSP}%", f"33,3{NNBSP}%"] + [
+        f"50,0{NNBSP}%"
+    ]
+    at.multiselect(key="region").select("84").run()
+    at.multiselect(key="departement").select("33").run()
+    assert not at.exception
+    assert "Aucun ESMS ne correspond" in at.warning[0].value
+    assert not at.dataframe
+
+
+def test_empty_store_points_to_the_donnees_page(tmp_path: Path, monkeypatch) -> None:
+    path = tmp_path / "empty.duckdb"
+    Store(path).close()
+    monkeypatch.setenv("DUI_METRICS_STORE", str(path))
+    at = page()
+    assert not at.exception
+    assert "Données" in at.info[0].value
+    assert not at.dataframe
+
+
+def test_overseas_departement_gets_its_own_map(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ref
+) -> None:
+    # 970400024 (FINESS prefix 9704 -> 974 La Réunion) sends usage only: 9/12 = 75,0 %.
+    path = tmp_path / "store.duckdb"
+    extra = {"reunion.csv": HEADER + "970400024;2025-05;12;9;4;4;4;1;1\n"}
+    with Store(path) as store:
+        ingest_tiny(store, tmp_path / "in", ref, extra)
+    monkeypatch.setenv("DUI_METRICS_STORE", str(path))
+    at = page()
+    assert not at.exception
+    assert len(at.get("plotly_chart")) == 3  # distribution, metropolitan map, La Réunion
+    deps = at.dataframe[1].value
+    assert deps.iloc[-1]["Département"] == "974 – La Réunion"
+    assert deps.iloc[-1]["Taux pondéré"] == f"75,0{NNBSP}%"
