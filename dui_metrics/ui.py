@@ -241,6 +241,14 @@ def page_title(title: str, caption: str | None = None) -> None:
     demo_banner()
 
 
+def stop_unless(condition: bool, message: str) -> None:
+    """An empty state that says what to do: the message, a link to the Données page, stop."""
+    if not condition:
+        st.info(message, icon="ℹ️")
+        st.page_link("pages/donnees.py", label="Aller à la page Données", icon="📥")
+        st.stop()
+
+
 def download_buttons(frame: pd.DataFrame, basename: str, key: str) -> None:
     """CSV (``;``, UTF-8 with BOM, for Excel) and XLSX (numbers as numbers) of a table."""
     left, right = st.columns(2)

@@ -15,13 +15,11 @@ ref = ui.referentiel()
 months = ui.months(path, version)
 options = ui.cached(compare.filter_options)()
 
-if not months:
-    st.info(
-        "Aucune donnée d'usage dans le magasin : il n'y a rien à comparer. Importez les "
-        "exports d'usage des éditeurs (et le fichier des établissements) depuis la page Données."
-    )
-    st.page_link("pages/donnees.py", label="Aller à la page Données", icon="📥")
-    st.stop()
+ui.stop_unless(
+    bool(months),
+    "Aucune donnée d'usage dans le magasin : il n'y a rien à comparer. Importez les exports "
+    "d'usage des éditeurs (et le fichier des établissements) depuis la page Données.",
+)
 
 
 FILTERS = {  # URL key → (label, placeholder); values are codes, shown with French labels

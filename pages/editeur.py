@@ -14,13 +14,11 @@ path, version = str(ui.store_path()), ui.store_version()
 esms = ui.establishments(path, version)
 months = ui.months(path, version)
 editors = sorted(esms["editeur"].dropna().unique())
-if not editors:
-    st.warning(
-        "Aucun éditeur n'est renseigné : importez un référentiel des établissements avec une "
-        "colonne « Éditeur »."
-    )
-    st.page_link("pages/donnees.py", label="Aller à la page Données", icon="📥")
-    st.stop()
+ui.stop_unless(
+    bool(editors),
+    "Aucun éditeur n'est renseigné : importez un référentiel des établissements avec une "
+    "colonne « Éditeur ».",
+)
 
 left, right = st.columns([3, 1])
 editeur = left.selectbox("Éditeur", editors, key="editeur", bind="query-params")

@@ -14,10 +14,7 @@ ui.page_title(
 path, version = str(ui.store_path()), ui.store_version()
 esms = ui.establishments(path, version)
 months = ui.months(path, version)
-if esms.empty:
-    st.warning("Le magasin est vide : importez des exports depuis la page Données.")
-    st.page_link("pages/donnees.py", label="Aller à la page Données", icon="📥")
-    st.stop()
+ui.stop_unless(not esms.empty, "Le magasin est vide : importez des exports depuis la page Données.")
 
 names = dict(zip(esms["finess_et"], esms["raison_sociale"].fillna("(sans nom)"), strict=True))
 ordered = sorted(names, key=lambda code: (names[code], code))

@@ -16,10 +16,7 @@ ref = ui.referentiel()
 path, version = str(ui.store_path()), ui.store_version()
 esms = ui.establishments(path, version)
 months = ui.months(path, version)
-if esms.empty:
-    st.warning("Le magasin est vide : importez des exports depuis la page Données.")
-    st.page_link("pages/donnees.py", label="Aller à la page Données", icon="📥")
-    st.stop()
+ui.stop_unless(not esms.empty, "Le magasin est vide : importez des exports depuis la page Données.")
 
 ogs = esms.dropna(subset=["finess_ej"]).drop_duplicates("finess_ej").sort_values("og_nom")
 og_names = dict(zip(ogs["finess_ej"], ogs["og_nom"].fillna(ogs["finess_ej"]), strict=True))

@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from dui_metrics import clock
 from dui_metrics.errors import MAX_LISTED, ExportError, Problem
+from dui_metrics.indicators import register_definitions
 from dui_metrics.ingest.columns import LONG, Layout
 from dui_metrics.ingest.readers import RawTable
 from dui_metrics.referentiel import Referentiel
@@ -113,16 +114,7 @@ def stage(store: Store, raw: RawTable, layout: Layout, ref: Referentiel) -> Stag
     store.register(
         "indicator_map", _mapping(distinct[1] or [], lambda v: lookup.get(normalize_key(v)))
     )
-    store.register(
-        "rate_defs",
-        pa.table(
-            {
-                "code": [r.code for r in ref.rates],
-                "numerateur": [r.numerator for r in ref.rates],
-                "denominateur": [r.denominator for r in ref.rates],
-            }
-        ),
-    )
+    register_definitions(store, ref)
     names = {
         "finess_col": raw.headers[layout.columns["finess_et"]],
         "periode_col": raw.headers[layout.columns["periode"]],
