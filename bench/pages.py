@@ -1,0 +1,248 @@
+"""Page timings on the demo store: AppTest reruns and real-browser loads, cold and warm.
+
+Usage (from the repository root, after `pip install -e '.[test]'`; the browser part needs
+Debian's /usr/bin/chromium, see .ci/run):
+
+    .venv/bin/python bench/pages.py                 # every page, 5 warm runs each
+    .venv/bin/python bench/pages.py --repeat 9 --pages accueil etablissement
+    .venv/bin/python bench/pages.py --no-browser    # AppTest only
+
+Prints figures, asserts nothing. For each page of app.py:
+- AppTest (in this process, the app's own script runner without a browser):
+  cold = first run of the page after `st.cache_data.clear()` and `st.cache_resource.clear()`
+  (modules already imported, the store's DuckDB snapshot already open); warm = median of
+  --repeat reruns of the same session.
+- Browser (a fresh `streamlit run app.py` per page, Debian's headless Chromium): cold = first
+  navigation to /<page> after the server started (imports, store snapshot, empty caches, static
+  files); reload = median of --repeat further navigations (each a new page load and session,
+  warm caches); rerun = median of --repeat reruns in the same session (the "r" shortcut: what
+  a widget change or a sidebar click costs). Times run from navigation start (or the key
+  press) to the last DOM change before Streamlit went idle.
+- Memory: this process's peak RSS after the page's AppTest runs (getrusage maxrss, a running
+  peak) and the server's peak RSS after its browser loads (VmHWM, per fresh server).
+Baselines measured in the same run: an empty script (one st.title) under AppTest and in its
+own server, so the page's own cost is what exceeds them. Each warm figure (AppTest warm,
+browser reload, browser rerun) above the 1 s target is marked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import platform
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+import e2e_support as e2e  # noqa: E402
+
+TARGET_S = 1.0
+EMPTY_SCRIPT = 'import streamlit as st\n\nst.title("vide")\n'
+
+
+@dataclass
+class Row:
+    name: str
+    app_cold: float | None = None
+    app_warm: list[float] = field(default_factory=list)
+    browser_cold: float | None = None
+    browser_reload: list[float] = field(default_factory=list)
+    browser_rerun: list[float] = field(default_factory=list)
+    bench_rss: float | None = None
+    server_rss: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def maxrss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def quiet_streamlit_logs() -> None:
+    for name, log in logging.root.manager.loggerDict.items():
+        if name.startswith("streamlit") and isinstance(log, logging.Logger):
+            log.setLevel(logging.ERROR)
+
+
+def timed(run) -> float:
+    start = time.perf_counter()
+    run()
+    return time.perf_counter() - start
+
+
+def bench_apptest(pages: list[str], repeat: int) -> dict[str, Row]:
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    rows: dict[str, Row] = {}
+
+    def clear_caches() -> None:
+        quiet_streamlit_logs()  # "missing ScriptRunContext": clearing outside a script run
+        st.cache_data.clear()
+        st.cache_resource.clear()
+
+    # Imports and the store snapshot happen once per process: measured apart, then excluded.
+    at = AppTest.from_file(str(e2e.APP), default_timeout=600)
+    first = timed(at.run)
+    print(f"AppTest: first run of app.py (imports, store snapshot, default page): {first:.2f} s")
+
+    base = Row("(empty script)")
+    at = AppTest.from_string(EMPTY_SCRIPT, default_timeout=600)
+    clear_caches()
+    base.app_cold = timed(at.run)
+    base.app_warm = [timed(at.run) for _ in range(repeat)]
+    base.bench_rss = maxrss_mib()
+    rows[base.name] = base
+
+    for name in pages:
+        row = Row(name)
+        at = AppTest.from_file(str(e2e.APP), default_timeout=600)
+        at.run()  # AppTest switches pages only after a first run
+        at.switch_page(f"pages/{name}.py")
+        clear_caches()
+        row.app_cold = timed(at.run)
+        row.app_warm = [timed(at.run) for _ in range(repeat)]
+        if at.exception:
+            row.notes.append("AppTest exception")
+        row.bench_rss = maxrss_mib()
+        rows[name] = row
+        print(f"AppTest: {name} cold {row.app_cold:.2f} s, warm {median(row.app_warm)}")
+    return rows
+
+
+def bench_browser(pages: list[str], repeat: int, store: Path, work: Path, rows: dict) -> None:
+    from playwright.sync_api import sync_playwright
+
+    empty = work / "empty.py"
+    empty.write_text(EMPTY_SCRIPT, encoding="utf-8")
+    targets = [("(empty script)", empty, "")] + [(n, e2e.APP, n) for n in pages]
+    with sync_playwright() as p:
+        browser = e2e.launch_chromium(p)
+        for name, script, path in targets:
+            row = rows.setdefault(name, Row(name))
+            cwd = work / f"server-{name.strip('()').replace(' ', '_')}"
+            cwd.mkdir(exist_ok=True)
+            with e2e.StreamlitServer(script, store, cwd=cwd, log=cwd / "streamlit.log") as server:
+                context = e2e.new_context(browser)
+                page = context.new_page()
+                url = f"{server.url}/{path}"
+                row.browser_cold = e2e.open_and_wait(page, url, timeout_s=300)
+                row.browser_reload = [
+                    e2e.open_and_wait(page, url, timeout_s=300) for _ in range(repeat)
+                ]
+                row.browser_rerun = [e2e.rerun_and_wait(page, timeout_s=300) for _ in range(repeat)]
+                if page.locator('[data-testid="stException"]').count():
+                    row.notes.append("exception on screen")
+                row.server_rss = server.peak_rss_mib()
+                context.close()
+            print(
+                f"browser: {name} cold {row.browser_cold:.2f} s, reload "
+                f"{median(row.browser_reload)}, rerun {median(row.browser_rerun)}"
+            )
+        browser.close()
+
+
+def median(values: list[float]) -> str:
+    return f"{statistics.median(values):.2f}" if values else "—"
+
+
+def fmt(value: float | None, digits: int = 2) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def print_table(rows: dict[str, Row], repeat: int) -> None:
+    base = rows.get("(empty script)")
+    base_app = statistics.median(base.app_warm) if base and base.app_warm else 0.0
+    base_reload = statistics.median(base.browser_reload) if base and base.browser_reload else 0.0
+    base_rerun = statistics.median(base.browser_rerun) if base and base.browser_rerun else 0.0
+    header = (
+        "page",
+        "AppTest cold s",
+        f"AppTest warm s (med {repeat})",
+        "browser cold s",
+        f"reload s (med {repeat})",
+        f"rerun s (med {repeat})",
+        "bench peak RSS MiB",
+        "server peak RSS MiB",
+        f"> {TARGET_S:g} s warm",
+    )
+    lines = []
+    for row in rows.values():
+        over = []
+        if row.app_warm and statistics.median(row.app_warm) > TARGET_S:
+            over.append("AppTest")
+        if row.browser_rerun and statistics.median(row.browser_rerun) > TARGET_S:
+            over.append("rerun")
+        if row.browser_reload and statistics.median(row.browser_reload) > TARGET_S:
+            over.append("reload")
+        flag = ("⚠ " + " + ".join(over)) if over else "ok"
+        if row.notes:
+            flag += " · " + ", ".join(row.notes)
+        lines.append(
+            (
+                row.name,
+                fmt(row.app_cold),
+                median(row.app_warm),
+                fmt(row.browser_cold),
+                median(row.browser_reload),
+                median(row.browser_rerun),
+                fmt(row.bench_rss, 0),
+                fmt(row.server_rss, 0),
+                flag,
+            )
+        )
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *lines, strict=True)]
+    print()
+    print(" | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
+    print("-+-".join("-" * w for w in widths))
+    for line in lines:
+        print(" | ".join(str(x).ljust(w) for x, w in zip(line, widths, strict=True)))
+    print()
+    print(
+        f"Baseline (empty script), warm medians: AppTest {base_app:.2f} s, browser reload "
+        f"{base_reload:.2f} s, rerun {base_rerun:.2f} s; a page's own cost is its figure minus "
+        f"these. Target: every warm figure ≤ {TARGET_S:g} s (AppTest warm, rerun, reload)."
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=5, help="warm runs per page (median)")
+    parser.add_argument("--pages", nargs="*", help="page names (default: every page of app.py)")
+    parser.add_argument("--no-browser", action="store_true", help="AppTest figures only")
+    args = parser.parse_args()
+    pages = args.pages or e2e.app_pages()
+
+    import streamlit
+
+    print(
+        f"dui-metrics page bench · Python {platform.python_version()} · Streamlit "
+        f"{streamlit.__version__} · {os.cpu_count()} CPU · {time.strftime('%Y-%m-%d %H:%M')}"
+    )
+    with tempfile.TemporaryDirectory(prefix="dui-bench-") as tmp:
+        work = Path(tmp)
+        start = time.perf_counter()
+        store = e2e.build_demo_store(work)
+        print(
+            f"demo store: {store.stat().st_size / 2**20:.1f} MiB, built in "
+            f"{time.perf_counter() - start:.1f} s (dui-metrics demo, today {e2e.TODAY})"
+        )
+        os.environ["DUI_METRICS_STORE"] = str(store)
+        os.environ["DUI_METRICS_TODAY"] = e2e.TODAY
+        os.chdir(work)  # the app writes data/demo here if it ever misses its store
+        rows = bench_apptest(pages, args.repeat)
+        if not args.no_browser:
+            bench_browser(pages, args.repeat, store, work, rows)
+    print_table(rows, args.repeat)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,177 @@
+"""Every page of the dashboard in real headless Chromium, served by `streamlit run app.py`.
+
+One server and one browser for the module, on the demo store (`dui-metrics demo`, today
+pinned to 2026-11-25: VA window 08/2026–10/2026). Each page is opened through its URL, waited
+for until Streamlit is idle, checked against `EXPECTED` below, checked for exception boxes,
+and saved as test-artefacts/screenshots/<page>.png. Needs Debian's /usr/bin/chromium
+(.ci/run installs it); without it the test fails, it is never skipped.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pytest
+from e2e_support import (
+    CHROMIUM,
+    CHROMIUM_MISSING,
+    ROOT,
+    StreamlitServer,
+    app_pages,
+    build_demo_store,
+    full_page_screenshot,
+    launch_chromium,
+    new_context,
+    open_and_wait,
+)
+from playwright.sync_api import sync_playwright
+
+from dui_metrics.demo import DEMO_ESMS
+
+SCREENSHOTS = ROOT / "test-artefacts" / "screenshots"
+
+
+@dataclass(frozen=True)
+class Screen:
+    """What must be on screen once Streamlit is idle."""
+
+    title: str  # the page's h1
+    query: dict[str, str] = field(default_factory=dict)  # URL query parameters
+    texts: tuple[str, ...] = ()  # each appears in the main area's text
+    metrics: dict[str, str] = field(default_factory=dict)  # st.metric label -> shown value
+
+
+def demo_esms(name: str):
+    return next(e for e in DEMO_ESMS if e.raison_sociale == name)
+
+
+# Demo facts (dui_metrics/demo.py), VA window 08/2026–10/2026: 40 ESMS, 4 OG, 24 months
+# (11/2024–10/2026). Blocked with data: EHPAD Le Clos Fleuri (0 MSSanté message), ESAT Les
+# Ateliers du Rhône (0 DMP document), SSIAD de Vitré (0 projet personnalisé); without data in
+# the window: MAS Les Oliviers (nothing since 08/2026), ESAT de la Siagne (never any usage).
+# -> 35 ready, 3 blocked, 2 without data.
+# Association Les Tilleuls: 10 ESMS, Clos Fleuri and Ateliers du Rhône blocked -> 8 / 2 / 0.
+# Médisoc: 9 Saint-Roch + 6 Roubaix + 10 Ker Avel = 25 clients; Oliviers, Siagne, Vitré block.
+# Missing months: Oliviers 08–10/2026, Saint-Roch Les Jalles 10/2026 (late export), SSIAD de
+# Vaulx-en-Velin 09/2025 (gap) -> 3 alerts; feed dropped to zero: Ateliers du Rhône (DMP).
+TILLEULS = demo_esms("EHPAD Le Clos Fleuri").finess_ej
+CLOS_FLEURI = demo_esms("EHPAD Le Clos Fleuri").finess_et
+DEMO_BANNER = "Données de démonstration (fictives)"
+WINDOW = "08/2026–10/2026"
+
+# page (file name = URL path) -> what it must show. Select boxes bound to the URL with a
+# format_func take their displayed label as the query value ("Nom (FINESS)"): that is what the
+# page writes into the address bar when the user picks one.
+EXPECTED: dict[str, Screen] = {
+    "accueil": Screen(
+        title="Suivi des usages du DUI Ségur",
+        texts=(DEMO_BANNER,),
+        metrics={
+            "Établissements (ESMS)": "40",
+            "Organismes gestionnaires": "4",
+            "Mois de données": "24",
+            "✅ ESMS prêts": "35",
+            "⛔ ESMS bloqués": "3",
+            "❌ ESMS sans données sur la fenêtre": "2",
+        },
+    ),
+    "organisme_gestionnaire": Screen(
+        title="Organisme gestionnaire",
+        query={"og": f"Association Les Tilleuls ({TILLEULS})"},
+        texts=(DEMO_BANNER, f"2 établissements sur 10 bloquent la VA sur {WINDOW}"),
+        metrics={
+            "ESMS prêts pour la VA": "8",
+            "ESMS bloqués": "2",
+            "ESMS sans données sur la fenêtre": "0",
+        },
+    ),
+    "etablissement": Screen(
+        title="Établissement",
+        query={"finess_et": f"EHPAD Le Clos Fleuri ({CLOS_FLEURI})"},
+        # Deployed 25/11/2024: every month 11/2024–10/2026 received.
+        texts=(DEMO_BANNER, f"Bloque la VA sur {WINDOW}. Critères bloquants : MSSanté."),
+        metrics={"Mois renseignés": "24 / 24", "Dernier mois reçu": "oct. 2026"},
+    ),
+    "comparaison": Screen(
+        title="Comparaison des établissements",
+        texts=(DEMO_BANNER,),
+        metrics={"ESMS comparés": "40", "ESMS prêts pour la VA": "35 sur 40"},
+    ),
+    "editeur": Screen(
+        title="Éditeur",
+        query={"editeur": "Médisoc"},
+        texts=(DEMO_BANNER, f"Fenêtre de la VA : {WINDOW}."),
+        metrics={"ESMS clients": "25", "✅ ESMS prêts": "22", "⛔ ESMS bloquants": "3"},
+    ),
+    "donnees": Screen(
+        title="Données",
+        texts=(
+            DEMO_BANNER,
+            "7 fichier(s) importé(s)",
+            "Mois manquants (3)",
+            "Chute à zéro (1)",
+            "Aucune donnée d'usage (1)",
+        ),
+    ),
+    "methode": Screen(title="Méthode", texts=("Référentiel 2026.11-v1",)),
+}
+
+
+def test_every_page_has_expectations() -> None:
+    assert list(EXPECTED) == app_pages()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StreamlitServer]:
+    folder = tmp_path_factory.mktemp("e2e")
+    store = build_demo_store(folder)
+    log = ROOT / "test-artefacts" / "streamlit-server.log"
+    app = StreamlitServer(ROOT / "app.py", store, cwd=folder, log=log).start()
+    yield app
+    app.stop()
+
+
+@pytest.fixture(scope="module")
+def browser_page(server: StreamlitServer) -> Iterator:
+    if not CHROMIUM.exists():
+        pytest.fail(CHROMIUM_MISSING, pytrace=False)
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        context = new_context(browser)
+        yield context.new_page()
+        context.close()
+        browser.close()
+
+
+def on_screen(page) -> tuple[str, str, dict[str, str]]:
+    """(h1 text, main area text, {metric label: value}) of the page as displayed."""
+    main = page.locator('[data-testid="stMain"]')
+    h1 = main.locator("h1")
+    title = h1.first.inner_text().strip() if h1.count() else ""
+    metrics: dict[str, str] = {}
+    for m in main.locator('[data-testid="stMetric"]').all():
+        label = m.locator('[data-testid="stMetricLabel"]').inner_text().strip()
+        metrics.setdefault(label, m.locator('[data-testid="stMetricValue"]').inner_text().strip())
+    return title, main.inner_text(), metrics
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, id=n) for n in EXPECTED])
+def test_page_in_chromium(name: str, server: StreamlitServer, browser_page) -> None:
+    expected = EXPECTED[name]
+    query = f"?{urllib.parse.urlencode(expected.query)}" if expected.query else ""
+    page = browser_page
+    open_and_wait(page, f"{server.url}/{name}{query}")
+    full_page_screenshot(page, SCREENSHOTS / f"{name}.png")
+
+    exceptions = page.locator('[data-testid="stException"]')
+    assert exceptions.count() == 0, f"{name}: exception on screen:\n{exceptions.first.inner_text()}"
+    title, text, metrics = on_screen(page)
+    assert title == expected.title, f"{name}: title {title!r}"
+    # app.py's sections, not the file list Streamlit shows when the page ran without app.py.
+    nav = page.locator('[data-testid="stSidebarNav"]').inner_text()
+    assert "Pilotage" in nav, f"{name}: sidebar is not app.py's navigation:\n{nav}"
+    missing = [t for t in expected.texts if t not in text]
+    assert not missing, f"{name}: not on screen: {missing}\n--- screen text ---\n{text[:2000]}"
+    assert {label: metrics.get(label) for label in expected.metrics} == expected.metrics
