@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from dui_metrics.formats import fr_int, fr_percent, month_short
 from dui_metrics.ingest import ingest_paths
 from dui_metrics.store import Store
+from dui_metrics.ui import SHORT_LABELS
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
@@ -171,3 +179,27 @@ def test_method_page_reads_the_referentiel(tiny_store: Path) -> None:
     assert "Référentiel 2026.11-v1" in at.caption[0].value
     rates = at.dataframe[1].value
     assert list(rates["Code"])[0] == "taux_dossiers_actifs"
+
+
+def test_establishment_numbers_equal_the_cli(tiny_store: Path) -> None:
+    """Every value the page shows for an ESMS is the one `dui-metrics indicators` prints."""
+    script = shutil.which("dui-metrics", path=str(Path(sys.executable).parent))
+    cli = subprocess.run(
+        [script, "indicators", "--finess-et", "690000021", "--format", "json"],
+        env={**os.environ, "DUI_METRICS_STORE": str(tiny_store)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    expected = json.loads(cli.stdout)
+    at = open_page("pages/etablissement.py")
+    at.selectbox(key="finess_et").set_value("690000021").run()
+    shown = at.dataframe[-1].value
+    assert len(shown) == len(expected) == 33
+    for row, cli_row in zip(shown.itertuples(index=False), expected, strict=True):
+        year, month = map(int, cli_row["periode"].split("-"))
+        assert row[0] == month_short(dt.date(year, month, 1))
+        assert row[1] == SHORT_LABELS[cli_row["indicateur"]]
+        value = cli_row["valeur"]
+        is_rate = cli_row["indicateur"].startswith("taux_")
+        assert row[2] == (fr_percent(value) if is_rate else fr_int(value))
