@@ -73,6 +73,7 @@ if not table.empty:
     )[["critere", "statut", "detail"]]
     table.columns = ["Critère", "Statut", "Détail"]
     st.dataframe(table, hide_index=True)
+    ui.download_buttons(table, f"criteres_va_{code}", key="criteria")
 
 # --- freshness --------------------------------------------------------------------------
 fresh = ui.cached(indicators.freshness)()
@@ -164,6 +165,7 @@ else:
         "inférieur ou égal (100 % = le meilleur du groupe)."
     )
     st.dataframe(peers, hide_index=True)
+    ui.download_buttons(peers, f"pairs_{code}", key="peers")
 
 # --- the numbers ------------------------------------------------------------------------
 st.subheader("Valeurs mensuelles")

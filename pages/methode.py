@@ -20,6 +20,7 @@ counts = pd.DataFrame(
     columns=["Code", "Libellé", "Nature"],
 )
 st.dataframe(counts, hide_index=True)
+ui.download_buttons(counts, "comptages", key="counts")
 st.caption(
     "Sur plusieurs mois, les flux s'additionnent ; les stocks prennent la valeur du dernier "
     "mois renseigné."
@@ -36,6 +37,7 @@ rates = pd.DataFrame(
 )
 rates["Cible"] = rates["Cible"].map(lambda v: fr_percent(v) if v == v and v is not None else "—")
 st.dataframe(rates, hide_index=True)
+ui.download_buttons(rates, "taux", key="rates")
 st.markdown(
     "Un taux est une fraction entre 0 et 1 (affichée en pourcentage). Il existe pour un mois "
     "quand son numérateur et son dénominateur y existent ; un dénominateur nul donne "
@@ -67,6 +69,7 @@ criteria = pd.DataFrame(
     columns=["Critère", "Règle", "Indicateur contrôlé"],
 )
 st.dataframe(criteria, hide_index=True)
+ui.download_buttons(criteria, "criteres_va", key="criteria")
 
 st.subheader("Fenêtres")
 st.markdown(

@@ -83,6 +83,7 @@ if og is not None and len(orders) > 1 and commande is None:
     groups["pret"] = groups["pret"].map({True: "✅ prêt", False: "⛔ bloqué"})
     groups.columns = ["Bon de commande", "ESMS", "ESMS prêts", "VA"]
     st.dataframe(groups, hide_index=True)
+    ui.download_buttons(groups, "bons_de_commande", key="orders")
 
 # --- usage of the whole OG / order -----------------------------------------------------
 rollup = ui.cached(indicators.monthly_rollup)(tuple(scope["finess_et"]), au=au)
