@@ -156,15 +156,13 @@ else:
     peers = peers.assign(
         indicateur=peers["indicateur"].map(ui.SHORT_LABELS),
         groupe=peers["groupe"].map({"categorie": "même catégorie", "region": "même région"}),
-        valeur=peers["valeur"].map(fr_percent),
-        percentile=peers["percentile"].map(lambda p: fr_percent(p, 0)),
     )
     peers.columns = ["Taux", "Valeur", "Comparé à", "Établissements comparés", "Rang centile"]
     st.caption(
         f"Sur {window.text}. Rang centile : part des établissements du groupe dont le taux est "
         "inférieur ou égal (100 % = le meilleur du groupe)."
     )
-    st.dataframe(peers, hide_index=True)
+    st.dataframe(ui.french_display(peers, percent=("Valeur", "Rang centile")), hide_index=True)
     ui.download_buttons(peers, f"pairs_{code}", key="peers")
 
 # --- the numbers ------------------------------------------------------------------------
