@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import pandas as pd
 
-from dui_metrics import finess
+from dui_metrics import finess, referentiel
 from dui_metrics.formats import month_numeric
 from dui_metrics.indicators import esms_dimensions
+from dui_metrics.referentiel import Referentiel
 from dui_metrics.store import Store
 
 COLUMNS = ["finess_et", "controle", "detail"]
 
 
-def flags(store: Store) -> pd.DataFrame:
+def flags(store: Store, ref: Referentiel | None = None) -> pd.DataFrame:
     """One row per flag: finess_et, controle (short code), detail (French sentence)."""
+    ref = ref or referentiel.default()
     latest = store.latest_month()
     rows: list[tuple[str, str, str]] = []
     if latest is not None:
@@ -34,7 +36,8 @@ def flags(store: Store) -> pd.DataFrame:
                 (
                     code,
                     "chute_a_zero",
-                    f"{indicator} tombe à 0 en {month_numeric(month)} (jusqu'à {before} "
+                    f"{ref.indicator(indicator).label} tombe à 0 en {month_numeric(month)} "
+                    f"(jusqu'à {before} "
                     "les 3 mois précédents)",
                 )
             )

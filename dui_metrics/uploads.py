@@ -261,7 +261,7 @@ FLAG_LABELS = {
 def quality_flags(store: Store, ref: Referentiel | None = None) -> pd.DataFrame:
     """The data-quality flags in French: Contrôle, FINESS ET, Établissement, Détail (``ref``
     is unused: the signature ``ui.cached`` expects)."""
-    flags = quality.flags(store)
+    flags = quality.flags(store, ref)
     names = esms_dimensions(store).set_index("finess_et")["raison_sociale"]
     frame = pd.DataFrame(
         {

@@ -38,6 +38,6 @@ def test_quality_flags(store, write_file, ref) -> None:
         (
             "690000021",
             "chute_a_zero",
-            "mss_messages_envoyes tombe à 0 en 04/2025 (jusqu'à 5 les 3 mois précédents)",
+            "Messages MSSanté envoyés tombe à 0 en 04/2025 (jusqu'à 5 les 3 mois précédents)",
         ),
     ]
