@@ -44,12 +44,18 @@ class Window:
         return formats.month_range(self.start, self.end)
 
 
-def va_window(store: Store, ref: Referentiel, au: dt.date | None = None) -> Window:
-    """The VA window ending with ``au`` (default: latest month in the store, else this month)."""
+def va_window(
+    store: Store, ref: Referentiel, au: dt.date | None = None, months: int | None = None
+) -> Window:
+    """The VA window ending with ``au`` (default: latest month in the store, else this month),
+    ``months`` long (default: the référentiel's ``va_mois``)."""
     from dui_metrics import clock
 
     end = (au or store.latest_month() or clock.current_month()).replace(day=1)
-    return Window(add_months(end, -(ref.va_window_months - 1)), end)
+    length = months or ref.va_window_months
+    if length < 1:
+        raise ValueError("la fenêtre de la VA compte au moins 1 mois")
+    return Window(add_months(end, -(length - 1)), end)
 
 
 def readiness(
@@ -59,13 +65,14 @@ def readiness(
     og: str | None = None,
     commande: str | None = None,
     editeur: str | None = None,
+    window_months: int | None = None,
 ) -> list[Check]:
     """Checks per ESMS in criterion order, then the ``va`` verdict, sorted by finess_et.
 
     ESMS are every ESMS known to the store (reference or usage data), filtered by OG
     (``finess_ej``), order (``commande``) or editor (``editeur``) when given.
     """
-    window = va_window(store, ref, au)
+    window = va_window(store, ref, au, window_months)
     esms = esms_dimensions(store)
     if og:
         esms = esms[esms["finess_ej"] == og]

@@ -21,7 +21,7 @@ ui.stop_unless(not esms.empty, "Le magasin est vide : importez des exports depui
 ogs = esms.dropna(subset=["finess_ej"]).drop_duplicates("finess_ej").sort_values("og_nom")
 og_names = dict(zip(ogs["finess_ej"], ogs["og_nom"].fillna(ogs["finess_ej"]), strict=True))
 
-left, middle, right = st.columns([2, 1, 1])
+left, middle, right, far = st.columns([3, 2, 1, 1])
 og = left.selectbox(
     "Organisme gestionnaire",
     [None, *og_names],
@@ -46,15 +46,25 @@ au = right.selectbox(
     format_func=month_short,
     key="au",
     bind="query-params",
-    help=f"La VA regarde les {ref.va_window_months} mois civils se terminant par ce mois.",
+    help="La VA regarde les mois civils de la fenêtre se terminant par ce mois.",
+)
+window_months = far.number_input(
+    "Fenêtre (mois)",
+    min_value=1,
+    max_value=12,
+    value=ref.va_window_months,
+    step=1,
+    key="fenetre",
+    bind="query-params",
+    help=f"Référentiel {ref.version} : {ref.va_window_months} mois par défaut.",
 )
 if commande is not None and commande not in orders:
     commande = None
 if commande is not None:
     scope = scope[scope["commande"] == commande]
 
-checks = ui.cached(va.readiness)(au=au, og=og, commande=commande)
-window = ui.cached(va.va_window)(au)
+checks = ui.cached(va.readiness)(au=au, og=og, commande=commande, window_months=int(window_months))
+window = ui.cached(va.va_window)(au, int(window_months))
 counts = va.summary(checks)
 total = len(scope)
 blocked = counts["bloquees"] + counts["sans_donnees"]

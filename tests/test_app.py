@@ -203,3 +203,13 @@ def test_establishment_numbers_equal_the_cli(tiny_store: Path) -> None:
         value = cli_row["valeur"]
         is_rate = cli_row["indicateur"].startswith("taux_")
         assert row[2] == (fr_percent(value) if is_rate else fr_int(value))
+
+
+def test_og_page_window_length_changes_the_verdict(tiny_store: Path) -> None:
+    at = og_page()
+    at.selectbox(key="og").set_value("690000005").run()
+    at.selectbox(key="au").set_value(at.selectbox(key="au").options[-1]).run()
+    at.number_input(key="fenetre").set_value(1).run()
+    # A 1-month window ending 01/2025 holds January only: E2 sends 0 MSSanté messages then.
+    gaps = at.dataframe[1].value
+    assert list(gaps["Écart"]) == ["0 message MSSanté envoyé sur 01/2025"]
