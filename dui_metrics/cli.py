@@ -36,6 +36,18 @@ def _month(text: str) -> dt.date:
     return month
 
 
+def _megabytes(text: str) -> float:
+    try:
+        value = float(text.replace(",", "."))
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(
+            f"taille illisible « {text} » : nombre de Mo positif attendu"
+        )
+    return value
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with French usage errors."""
 
@@ -73,6 +85,14 @@ def build_parser() -> argparse.ArgumentParser:
         "XLSX, Parquet). Chaque fichier est accepté en entier ou refusé en entier.",
     )
     p.add_argument("paths", nargs="+", metavar="CHEMIN", help="fichier ou dossier")
+    p.add_argument(
+        "--taille-max",
+        type=_megabytes,
+        metavar="MO",
+        default=None,
+        help="taille maximale d'un fichier, en Mo (1 Mo = 1 048 576 octets) ; un fichier plus "
+        "gros est refusé sans être lu (défaut : $DUI_METRICS_MAX_FILE_MB ou 500)",
+    )
 
     p = sub.add_parser(
         "indicators",
@@ -216,7 +236,7 @@ def _progress(done: int, total: int, result) -> None:
 def cmd_ingest(args: argparse.Namespace, ref: referentiel_mod.Referentiel) -> int:
     # A missing path raises UsageError inside: the copy is thrown away, nothing is written.
     with writable_copy(_store_path(args)) as store:
-        results = ingest_paths(store, args.paths, ref, progress=_progress)
+        results = ingest_paths(store, args.paths, ref, progress=_progress, max_mb=args.taille_max)
     return _report(results)
 
 

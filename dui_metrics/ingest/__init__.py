@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,52 @@ from dui_metrics.referentiel import Referentiel
 from dui_metrics.store import Store
 
 LOADED, SKIPPED, REJECTED = "chargé", "déjà importé", "refusé"
+
+# Size limit per file, checked before reading: 1 Mo = 1 048 576 octets, as file managers count.
+MAX_FILE_ENV = "DUI_METRICS_MAX_FILE_MB"
+DEFAULT_MAX_FILE_MB = 500.0
+MEGABYTE = 1024 * 1024
+
+
+def max_file_mb(given: float | None = None) -> float:
+    """The size limit in Mo: ``given`` (``--taille-max``), else $DUI_METRICS_MAX_FILE_MB, else 500.
+
+    A value that is not a positive number is a usage error.
+    """
+    if given is None:
+        text = os.environ.get(MAX_FILE_ENV, "").strip()
+        if not text:
+            return DEFAULT_MAX_FILE_MB
+        try:
+            given = float(text.replace(",", "."))
+        except ValueError:
+            given = float("nan")
+        if not given > 0 or given == float("inf"):
+            raise UsageError(f"{MAX_FILE_ENV} invalide « {text} » : nombre de Mo positif attendu")
+    return given
+
+
+def _size_text(size: float) -> str:
+    if size < MEGABYTE:
+        return f"{int(size):,} octet{'s' if size > 1 else ''}".replace(",", " ")
+    return f"{size / MEGABYTE:.1f} Mo".replace(".", ",")
+
+
+def _check_size(path: Path, name: str, limit_mb: float) -> None:
+    size = path.stat().st_size
+    if size > limit_mb * MEGABYTE:
+        limit = f"{limit_mb:g}".replace(".", ",")
+        raise ExportError(
+            [
+                Problem(
+                    name,
+                    None,
+                    None,
+                    f"fichier trop volumineux ({_size_text(size)}) : la limite est de {limit} Mo "
+                    f"par fichier (option --taille-max ou variable {MAX_FILE_ENV})",
+                )
+            ]
+        )
 
 
 @dataclass
@@ -90,7 +137,10 @@ def _unexpected(name: str, exc: Exception) -> ExportError:
     )
 
 
-def _read_and_detect(path: Path, name: str, ref: Referentiel) -> tuple[RawTable, object]:
+def _read_and_detect(
+    path: Path, name: str, ref: Referentiel, limit_mb: float = DEFAULT_MAX_FILE_MB
+) -> tuple[RawTable, object]:
+    _check_size(path, name, limit_mb)  # before reading anything
     try:
         raw = read(path, name)
     except ExportError:
@@ -109,18 +159,21 @@ def ingest_paths(
     ref: Referentiel | None = None,
     progress: Callable[[int, int, FileResult], None] | None = None,
     names: Mapping[str, str] | None = None,
+    max_mb: float | None = None,
 ) -> list[FileResult]:
     """Ingest files and folders; one ``FileResult`` per file, in the order processed.
 
-    ``names``: optional display name per given path (see ``expand``).
+    ``names``: optional display name per given path (see ``expand``). ``max_mb``: size limit
+    per file in Mo (default: see ``max_file_mb``); a larger file is refused before reading.
     """
     ref = ref or referentiel_mod.default()
+    limit_mb = max_file_mb(max_mb)
     files = expand(list(paths), names)
     # Reference files first: read every file's kind, keeping the given order within each kind.
     loaded: list[tuple[Path, str, RawTable | None, object, ExportError | None]] = []
     for path, name in files:
         try:
-            raw, layout = _read_and_detect(path, name, ref)
+            raw, layout = _read_and_detect(path, name, ref, limit_mb)
             loaded.append((path, name, raw, layout, None))
         except ExportError as exc:
             loaded.append((path, name, None, None, exc))
@@ -138,14 +191,18 @@ def ingest_paths(
 
 
 def ingest_file(
-    store: Store, path: str | Path, ref: Referentiel | None = None, name: str | None = None
+    store: Store,
+    path: str | Path,
+    ref: Referentiel | None = None,
+    name: str | None = None,
+    max_mb: float | None = None,
 ) -> FileResult:
     """Ingest one file."""
     ref = ref or referentiel_mod.default()
     path = Path(path)
     name = name or str(path)
     try:
-        raw, layout = _read_and_detect(path, name, ref)
+        raw, layout = _read_and_detect(path, name, ref, max_file_mb(max_mb))
     except ExportError as exc:
         return FileResult(name, REJECTED, error=exc)
     return ingest_table(store, path, raw, layout, ref)

@@ -130,12 +130,15 @@ def detect_layout(file: str, headers: list[str], ref: Referentiel) -> tuple[Layo
             "(finess_et, periode, indicateur, valeur) ou au format large "
             "(finess_et, periode, une colonne par comptage)"
         )
+        shown = [f"« {h} »" for h in headers[:8] if str(h).strip()]
+        read = ", ".join(shown) + (", …" if len(headers) > 8 else "")
         return Layout("", {}), problems + [
             Problem(
                 file,
                 1,
                 None,
-                f"type de fichier non reconnu d'après ses colonnes ; attendu : {expected}",
+                f"type de fichier non reconnu d'après ses colonnes ({read or 'aucune'}) ; "
+                f"attendu : {expected}",
             )
         ]
 

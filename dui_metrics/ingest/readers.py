@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dui_metrics.errors import ExportError, Problem
+from dui_metrics.errors import MAX_LISTED, ExportError, Problem
 from dui_metrics.ingest.columns import is_finess_header
 
 CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
@@ -56,22 +57,32 @@ def read(path: Path, file: str) -> RawTable:
     elif suffix in PARQUET_SUFFIXES:
         raw = read_parquet(path, file)
     else:
-        raise ExportError(
-            [
-                Problem(
-                    file,
-                    None,
-                    None,
-                    f"format non pris en charge ({suffix or 'sans extension'}) ; "
-                    "formats acceptés : CSV, XLSX, Parquet",
-                )
-            ]
-        )
+        raise ExportError([Problem(file, None, None, _unsupported(suffix))])
     if not raw.headers:
         raise ExportError([Problem(file, None, None, "fichier vide")])
     if raw.num_rows == 0:
         raise ExportError([Problem(file, None, None, "aucune ligne de données sous l'en-tête")])
     return raw
+
+
+# Archives are refused, never opened: no archive bomb can be expanded (an .xlsx is a zip too,
+# but only its own members are read, by openpyxl).
+ARCHIVE_SUFFIXES = {".zip", ".gz", ".tgz", ".tar", ".bz2", ".xz", ".7z", ".rar"}
+
+
+def _unsupported(suffix: str) -> str:
+    accepted = "formats acceptés : CSV, XLSX, Parquet"
+    if suffix in ARCHIVE_SUFFIXES:
+        return (
+            f"archive {suffix} non acceptée : extrayez-en les fichiers et importez-les un par un "
+            f"({accepted})"
+        )
+    if suffix in (".xls", ".ods"):
+        return (
+            f"format non pris en charge ({suffix}) : enregistrez le classeur au format .xlsx "
+            f"({accepted})"
+        )
+    return f"format non pris en charge ({suffix or 'sans extension'}) ; {accepted}"
 
 
 def _table(columns: list[list[str | None]], lines: list[int]) -> pa.Table:
@@ -83,11 +94,32 @@ def _table(columns: list[list[str | None]], lines: list[int]) -> pa.Table:
 # --- CSV ---------------------------------------------------------------------------------
 def decode(data: bytes, file: str) -> tuple[str, str]:
     """Text and encoding name: UTF-8 (with or without BOM), else Windows-1252."""
-    if b"\x00" in data[:65536]:
+    if _looks_utf16(data):
         raise ExportError(
             [
                 Problem(
-                    file, None, None, "fichier binaire (octets nuls) : ce n'est pas un CSV lisible"
+                    file,
+                    None,
+                    None,
+                    "fichier texte en UTF-16 (« Texte Unicode » d'Excel) : "
+                    "réenregistrez-le en UTF-8 (dans Excel : « CSV UTF-8 »)",
+                )
+            ]
+        )
+    for magic, what in _NOT_TEXT:
+        if data.startswith(magic):
+            raise ExportError([Problem(file, None, None, f"{what} : ce n'est pas un CSV")])
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        line = data.count(b"\n", 0, nul) + 1
+        raise ExportError(
+            [
+                Problem(
+                    file,
+                    line,
+                    None,
+                    f"octet nul (0x00, octet {nul + 1}) : fichier binaire ou abîmé, "
+                    "ce n'est pas un CSV lisible",
                 )
             ]
         )
@@ -125,6 +157,26 @@ def decode(data: bytes, file: str) -> tuple[str, str]:
                 )
             ]
         ) from exc
+
+
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # OLE compound file: .xls, encrypted .xlsx
+_NOT_TEXT = (
+    (b"PK\x03\x04", "classeur Excel (.xlsx) ou archive zip renommé"),
+    (_OLE_MAGIC, "classeur Excel (.xls ou protégé par mot de passe) renommé"),
+    (b"PAR1", "fichier Parquet renommé"),
+)
+
+
+def _looks_utf16(data: bytes) -> bool:
+    """A UTF-16 BOM, or the first line's every other byte a NUL (UTF-16 without BOM)."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return True
+    head = data[:200]
+    if len(head) < 4:
+        return False
+    evens, odds = head[0::2], head[1::2]
+    zeros = sorted((evens.count(0) / len(evens), odds.count(0) / len(odds)))
+    return zeros[0] < 0.1 and zeros[1] > 0.8  # only one byte of each pair is ever NUL
 
 
 def sniff_separator(header_line: str) -> str:
@@ -184,12 +236,32 @@ def read_csv(path: Path, file: str) -> RawTable:
                 col.append(cell or None)
             lines.append(start)
     except csv.Error as exc:
-        problems.append(Problem(file, reader.line_num, None, f"CSV mal formé : {exc}"))
+        problems.append(Problem(file, last_line + 1, None, _csv_error(str(exc), sep)))
     if problems:
         raise ExportError(problems)
     return RawTable(
         file, headers, _table(columns, lines), encoding=f"{encoding}, « {_sep_name(sep)} »"
     )
+
+
+def _csv_error(message: str, sep: str) -> str:
+    """French reason for the csv module's errors (strict mode), on the record's first line."""
+    if message == "unexpected end of data":
+        return (
+            "guillemet ouvert jamais refermé : tout le reste du fichier serait une seule valeur "
+            '(doublez un guillemet dans une valeur : "")'
+        )
+    if message.startswith("field larger than"):
+        return (
+            f"valeur de plus de {csv.field_size_limit():,} caractères".replace(",", " ")
+            + " (guillemet ouvert jamais refermé ?)"
+        )
+    if message.endswith("expected after '\"'"):
+        return (
+            f"guillemet mal placé : après un guillemet fermant, « {_sep_name(sep)} » ou une fin "
+            'de ligne est attendu (doublez un guillemet dans une valeur : "")'
+        )
+    return f"CSV mal formé : {message}"
 
 
 def _sep_name(sep: str) -> str:
@@ -224,6 +296,32 @@ def read_xlsx(path: Path, file: str) -> RawTable:
     import openpyxl  # imported here: only XLSX files need it
     from openpyxl.utils.exceptions import InvalidFileException
 
+    with path.open("rb") as handle:
+        head = handle.read(8)
+    if head == _OLE_MAGIC:
+        raise ExportError(
+            [
+                Problem(
+                    file,
+                    None,
+                    None,
+                    "classeur protégé par mot de passe ou au format .xls (Excel 97-2003) : "
+                    "enregistrez-le sans mot de passe au format .xlsx",
+                )
+            ]
+        )
+    if not head.startswith(b"PK"):
+        raise ExportError(
+            [
+                Problem(
+                    file,
+                    None,
+                    None,
+                    "ce n'est pas un classeur .xlsx (fichier d'un autre format renommé, "
+                    "par exemple un CSV ?)",
+                )
+            ]
+        )
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError) as exc:
@@ -241,8 +339,41 @@ def read_xlsx(path: Path, file: str) -> RawTable:
     try:
         if not workbook.worksheets:
             raise ExportError([Problem(file, None, None, "classeur sans feuille")])
-        sheet = workbook.worksheets[0]
+        # The one sheet holding data is read; several sheets with data are refused (all or
+        # nothing per file: never import one sheet and silently leave the others).
+        filled = [ws for ws in workbook.worksheets if _has_data(ws)]
+        if len(filled) > 1:
+            names = ", ".join(f"« {ws.title} »" for ws in filled)
+            raise ExportError(
+                [
+                    Problem(
+                        file,
+                        None,
+                        None,
+                        f"{len(filled)} feuilles contiennent des données ({names}) : un classeur "
+                        "importé ne doit en avoir qu'une ; enregistrez chaque feuille dans son "
+                        "propre fichier ou supprimez les autres",
+                    )
+                ]
+            )
+        sheet = filled[0] if filled else workbook.worksheets[0]
+        merged, has_formulas = _scan_sheet_xml(sheet)
+        if merged:
+            raise ExportError(
+                [
+                    Problem(
+                        file,
+                        merged[0][0],
+                        None,
+                        f"cellules fusionnées ({', '.join(ref for _, ref in merged[:5])}"
+                        f"{', …' if len(merged) > 5 else ''}) : chaque valeur doit occuper sa "
+                        "propre cellule (un en-tête par colonne, sur une seule ligne) ; "
+                        "défusionnez-les avant l'import",
+                    )
+                ]
+            )
         headers: list[str] = []
+        header_row = 0
         finess_cols: set[int] = set()
         columns: list[list[str | None]] = []
         lines: list[int] = []
@@ -252,7 +383,7 @@ def read_xlsx(path: Path, file: str) -> RawTable:
                 while cells and not cells[-1]:
                     cells.pop()
                 if cells:
-                    headers = cells
+                    headers, header_row = cells, number
                     finess_cols = {i for i, h in enumerate(headers) if is_finess_header(h)}
                     columns = [[] for _ in headers]
                 continue
@@ -267,25 +398,93 @@ def read_xlsx(path: Path, file: str) -> RawTable:
             for col, value in zip(columns, values, strict=False):
                 col.append(value)
             lines.append(number)
-        warnings = []
-        others = [ws.title for ws in workbook.worksheets[1:] if _has_data(ws)]
-        if others:
-            warnings.append(
-                Problem(
-                    file,
-                    None,
-                    None,
-                    f"seule la première feuille « {sheet.title} » est lue ; feuille(s) "
-                    f"ignorée(s) : {', '.join(others)}",
-                )
-            )
+        if has_formulas:
+            _check_formulas(sheet, file, headers, header_row)
     finally:
         workbook.close()
-    return RawTable(file, headers, _table(columns, lines), warnings, encoding="XLSX")
+    return RawTable(file, headers, _table(columns, lines), encoding="XLSX")
 
 
 def _has_data(sheet) -> bool:
     return any(any(v is not None for v in row) for row in sheet.iter_rows(values_only=True))
+
+
+_XLSX_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
+_MERGE_TAG = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)([0-9]+)((?::[A-Z]+[0-9]+)?)"')
+
+
+def _sheet_xml(sheet):
+    """The sheet's XML member (openpyxl's read-only sheet keeps its path), or None."""
+    archive = getattr(sheet.parent, "_archive", None)
+    member = getattr(sheet, "_worksheet_path", None)
+    return archive.open(member) if archive is not None and member else None
+
+
+def _scan_sheet_xml(sheet) -> tuple[list[tuple[int, str]], bool]:
+    """(row, range) of merged cells sorted by row, and whether any cell holds a formula.
+
+    openpyxl's read-only mode shows neither (a merged range is its top-left value and empty
+    cells; a formula is its cached value, None when never computed): one pass over the XML.
+    """
+    handle = _sheet_xml(sheet)
+    if handle is None:
+        return [], False
+    merged: set[tuple[int, str]] = set()
+    has_formulas, tail = False, b""
+    with handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            chunk = tail + block
+            has_formulas = has_formulas or _FORMULA_TAG.search(chunk) is not None
+            for col, row, rest in _MERGE_TAG.findall(chunk):
+                merged.add((int(row), (col + row + rest).decode()))
+            tail = chunk[-200:]
+    return sorted(merged), has_formulas
+
+
+def _check_formulas(sheet, file: str, headers: list[str], header_row: int) -> None:
+    """Refuse formula cells without a cached value: a never-computed formula has no value."""
+    from xml.etree.ElementTree import iterparse
+
+    from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
+
+    handle = _sheet_xml(sheet)
+    problems, total = [], 0
+    rows = None  # sheetData: emptied after each row, so memory stays flat
+    with handle:
+        for event, element in iterparse(handle, events=("start", "end")):
+            if event == "start":
+                if element.tag == _XLSX_NS + "sheetData":
+                    rows = element
+                continue
+            if element.tag == _XLSX_NS + "c":
+                if element.find(_XLSX_NS + "f") is not None and not (
+                    element.findtext(_XLSX_NS + "v") or ""
+                ):
+                    total += 1
+                    ref = element.get("r") or "?"
+                    if len(problems) < MAX_LISTED:
+                        line, column = None, None
+                        if ref != "?":
+                            letters, line = coordinate_from_string(ref)
+                            pos = column_index_from_string(letters) - 1
+                            if line > header_row and pos < len(headers):
+                                column = headers[pos] or None
+                        problems.append(
+                            Problem(
+                                file,
+                                line,
+                                column,
+                                f"formule jamais calculée en {ref} : le classeur n'en contient pas "
+                                "la valeur ; ouvrez-le dans Excel ou LibreOffice puis "
+                                "enregistrez-le",
+                            )
+                        )
+                element.clear()
+            elif element.tag == _XLSX_NS + "row" and rows is not None:
+                rows.clear()
+    if total:
+        raise ExportError(problems, total)
 
 
 # --- Parquet -----------------------------------------------------------------------------
@@ -296,7 +495,16 @@ def read_parquet(path: Path, file: str) -> RawTable:
         source = pq.read_table(path)
     except (pa.ArrowException, OSError) as exc:
         raise ExportError(
-            [Problem(file, None, None, f"fichier Parquet illisible : {exc}")]
+            [
+                Problem(
+                    file,
+                    None,
+                    None,
+                    "fichier Parquet illisible (abîmé ou pas au format Parquet) : "
+                    # pyarrow names the file by its full path: the message names it already
+                    + re.sub(r"^Could not open Parquet input source '.*?': ", "", str(exc)),
+                )
+            ]
         ) from exc
     headers = [str(name).strip() for name in source.column_names]
     columns = []
