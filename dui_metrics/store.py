@@ -16,7 +16,11 @@ Nothing connects at import time. The app opens the store read-only.
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import os
+import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -38,6 +42,22 @@ def version_key(path: str | Path) -> tuple[int, int]:
     """Identity of the store file's current version: (inode, modification time in ns)."""
     st = os.stat(path)
     return st.st_ino, st.st_mtime_ns
+
+
+# A snapshot link lives for the few milliseconds of an open; one older than this was left by a
+# reader killed while opening (by ctime: linking or unlinking a file's name updates it).
+STALE_SNAPSHOT_LINK_S = 60.0
+
+
+def remove_stale_snapshot_links(path: str | Path) -> None:
+    """Remove the ``Store.snapshot`` links of ``path`` left by readers killed mid-open: each
+    would keep an old version of the store on disk. Age, not the pid in the name, tells them
+    apart: a reader in another container sharing the folder has a pid unknown here."""
+    path = Path(path)
+    for link in path.parent.glob(f".{glob.escape(path.name)}.snapshot-*"):
+        with contextlib.suppress(FileNotFoundError):  # removed meanwhile by its reader
+            if time.time() - link.stat().st_ctime > STALE_SNAPSHOT_LINK_S:
+                link.unlink()
 
 
 def default_path() -> Path:
@@ -166,8 +186,11 @@ class Store:
         path = Path(path)
         if not path.exists():
             return cls(path, read_only=True)  # raises the explanatory StoreError
+        remove_stale_snapshot_links(path)
         key = version_key(path)
-        alias = path.with_name(f".{path.name}.snapshot-{os.getpid()}-{key[0]}-{key[1]}")
+        # pid and thread: two threads snapshotting the same version must not share a link
+        owner = f"{os.getpid()}-{threading.get_ident()}"
+        alias = path.with_name(f".{path.name}.snapshot-{owner}-{key[0]}-{key[1]}")
         alias.unlink(missing_ok=True)
         os.link(path, alias)
         try:

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from dui_metrics.store import Store
+from dui_metrics.store import Store, remove_stale_snapshot_links
 
 
 def _fsync(path: Path) -> None:
@@ -53,6 +53,7 @@ def writable_copy(path: str | Path, *, commit: bool = True) -> Iterator[Store]:
     with writers_lock(path):
         for stray in path.parent.glob(path.name + ".*.tmp*"):
             stray.unlink()  # left by a writer that was killed: never the live store
+        remove_stale_snapshot_links(path)  # left by readers killed while opening
         tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
         if path.exists():
             shutil.copyfile(path, tmp)
