@@ -13,6 +13,7 @@ next writer removes.
 from __future__ import annotations
 
 import fcntl
+import glob
 import os
 import shutil
 from collections.abc import Iterator
@@ -51,7 +52,7 @@ def writable_copy(path: str | Path, *, commit: bool = True) -> Iterator[Store]:
     """
     path = Path(path)
     with writers_lock(path):
-        for stray in path.parent.glob(path.name + ".*.tmp*"):
+        for stray in path.parent.glob(glob.escape(path.name) + ".*.tmp*"):
             stray.unlink()  # left by a writer that was killed: never the live store
         remove_stale_snapshot_links(path)  # left by readers killed while opening
         tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
