@@ -43,7 +43,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from dui_metrics import referentiel  # noqa: E402
-from dui_metrics.demo import _FIXED_TIME, BASE_COUNTS, _fixed_zip_times  # noqa: E402
+from dui_metrics.demo import (  # noqa: E402
+    _FIXED_TIME,
+    BASE_COUNTS,
+    REFERENCE_HEADER,
+    _fixed_zip_times,
+)
 from dui_metrics.finess import luhn_check_digit, region_of_departement  # noqa: E402
 
 SEED = 20261125
@@ -94,19 +99,6 @@ CAPACITY = {
     "209": (30, 70),
 }
 MISSING_RECUS_MONTHS = 4  # wide-labels editors: "reçus" empty in the first months
-REFERENCE_HEADER = (
-    "FINESS ET",
-    "FINESS EJ",
-    "Raison sociale",
-    "Organisme gestionnaire",
-    "Catégorie",
-    "Département",
-    "Région",
-    "Éditeur",
-    "Logiciel",
-    "Bon de commande",
-    "Date de déploiement",
-)
 
 
 def log(message: str, start: float) -> None:

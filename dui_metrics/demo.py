@@ -446,7 +446,7 @@ def _write_parquet(path: Path, rows: list[Row]) -> None:
     pq.write_table(pa.table(columns), path)
 
 
-_REFERENCE_HEADER = (
+REFERENCE_HEADER = (  # the usual French headers of an établissements file
     "FINESS ET",
     "FINESS EJ",
     "Raison sociale",
@@ -486,7 +486,7 @@ def _write_reference(path: Path) -> None:
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = "Etablissements"
-    ws.append(list(_REFERENCE_HEADER))
+    ws.append(list(REFERENCE_HEADER))
     for esms in DEMO_ESMS:
         ws.append(_reference_row(esms))
     for cell in ws["K"][1:]:
