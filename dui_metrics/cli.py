@@ -164,7 +164,15 @@ def _number(value: object, integer: bool) -> int | float | None:
 
 
 def cmd_indicators(args: argparse.Namespace, ref: referentiel_mod.Referentiel) -> int:
+    columns = ("finess_et", "periode", "indicateur", "valeur", "numerateur", "denominateur")
     with Store(_store_path(args), read_only=True) as store:
+        if args.format == "csv":
+            _write_csv_batches(
+                indicators.monthly_text_batches(
+                    store, ref, du=args.du, au=args.au, finess=args.finess_et
+                )
+            )
+            return EXIT_OK
         rows = indicators.monthly(store, ref, du=args.du, au=args.au, finess=args.finess_et)
     out = [
         {
@@ -177,12 +185,21 @@ def cmd_indicators(args: argparse.Namespace, ref: referentiel_mod.Referentiel) -
         }
         for f, p, i, v, n, d, is_rate in rows
     ]
-    _write(
-        out,
-        ("finess_et", "periode", "indicateur", "valeur", "numerateur", "denominateur"),
-        args.format,
-    )
+    _write(out, columns, args.format)
     return EXIT_OK
+
+
+def _write_csv_batches(batches) -> None:
+    """Stream Arrow batches of text columns to stdout as CSV (values never need quotes:
+    FINESS, month, indicator codes and numbers)."""
+    import pyarrow.csv as pacsv
+
+    sys.stdout.flush()
+    options = pacsv.WriteOptions(quoting_style="none", quoting_header="none")
+    with pacsv.CSVWriter(sys.stdout.buffer, batches.schema, write_options=options) as writer:
+        for batch in batches:
+            writer.write_batch(batch)
+    sys.stdout.buffer.flush()
 
 
 def cmd_va(args: argparse.Namespace, ref: referentiel_mod.Referentiel) -> int:

@@ -208,3 +208,38 @@ def with_missing_months(frame: pd.DataFrame, start: dt.date, end: dt.date) -> pd
         ["indicateur", "periode"]
     )
     return dense.reindex(grid).reset_index()
+
+
+# Text columns of the `indicators` output. DuckDB's shortest round-trip text of a DOUBLE is the
+# one Python's repr gives (checked on 10,000 rates), so rates keep full precision.
+_TEXT_COLUMNS = """
+select finess_et,
+    strftime(periode, '%Y-%m') as periode,
+    indicateur,
+    case when est_taux then valeur::varchar else valeur::bigint::varchar end as valeur,
+    numerateur::varchar as numerateur,
+    denominateur::varchar as denominateur
+from ({monthly}) m
+order by finess_et, periode, indicateur
+"""
+
+
+def monthly_text_batches(
+    store: Store,
+    ref: Referentiel,
+    du: dt.date | None = None,
+    au: dt.date | None = None,
+    finess: Sequence[str] | None = None,
+    batch_rows: int = 200_000,
+):
+    """`monthly` formatted as text by DuckDB, streamed as Arrow record batches.
+
+    For the CLI's CSV output at national scale: no Python object per row, memory bounded by
+    the batch size. Counts print without decimals; empty values are NULL.
+    """
+    from dui_metrics.store import sql
+
+    register_definitions(store, ref)
+    params = {"du": du, "au": au, "finess": list(finess) if finess else None}
+    query = _TEXT_COLUMNS.format(monthly=sql("monthly_indicators"))
+    return store.con.sql(query, params=params).to_arrow_reader(batch_rows)
