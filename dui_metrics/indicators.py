@@ -62,6 +62,20 @@ def monthly(
     return store.query("monthly_indicators", params).fetchall()
 
 
+def monthly_arrow(
+    store: Store,
+    ref: Referentiel,
+    du: dt.date | None = None,
+    au: dt.date | None = None,
+    finess: Sequence[str] | None = None,
+):
+    """`monthly` as a pyarrow table, built by DuckDB without Python objects per row: what
+    later SQL steps (VA window, roll-ups, trends) register as their input."""
+    register_definitions(store, ref)
+    params = {"du": du, "au": au, "finess": list(finess) if finess else None}
+    return store.arrow("monthly_indicators", params)
+
+
 def monthly_frame(store: Store, ref: Referentiel, **filters) -> pd.DataFrame:
     """`monthly` as a DataFrame."""
     columns = [
@@ -128,10 +142,8 @@ def trends(store: Store, ref: Referentiel, finess: Sequence[str] | None = None) 
     premier_mois_non_nul. ``variation`` is NULL when the previous calendar month has no value;
     the moving average is the mean of the values present in M-2..M.
     """
-    frame = monthly_frame(store, ref, finess=finess)[
-        ["finess_et", "periode", "indicateur", "valeur"]
-    ]
-    store.register("monthly", frame)
+    frame = monthly_arrow(store, ref, finess=finess)
+    store.register("monthly", frame.select(["finess_et", "periode", "indicateur", "valeur"]))
     return store.query("trends").df()
 
 
@@ -148,7 +160,7 @@ def monthly_rollup(
         return pd.DataFrame(
             columns=["periode", "indicateur", "valeur", "numerateur", "denominateur", "nb_esms"]
         )
-    store.register("monthly", monthly_frame(store, ref, du=du, au=au, finess=finess))
+    store.register("monthly", monthly_arrow(store, ref, du=du, au=au, finess=finess))
     return store.query("monthly_rollup").df()
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from dui_metrics import formats
-from dui_metrics.indicators import add_months, esms_dimensions, monthly_frame
+from dui_metrics.indicators import add_months, esms_dimensions, monthly_arrow
 from dui_metrics.referentiel import Criterion, Referentiel
 from dui_metrics.store import Store
 
@@ -80,7 +80,7 @@ def readiness(
         esms = esms[esms["commande"] == commande]
     if editeur:
         esms = esms[esms["editeur"] == editeur]
-    rows = monthly_frame(store, ref, du=window.start, au=window.end, finess=list(esms["finess_et"]))
+    rows = monthly_arrow(store, ref, du=window.start, au=window.end, finess=list(esms["finess_et"]))
     store.register("window_rows", rows)
     agg = {
         (r.finess_et, r.indicateur): r
