@@ -46,6 +46,7 @@ from dui_metrics import referentiel  # noqa: E402
 from dui_metrics.demo import (  # noqa: E402
     _FIXED_TIME,
     BASE_COUNTS,
+    CAPACITY,
     REFERENCE_HEADER,
     _fixed_zip_times,
 )
@@ -88,16 +89,6 @@ EDITORS = (
 XLSX_EDITOR = ("Tableur maison", "Excel")
 CATEGORIES = ("500", "183", "182", "354", "255", "246", "448", "209")
 CATEGORY_WEIGHTS = (0.35, 0.12, 0.12, 0.12, 0.06, 0.1, 0.06, 0.07)
-CAPACITY = {
-    "500": (60, 110),
-    "183": (40, 80),
-    "182": (25, 60),
-    "354": (30, 60),
-    "255": (30, 60),
-    "246": (50, 120),
-    "448": (25, 50),
-    "209": (30, 70),
-}
 MISSING_RECUS_MONTHS = 4  # wide-labels editors: "reçus" empty in the first months
 
 

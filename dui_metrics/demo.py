@@ -137,7 +137,7 @@ _ESMS_ROWS: tuple[tuple[str, str, str, str, str, str, str], ...] = (
     ("KER", "Médisoc", "35", "209", "Service autonomie à domicile de Redon", "2025-12-01", ""),
 )
 # Capacity range (persons accompanied) by FINESS category.
-_CAPACITY = {
+CAPACITY = {
     "500": (60, 110),
     "183": (40, 80),
     "182": (25, 60),
@@ -303,7 +303,7 @@ def _profile(rng: random.Random, categorie: str) -> _Profile:
     rampe = rng.randint(6, 9)
     low = rng.uniform(0.6, 0.75)
     return _Profile(
-        capacite=rng.randint(*_CAPACITY[categorie]),
+        capacite=rng.randint(*CAPACITY[categorie]),
         rampe=rampe,
         rampe_pp=rampe + rng.randint(3, 6),
         cible_actifs=rng.uniform(0.9, 0.97),
