@@ -124,7 +124,10 @@ for column, (code, is_rate) in zip(columns, HEADLINE, strict=True):
         delta = (
             None
             if previous is None or last["valeur"] != last["valeur"]
-            else f"{(last['valeur'] - previous['valeur']) * 100:+.1f} pts".replace(".", ",")
+            # + 0.0 turns a rounded -0.0 into 0.0: no "down" arrow for a stable rate
+            else f"{round((last['valeur'] - previous['valeur']) * 100, 1) + 0.0:+.1f} pts".replace(
+                ".", ","
+            )
         )
     else:
         value = fr_int(last["valeur"])
