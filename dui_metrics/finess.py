@@ -81,6 +81,7 @@ def _luhn_sum(digits: str, *, double_last: bool) -> int:
     return total
 
 
+@cache  # asked once per distinct FINESS of every file: national ingests repeat them a lot
 def luhn_ok(s: str) -> bool | None:
     """Luhn check of a FINESS number, the 9th character being the check digit.
 

@@ -160,10 +160,8 @@ def write(store: Store, import_id: int) -> tuple[int, int]:
 
     Returns (rows loaded, rows replaced).
     """
+    # DuckDB answers a DELETE with the number of rows it removed: the rows replaced.
     replaced = store.scalar(
-        "select count(*) from usage u join incoming i using (finess_et, periode, indicateur)"
-    )
-    store.execute(
         "delete from usage using incoming i where usage.finess_et = i.finess_et "
         "and usage.periode = i.periode and usage.indicateur = i.indicateur"
     )
