@@ -111,7 +111,7 @@ def period_values(store: Store, ref: Referentiel, du: dt.date, au: dt.date) -> p
     return result.sort_values(["finess_et", "indicateur"], ignore_index=True)
 
 
-def esms_dimensions(store: Store) -> pd.DataFrame:
+def esms_dimensions(store: Store, ref: Referentiel | None = None) -> pd.DataFrame:
     """Every ESMS known to the store with its reference dimensions (NULL if unknown)."""
     return store.query("esms_dimensions").df()
 

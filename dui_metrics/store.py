@@ -259,6 +259,12 @@ class Store:
         cols = [d[0] for d in cur.description]
         return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
+    def months(self) -> list:
+        """Months with usage data, oldest first."""
+        return [
+            r[0] for r in self.execute("select distinct periode from usage order by 1").fetchall()
+        ]
+
     def latest_month(self):
         """Latest ``periode`` with usage data, or None for an empty store."""
         return self.scalar("select max(periode) from usage")

@@ -110,14 +110,13 @@ def store_version() -> tuple[int, int]:
     return version_key(store_path())
 
 
-@st.cache_data(show_spinner=False)
-def _imports(path: str, version: tuple) -> pd.DataFrame:
-    return pd.DataFrame(store().imports())
+def _import_log(store: Store, ref: referentiel_mod.Referentiel) -> pd.DataFrame:
+    return pd.DataFrame(store.imports())
 
 
 def is_demo() -> bool:
     """True when the store holds only the bundled demo exports."""
-    log = _imports(str(store_path()), store_version())
+    log = cached(_import_log)()
     return bool(len(log)) and bool(log["file_name"].str.contains("demo").all())
 
 
@@ -130,33 +129,18 @@ def demo_banner() -> None:
         )
 
 
-@st.cache_data(show_spinner=False)
-def establishments(path: str, version: tuple) -> pd.DataFrame:
-    return esms_dimensions(store())
+def establishments() -> pd.DataFrame:
+    """Every ESMS known to the store with its reference dimensions (cached)."""
+    return cached(esms_dimensions)()
 
 
-@st.cache_data(show_spinner=False)
-def months(path: str, version: tuple) -> list[dt.date]:
-    rows = store().execute("select distinct periode from usage order by periode").fetchall()
-    return [r[0] for r in rows]
+def months() -> list[dt.date]:
+    """Months with usage data, oldest first (cached)."""
+    return cached(_months)()
 
 
-@st.cache_data(show_spinner=False)
-def readiness(path: str, version: tuple, au: dt.date | None, og: str | None) -> pd.DataFrame:
-    checks = va.readiness(store(), referentiel(), au=au, og=og)
-    return va.readiness_frame(checks)
-
-
-@st.cache_data(show_spinner=False)
-def readiness_summary(path: str, version: tuple, au: dt.date | None, og: str | None) -> dict:
-    checks = va.readiness(store(), referentiel(), au=au, og=og)
-    return va.summary(checks)
-
-
-def month_label(month: dt.date) -> str:
-    from dui_metrics.formats import month_short
-
-    return month_short(month)
+def _months(store: Store, ref: referentiel_mod.Referentiel) -> list[dt.date]:
+    return store.months()
 
 
 def status_matrix(checks: pd.DataFrame, esms: pd.DataFrame) -> pd.DataFrame:

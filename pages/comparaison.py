@@ -3,16 +3,15 @@
 import streamlit as st
 
 from dui_metrics import compare, ui
-from dui_metrics.formats import fr_int, fr_percent, month_range
+from dui_metrics.formats import fr_int, fr_percent, month_range, month_short
 
 ui.page_title(
     "Comparaison des établissements",
     "Comment se situent les ESMS d'un territoire sur un taux d'usage ? Lesquels sont en retard ?",
 )
 
-path, version = str(ui.store_path()), ui.store_version()
 ref = ui.referentiel()
-months = ui.months(path, version)
+months = ui.months()
 options = ui.cached(compare.filter_options)()
 
 ui.stop_unless(
@@ -58,7 +57,7 @@ if len(months) > 1:
         "Période",
         months,
         value=compare.default_period(months, ref.va_window_months),
-        format_func=ui.month_label,
+        format_func=month_short,
         key="periode",
         bind="query-params",
         help=(
@@ -69,7 +68,7 @@ if len(months) > 1:
     )
 else:
     du = au = months[0]
-    bottom[0].caption(f"Période : {ui.month_label(au)} (seul mois de données du magasin).")
+    bottom[0].caption(f"Période : {month_short(au)} (seul mois de données du magasin).")
 suppress = bottom[1].toggle(
     "Masquer les petits effectifs (1 à 4 → « < 5 »)",
     value=True,
@@ -114,10 +113,10 @@ c.metric(
 d.metric(
     "ESMS prêts pour la VA",
     f"{fr_int(figures['nb_prets'])} sur {fr_int(figures['nb_esms'])}",
-    help=f"Verdict de la VA pour la fenêtre se terminant en {ui.month_label(au)}.",
+    help=f"Verdict de la VA pour la fenêtre se terminant en {month_short(au)}.",
 )
 st.caption(
-    f"{rate_label} · période {month_range(du, au)} · VA au {ui.month_label(au)} · "
+    f"{rate_label} · période {month_range(du, au)} · VA au {month_short(au)} · "
     f"référentiel {ref.version}"
 )
 

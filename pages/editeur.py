@@ -10,9 +10,8 @@ ui.page_title(
     "Pour chaque établissement client : INS, DMP, MSSanté et les trois taux ESMS numérique "
     "sont-ils non nuls ? Qu'est-ce qui manque, bon de commande par bon de commande ?",
 )
-path, version = str(ui.store_path()), ui.store_version()
-esms = ui.establishments(path, version)
-months = ui.months(path, version)
+esms = ui.establishments()
+months = ui.months()
 editors = sorted(esms["editeur"].dropna().unique())
 ui.stop_unless(
     bool(editors),

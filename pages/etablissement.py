@@ -11,9 +11,8 @@ ui.page_title(
     "Établissement",
     "Un établissement en détail : tendances mensuelles, critères de la VA, position parmi ses pairs.",
 )
-path, version = str(ui.store_path()), ui.store_version()
-esms = ui.establishments(path, version)
-months = ui.months(path, version)
+esms = ui.establishments()
+months = ui.months()
 ui.stop_unless(not esms.empty, "Le magasin est vide : importez des exports depuis la page Données.")
 
 names = dict(zip(esms["finess_et"], esms["raison_sociale"].fillna("(sans nom)"), strict=True))

@@ -13,9 +13,8 @@ ui.page_title(
     "pourquoi ? L'usage progresse-t-il ?",
 )
 ref = ui.referentiel()
-path, version = str(ui.store_path()), ui.store_version()
-esms = ui.establishments(path, version)
-months = ui.months(path, version)
+esms = ui.establishments()
+months = ui.months()
 ui.stop_unless(not esms.empty, "Le magasin est vide : importez des exports depuis la page Données.")
 
 ogs = esms.dropna(subset=["finess_ej"]).drop_duplicates("finess_ej").sort_values("og_nom")
