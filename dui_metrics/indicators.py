@@ -154,11 +154,20 @@ def monthly_rollup(
 
     Counts summed across ESMS; rates weighted (sum of numerators / sum of denominators over the
     ESMS where the rate exists that month). Columns: periode, indicateur, valeur,
-    numerateur, denominateur, nb_esms.
+    numerateur, denominateur, nb_esms, variation (change from the previous calendar month,
+    NULL when that month has no value).
     """
     if not finess:
         return pd.DataFrame(
-            columns=["periode", "indicateur", "valeur", "numerateur", "denominateur", "nb_esms"]
+            columns=[
+                "periode",
+                "indicateur",
+                "valeur",
+                "numerateur",
+                "denominateur",
+                "nb_esms",
+                "variation",
+            ]
         )
     store.register("monthly", monthly_arrow(store, ref, du=du, au=au, finess=finess))
     return store.query("monthly_rollup").df()

@@ -1,5 +1,6 @@
 """Organisme gestionnaire: can the OG sign the VA, which ESMS block it and why, is usage growing?"""
 
+import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
@@ -117,20 +118,15 @@ for column, (code, is_rate) in zip(columns, HEADLINE, strict=True):
         column.metric(label, "—", help="Aucune donnée", border=True)
         continue
     last = series.iloc[-1]
-    previous = series.iloc[-2] if len(series) > 1 else None
+    change = last["variation"]  # vs the previous calendar month; NaN when it has no value
     if is_rate:
         value = fr_percent(last["valeur"])
-        delta = (
-            None
-            if previous is None or last["valeur"] != last["valeur"]
-            # + 0.0 turns a rounded -0.0 into 0.0: no "down" arrow for a stable rate
-            else f"{round((last['valeur'] - previous['valeur']) * 100, 1) + 0.0:+.1f} pts".replace(
-                ".", ","
-            )
-        )
+        # + 0.0 turns a rounded -0.0 into 0.0: no "down" arrow for a stable rate
+        points = round(change * 100, 1) + 0.0 if pd.notna(change) else None
+        delta = None if points is None else f"{points:+.1f} pts".replace(".", ",")
     else:
         value = fr_int(last["valeur"])
-        delta = None if previous is None else f"{int(last['valeur'] - previous['valeur']):+d}"
+        delta = None if pd.isna(change) else f"{int(change):+d}"
     column.metric(
         label,
         value,
