@@ -174,7 +174,8 @@ def monthly_rollup(
 
 
 def freshness(store: Store, ref: Referentiel | None = None) -> pd.DataFrame:
-    """Per ESMS: first and last month with data, months with data, last import and file."""
+    """Per ESMS: first and last month with data, months with data and months expected (first
+    month to the store's latest), last import and its file."""
     return store.query("esms_freshness").df()
 
 

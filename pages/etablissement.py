@@ -82,11 +82,10 @@ if fresh.empty:
     st.warning("Aucune donnée d'usage reçue pour cet établissement.", icon="❌")
 else:
     f = fresh.iloc[0]
-    expected = len(indicators.month_range(f["premier_mois"], months[-1]))
     a, b, c = st.columns(3)
     a.metric(
         "Mois renseignés",
-        f"{fr_int(f['nb_mois'])} / {fr_int(expected)}",
+        f"{fr_int(f['nb_mois'])} / {fr_int(f['nb_mois_attendus'])}",
         help=f"De {month_short(f['premier_mois'])} à {month_short(months[-1])}",
         border=True,
     )

@@ -590,4 +590,4 @@ def test_a_bad_size_limit_is_a_usage_error_and_ingests_nothing(tmp_path, args, e
     out = run("ingest", "--store", "store.duckdb", "ok.csv", *args, cwd=tmp_path, env=env)
     assert out.returncode == 2
     assert message in out.stderr
-    assert not (tmp_path / "store.duckdb").exists() or outputs(tmp_path)[1].count("\n") == 1
+    assert not (tmp_path / "store.duckdb").exists()  # nothing was written, not even a store
