@@ -191,6 +191,60 @@ def read_csv(path: Path, file: str) -> RawTable:
     text, encoding = decode(path.read_bytes(), file)
     first = next((ln for ln in text.splitlines() if ln.strip()), "")
     sep = sniff_separator(first)
+    return read_simple_csv(text, sep, file, encoding) or read_csv_text(text, sep, file, encoding)
+
+
+# Characters that make a CSV "unusual" for the fast path: quotes, NUL, and every character that
+# str.strip() or str.splitlines() treat as whitespace or a line break, besides space, tab, \n.
+_NOT_SIMPLE_CSV = re.compile(
+    '["\x00\x0b\x0c\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]'
+)
+
+
+def read_simple_csv(text: str, sep: str, file: str, encoding: str) -> RawTable | None:
+    """Fast path of ``read_csv`` for the usual export, with pyarrow's string kernels.
+
+    Taken only when the text has no quote, no whitespace but spaces and tabs, CR only in CRLF,
+    a header, and data rows all at least as wide as the header with blank extra cells: then
+    every physical line is one record and the result is exactly ``read_csv_text``'s (a
+    property test checks it). None otherwise: ``read_csv_text`` reads the file and words the
+    problems. About 3 times faster than the csv module on national exports.
+    """
+    if len(text) > 2**30 or _NOT_SIMPLE_CSV.search(text):
+        return None
+    if text.count("\r") != text.count("\r\n"):
+        return None
+    lines = pc.split_pattern(pa.array([text.replace("\r\n", "\n")], pa.string()), "\n").flatten()
+    if pc.max(pc.utf8_length(lines)).as_py() > csv.field_size_limit():
+        return None
+    blank = pc.equal(pc.utf8_trim(pc.replace_substring(lines, sep, ""), " \t"), "")
+    numbers = pa.array(range(1, len(lines) + 1), pa.int64()).filter(pc.invert(blank))
+    rows = lines.filter(pc.invert(blank))
+    if len(rows) < 2:
+        return None
+    headers = [cell.strip(" \t") for cell in rows[0].as_py().split(sep)]
+    while headers and not headers[-1]:
+        headers.pop()  # trailing separators
+    width = len(headers)
+    cells = pc.split_pattern(rows[1:], sep)
+    lengths = pc.list_value_length(cells)
+    if pc.min(lengths).as_py() < width:
+        return None
+    widest = pc.max(lengths).as_py()
+    if widest > width:
+        extra = pc.list_flatten(pc.list_slice(cells, width, widest))
+        if not pc.all(pc.equal(pc.utf8_trim(extra, " \t"), "")).as_py():
+            return None
+    arrays = {}
+    for i in range(width):
+        cell = pc.utf8_trim(pc.list_element(cells, i), " \t")
+        arrays[f"c{i}"] = pc.if_else(pc.equal(cell, ""), pa.scalar(None, pa.string()), cell)
+    arrays["_line"] = numbers[1:]
+    return RawTable(file, headers, pa.table(arrays), encoding=f"{encoding}, « {_sep_name(sep)} »")
+
+
+def read_csv_text(text: str, sep: str, file: str, encoding: str) -> RawTable:
+    """Any CSV text, record by record with the csv module; every problem worded in French."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, strict=True)
     headers: list[str] = []
     columns: list[list[str | None]] = []
