@@ -21,7 +21,7 @@ from dui_metrics import referentiel as referentiel_mod
 from dui_metrics.errors import ExportError, Problem, UsageError
 from dui_metrics.ingest import reference, usage
 from dui_metrics.ingest.columns import KIND_LABELS, REFERENCE, detect_layout
-from dui_metrics.ingest.readers import SUPPORTED_SUFFIXES, RawTable, read
+from dui_metrics.ingest.readers import SUPPORTED_SUFFIXES, RawTable, peek_headers, read
 from dui_metrics.referentiel import Referentiel
 from dui_metrics.store import Store
 
@@ -153,6 +153,73 @@ def _read_and_detect(
     return raw, layout
 
 
+class Session:
+    """What the files of one command share: a cursor, the référentiel's tables, known keys.
+
+    Per file, a cursor costs nothing to reuse and registering the same tables again is waste;
+    the stored keys (see ``usage.StoredKeys``) spare a read of ``usage`` per file.
+    """
+
+    def __init__(self, store: Store, ref: Referentiel) -> None:
+        self.ref = ref
+        self.cur = store.cursor()
+        usage.prepare(self.cur, ref)
+        self.stored_keys = usage.StoredKeys(self.cur)
+        self._establishments: set[str] | None = None
+        self._imports: dict[str, tuple[str, dt.datetime]] | None = None
+
+    def establishments(self) -> set[str]:
+        """FINESS of the reference (read again after a reference file is written)."""
+        if self._establishments is None:
+            rows = self.cur.execute("select finess_et from establishments").fetchall()
+            self._establishments = {code for (code,) in rows}
+        return self._establishments
+
+    def find_import(self, digest: str) -> tuple[str, dt.datetime] | None:
+        """(file name, when) of the first import of this content, if any."""
+        if self._imports is None:
+            self._imports = {}
+            for sha, name, when in self.cur.execute(
+                "select sha256, file_name, imported_at from imports order by imported_at"
+            ).fetchall():
+                self._imports.setdefault(sha, (name, when))
+        return self._imports.get(digest)
+
+    def written(self, digest: str, name: str, when: dt.datetime, staged) -> None:
+        """Keep the session's knowledge in step with a file just committed."""
+        self.find_import(digest)  # loaded before it is updated
+        self._imports.setdefault(digest, (name, when))
+        if staged is None:
+            self._establishments = None
+        else:
+            self.stored_keys.add(staged.keys)
+
+    def close(self) -> None:
+        self.cur.close()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _reference_first(files: list[tuple[Path, str]], ref: Referentiel) -> list[tuple[Path, str]]:
+    """Reference files first, the given order kept within each kind (headers only are read)."""
+    return sorted(files, key=lambda item: 0 if _looks_like_reference(item[0], ref) else 1)
+
+
+def _looks_like_reference(path: Path, ref: Referentiel) -> bool:
+    try:
+        headers = peek_headers(path)
+    except Exception:  # noqa: BLE001 - an unreadable file is reported when it is read
+        return False
+    if not headers:
+        return False
+    layout, problems = detect_layout(path.name, headers, ref)
+    return not problems and layout.kind == REFERENCE
+
+
 def ingest_paths(
     store: Store,
     paths: Iterable[str | Path],
@@ -165,28 +232,18 @@ def ingest_paths(
 
     ``names``: optional display name per given path (see ``expand``). ``max_mb``: size limit
     per file in Mo (default: see ``max_file_mb``); a larger file is refused before reading.
+    One file is in memory at a time.
     """
     ref = ref or referentiel_mod.default()
     limit_mb = max_file_mb(max_mb)
-    files = expand(list(paths), names)
-    # Reference files first: read every file's kind, keeping the given order within each kind.
-    loaded: list[tuple[Path, str, RawTable | None, object, ExportError | None]] = []
-    for path, name in files:
-        try:
-            raw, layout = _read_and_detect(path, name, ref, limit_mb)
-            loaded.append((path, name, raw, layout, None))
-        except ExportError as exc:
-            loaded.append((path, name, None, None, exc))
-    loaded.sort(key=lambda item: 0 if item[3] is not None and item[3].kind == REFERENCE else 1)
+    files = _reference_first(expand(list(paths), names), ref)
     results = []
-    for done, (path, name, raw, layout, error) in enumerate(loaded, start=1):
-        if error is not None:
-            result = FileResult(name, REJECTED, error=error)
-        else:
-            result = ingest_table(store, path, raw, layout, ref)
-        results.append(result)
-        if progress:
-            progress(done, len(loaded), result)
+    with Session(store, ref) as session:
+        for done, (path, name) in enumerate(files, start=1):
+            result = _ingest_one(session, path, name, limit_mb)
+            results.append(result)
+            if progress:
+                progress(done, len(files), result)
     return results
 
 
@@ -198,21 +255,25 @@ def ingest_file(
     max_mb: float | None = None,
 ) -> FileResult:
     """Ingest one file."""
-    ref = ref or referentiel_mod.default()
     path = Path(path)
-    name = name or str(path)
+    with Session(store, ref or referentiel_mod.default()) as session:
+        return _ingest_one(session, path, name or str(path), max_file_mb(max_mb))
+
+
+def _ingest_one(session: Session, path: Path, name: str, limit_mb: float) -> FileResult:
     try:
-        raw, layout = _read_and_detect(path, name, ref, max_file_mb(max_mb))
+        raw, layout = _read_and_detect(path, name, session.ref, limit_mb)
     except ExportError as exc:
         return FileResult(name, REJECTED, error=exc)
-    return ingest_table(store, path, raw, layout, ref)
+    return ingest_table(session, path, raw, layout)
 
 
-def ingest_table(store: Store, path: Path, raw: RawTable, layout, ref: Referentiel) -> FileResult:
+def ingest_table(session: Session, path: Path, raw: RawTable, layout) -> FileResult:
     """Check then write one read file, all or nothing."""
     result = FileResult(raw.file, kind=layout.kind, warnings=[*raw.warnings, *layout.warnings])
+    cur, ref = session.cur, session.ref
     digest = sha256_of(path)
-    earlier = store.find_import(digest)
+    earlier = session.find_import(digest)
     if earlier:
         first_name, when = earlier
         result.status = SKIPPED
@@ -220,56 +281,57 @@ def ingest_table(store: Store, path: Path, raw: RawTable, layout, ref: Referenti
             f"contenu déjà importé le {when:%d/%m/%Y à %H:%M} (fichier {first_name}) ; ignoré"
         )
         return result
-    cur = store.cursor()
+    staged = None
     try:
         if layout.kind == REFERENCE:
             rows, warnings = reference.check(raw, layout)
             result.warnings += warnings
         else:
-            staged = usage.stage(cur, raw, layout, ref)
-            result.warnings += _usage_warnings(cur, raw.file)
+            staged = usage.stage(cur, raw, layout, ref, session.stored_keys)
+            result.warnings += _usage_warnings(session, staged, raw.file)
+        now = dt.datetime.now()
         with cur.transaction():
+            # The counts are final unless the file replaces values (updated below).
             import_id = cur.scalar(
                 "insert into imports (file_name, file_path, sha256, kind, imported_at, rows_loaded, "
-                "rows_replaced, referentiel_version) values (?, ?, ?, ?, ?, 0, 0, ?) returning import_id",
+                "rows_replaced, referentiel_version) values (?, ?, ?, ?, ?, ?, 0, ?) "
+                "returning import_id",
                 [
                     raw.file,
                     str(path.resolve()),
                     digest,
                     layout.kind,
-                    dt.datetime.now(),
+                    now,
+                    0 if staged is None else staged.rows,
                     ref.version,
                 ],
             )
-            if layout.kind == REFERENCE:
+            if staged is None:
                 loaded, replaced = reference.write(cur, rows, import_id)
             else:
-                loaded, replaced = usage.write(cur, import_id)
+                loaded, replaced = usage.write(cur, import_id, staged)
                 assert loaded == staged.rows
-            cur.execute(
-                "update imports set rows_loaded = ?, rows_replaced = ? where import_id = ?",
-                [loaded, replaced, import_id],
-            )
+            if staged is None or replaced:
+                cur.execute(
+                    "update imports set rows_loaded = ?, rows_replaced = ? where import_id = ?",
+                    [loaded, replaced, import_id],
+                )
     except ExportError as exc:
         result.status, result.error = REJECTED, exc
         return result
     except Exception as exc:  # noqa: BLE001 - the transaction rolled back; other files go on
         result.status, result.error = REJECTED, _unexpected(raw.file, exc)
         return result
-    finally:
-        cur.close()
+    session.written(digest, raw.file, now, staged)
     result.status, result.rows_loaded, result.rows_replaced = LOADED, loaded, replaced
     return result
 
 
-def _usage_warnings(cur: Store, file: str) -> list[Problem]:
+def _usage_warnings(session: Session, staged: usage.StagedUsage, file: str) -> list[Problem]:
     """Luhn failures and ESMS absent from the reference, one warning per FINESS."""
     warnings = []
-    rows = cur.execute(
-        "select finess_et, min(_line), finess_et in (select finess_et from establishments) "
-        "from incoming group by finess_et order by finess_et"
-    ).fetchall()
-    for code, line, known in rows:
+    known = session.establishments()
+    for code, line in staged.esms:
         if finess.luhn_ok(code) is False:
             warnings.append(
                 Problem(
@@ -279,7 +341,7 @@ def _usage_warnings(cur: Store, file: str) -> list[Problem]:
                     f"FINESS {code} : clé de contrôle (Luhn) incorrecte, à vérifier",
                 )
             )
-        if not known:
+        if code not in known:
             warnings.append(
                 Problem(file, line, None, f"ESMS {code} absent du référentiel des établissements")
             )

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import sys
 from dataclasses import dataclass
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from dui_metrics import clock
 from dui_metrics.errors import MAX_LISTED, ExportError, Problem
@@ -54,6 +56,49 @@ class StagedUsage:
     """A checked usage file waiting in temporary table ``incoming`` of its cursor."""
 
     rows: int
+    esms: list[tuple[str, int]]  # (finess_et, first line) of each ESMS of the file, by FINESS
+    keys: dict[dt.date, list[str]]  # the ESMS of the file by month
+    stored_keys: list[tuple[str, dt.date]]  # (ESMS, month) of the file the store already holds
+
+
+class StoredKeys:
+    """Which (ESMS, month) the store holds, kept in memory for one ingest command.
+
+    Whether a file replaces stored values (and which stored values the ratio check must see)
+    is then known without reading ``usage``: at national scale that table holds millions of
+    rows, and reading it for every file of a command cost more than the files themselves.
+    Loaded from the store on first use (one read of ``usage``), then updated after every file
+    written through the same cursor. FINESS texts are interned: 40,000 ESMS × 36 months cost
+    one string per ESMS, not one per key.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._months: dict[dt.date, set[str]] | None = None
+
+    def _by_month(self) -> dict[dt.date, set[str]]:
+        if self._months is None:
+            rows = self._store.execute(
+                "select periode, list(distinct finess_et) from usage group by periode"
+            ).fetchall()
+            self._months = {month: set(map(sys.intern, codes)) for month, codes in rows}
+        return self._months
+
+    def held(self, keys: dict[dt.date, list[str]]) -> list[tuple[str, dt.date]]:
+        """The (finess_et, periode) among ``keys`` that the store already holds."""
+        months = self._by_month()
+        found = []
+        for month, codes in keys.items():
+            stored = months.get(month)
+            if stored:
+                found += [(code, month) for code in codes if code in stored]
+        return found
+
+    def add(self, keys: dict[dt.date, list[str]]) -> None:
+        """Record keys just written (call after the commit)."""
+        months = self._by_month()
+        for month, codes in keys.items():
+            months.setdefault(month, set()).update(map(sys.intern, codes))
 
 
 def _long_cells(raw: RawTable, layout: Layout) -> pa.Table:
@@ -93,51 +138,107 @@ def _long_cells(raw: RawTable, layout: Layout) -> pa.Table:
     return pa.concat_tables(parts)
 
 
-def _mapping(values: list, func) -> pa.Table:
-    raw = [v for v in values if v is not None]
-    return pa.table({"raw": pa.array(raw, pa.string()), "value": [func(v) for v in raw]})
+def _distinct(column: pa.ChunkedArray) -> list[str]:
+    return [v for v in pc.unique(column).to_pylist() if v is not None]
 
 
-def stage(store: Store, raw: RawTable, layout: Layout, ref: Referentiel) -> StagedUsage:
+def prepare(store: Store, ref: Referentiel) -> None:
+    """Ready a cursor for ``stage``: the référentiel's tables."""
+    register_definitions(store, ref)
+
+
+def stage(
+    store: Store,
+    raw: RawTable,
+    layout: Layout,
+    ref: Referentiel,
+    stored: StoredKeys | None = None,
+) -> StagedUsage:
     """Check every row of a usage file; on success leave its rows in temp table ``incoming``.
 
-    Raises ``ExportError`` listing the first problems (by line) and their total count.
+    ``store`` is a cursor readied by ``prepare``; ``stored``: the keys the store
+    holds (built here when not given). Raises ``ExportError`` listing the first problems (by
+    line) and their total count. A valid file costs one pass over its cells and no read of
+    ``usage`` unless it holds keys the store already has.
     """
     cells = _long_cells(raw, layout)
     store.register("raw_cells", cells)
-    distinct = store.one(
-        "select list(distinct periode_raw), list(distinct indicateur_raw) from raw_cells "
-        "where valeur_raw is not null"
-    )
+    periods = _distinct(raw.column(layout.columns["periode"]))
+    if layout.kind == LONG:
+        names = _distinct(raw.column(layout.columns["indicateur"]))
+    else:
+        names = [c for c in layout.columns if c not in ("finess_et", "periode")]
+    current = clock.current_month()
     lookup = ref.name_lookup()
-    store.register("period_map", _mapping(distinct[0] or [], parse_month))
+    rates = set(ref.rate_codes)
+    months = [parse_month(v) for v in periods]
     store.register(
-        "indicator_map", _mapping(distinct[1] or [], lambda v: lookup.get(normalize_key(v)))
+        "period_map",
+        pa.table(
+            {
+                "raw": pa.array(periods, pa.string()),
+                "value": pa.array(months, pa.date32()),
+                "future": pa.array([m is not None and m > current for m in months], pa.bool_()),
+            }
+        ),
     )
-    register_definitions(store, ref)
-    names = {
-        "finess_col": raw.headers[layout.columns["finess_et"]],
-        "periode_col": raw.headers[layout.columns["periode"]],
-    }
-    store.execute("create or replace temp table staged as " + _sql("usage_staged"))
-    params = {
-        **names,
-        "current_month": clock.current_month(),
-        "current_month_text": clock.current_month().strftime("%m/%Y"),
-        "counts": list(ref.count_codes),
-        "rates": list(ref.rate_codes),
-    }
-    problems, total = _problems(store, "usage_row_problems", params, raw.file)
-    if not total:
+    codes = [lookup.get(normalize_key(v)) for v in names]
+    store.register(
+        "indicator_map",
+        pa.table(
+            {
+                "raw": pa.array(names, pa.string()),
+                "value": pa.array(codes, pa.string()),
+                "is_rate": pa.array([c in rates if c else None for c in codes], pa.bool_()),
+            }
+        ),
+    )
+    staged = "with staged as (" + _sql("usage_staged") + ")\n"
+    store.execute("create or replace temp table incoming as " + staged + _sql("usage_incoming"))
+    n_bad, n_conflicts, rows = store.one(
+        "select coalesce(sum(n_bad), 0), count(*) filter (where conflict), count(*) from incoming"
+    )
+    problems, total = [], 0
+    if n_bad or n_conflicts:  # the problem queries read the staged cells again
+        store.execute("create or replace temp view staged as " + _sql("usage_staged"))
+    if n_bad:
+        params = {
+            "finess_col": raw.headers[layout.columns["finess_et"]],
+            "periode_col": raw.headers[layout.columns["periode"]],
+            "current_month_text": current.strftime("%m/%Y"),
+            "counts": list(ref.count_codes),
+        }
+        problems, total = _problems(store, "usage_row_problems", params, raw.file)
+    elif n_conflicts:
         # Row-level checks passed: keys and cross-indicator checks are meaningful now.
         problems, total = _problems(store, "usage_duplicate_problems", None, raw.file)
+    esms: list[tuple[str, int]] = []
+    keys: dict[dt.date, list[str]] = {}
+    held: list[tuple[str, dt.date]] = []
     if not total:
-        store.execute("create or replace temp table incoming as " + _sql("usage_incoming"))
+        rows_by_esms = store.execute(
+            "select finess_et, min(_line), list(distinct periode) from incoming "
+            "group by finess_et order by finess_et"
+        ).fetchall()
+        for code, line, esms_months in rows_by_esms:
+            esms.append((code, line))
+            for month in esms_months:
+                keys.setdefault(month, []).append(code)
+        stored = stored or StoredKeys(store)
+        held = stored.held(keys)
+        store.register(
+            "stored_keys",
+            pa.table(
+                {
+                    "finess_et": pa.array([k for k, _ in held], pa.string()),
+                    "periode": pa.array([m for _, m in held], pa.date32()),
+                }
+            ),
+        )
         problems, total = _problems(store, "usage_ratio_problems", None, raw.file)
     if total:
         raise ExportError(problems, total)
-    rows = store.scalar("select count(*) from incoming")
-    return StagedUsage(rows)
+    return StagedUsage(rows, esms, keys, held)
 
 
 def _sql(name: str) -> str:
@@ -155,19 +256,21 @@ def _problems(store: Store, name: str, params: dict | None, file: str) -> tuple[
     return [Problem(file, line, col, msg) for line, col, msg, _ in rows], total
 
 
-def write(store: Store, import_id: int) -> tuple[int, int]:
+def write(store: Store, import_id: int, staged: StagedUsage) -> tuple[int, int]:
     """Replace the store's values by the staged ones (inside the caller's transaction).
 
-    Returns (rows loaded, rows replaced).
+    Returns (rows loaded, rows replaced). When the file holds no key the store has, nothing
+    can be replaced and ``usage`` is not read.
     """
-    # DuckDB answers a DELETE with the number of rows it removed: the rows replaced.
-    replaced = store.scalar(
-        "delete from usage using incoming i where usage.finess_et = i.finess_et "
-        "and usage.periode = i.periode and usage.indicateur = i.indicateur"
-    )
-    store.execute(
+    replaced = 0
+    if staged.stored_keys:
+        # DuckDB answers a DELETE with the number of rows it removed: the rows replaced.
+        replaced = store.scalar(
+            "delete from usage using incoming i where usage.finess_et = i.finess_et "
+            "and usage.periode = i.periode and usage.indicateur = i.indicateur"
+        )
+    loaded = store.scalar(
         "insert into usage select finess_et, periode, indicateur, valeur, ?, _line from incoming",
         [import_id],
     )
-    loaded = store.scalar("select count(*) from incoming")
     return loaded, replaced

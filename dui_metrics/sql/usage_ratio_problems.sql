@@ -1,12 +1,13 @@
 -- usage_ratio_problems: a numerator above its denominator (rate_defs) for the same ESMS and
 -- month, judged on the store as it would be after this file: incoming values replace stored
 -- ones. The line named is the one of the value from this file (the numerator's when both are).
-with keys as (select distinct finess_et, periode from incoming),
-stored as (
+-- stored_keys: the (finess_et, periode) of this file that the store already holds (found
+-- without reading usage, see usage.StoredKeys); when there are none, usage is not read at all.
+with stored as (
     select u.finess_et, u.periode, u.indicateur, u.valeur,
         null::bigint as _line, null::varchar as valeur_col
     from usage u
-    semi join keys k on u.finess_et = k.finess_et and u.periode = k.periode
+    semi join stored_keys k on u.finess_et = k.finess_et and u.periode = k.periode
     anti join incoming i
         on u.finess_et = i.finess_et and u.periode = i.periode and u.indicateur = i.indicateur
 ),

@@ -1,12 +1,12 @@
--- usage_row_problems: one row (_line, col, message) per bad cell of the staged usage file.
--- Parameters: $finess_col, $periode_col (headers as written), $current_month (DATE) and its
--- text $current_month_text, $counts and $rates (known indicator codes).
+-- usage_row_problems: one row (_line, col, message) per bad cell of the staged usage file
+-- (the flags come from usage_staged). Parameters: $finess_col, $periode_col (headers as
+-- written), $current_month_text (MM/AAAA), $counts (known indicator codes).
 select _line, $finess_col as col,
     case when finess_raw is null then 'FINESS manquant'
     else printf('FINESS invalide « %s » : 9 caractères attendus (%d lus), chiffres, 2A ou 2B '
                 'pour la Corse', finess_raw, length(finess_raw)) end as message
 from staged
-where finess_raw is null or not regexp_full_match(finess_et, '([0-9]{2}|2[AB])[0-9]{7}')
+where finess_bad
 union all
 select _line, $periode_col,
     case when periode_raw is null then 'période manquante'
@@ -19,7 +19,7 @@ select _line, $periode_col,
     printf('mois %s postérieur au mois en cours (%s)', strftime(periode, '%m/%Y'),
            $current_month_text)
 from staged
-where periode > $current_month
+where periode_future
 union all
 select _line, indicateur_col,
     case
@@ -29,7 +29,7 @@ select _line, indicateur_col,
         else printf('%s est un taux : les taux sont calculés, pas importés', indicateur)
     end
 from staged
-where indicateur is null or list_contains($rates, indicateur)
+where indicateur_bad
 union all
 select _line, valeur_col,
     case
@@ -46,7 +46,4 @@ select _line, valeur_col,
                     coalesce(indicateur, indicateur_raw))
     end
 from staged
-where (valeur_num is null or not isfinite(valeur_num) or valeur_num < 0
-        or valeur_num <> floor(valeur_num) or valeur_num > 1e12)
-    -- a rate given as input is already reported above; its value is beside the point
-    and not list_contains($rates, coalesce(indicateur, ''))
+where valeur_bad
