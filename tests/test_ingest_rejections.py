@@ -289,6 +289,43 @@ def test_ratio_is_judged_on_the_store_after_the_file_not_before(store, write_fil
     ]
 
 
+def test_a_file_of_the_same_command_counts_as_stored_for_the_next(store, write_file, ingest):
+    # One command, three files: the second is judged against what the first just wrote (the
+    # command keeps the stored keys in memory), the third replaces a value of the first.
+    write_file("a.csv", LONG + f"{E1};2025-05;personnes_accompagnees;40\n")
+    write_file("b.csv", LONG + f"{E1};2025-05;dossiers_actifs;45\n")  # 45 > 40 from a.csv
+    write_file(
+        "c.csv", LONG + f"{E1};2025-05;personnes_accompagnees;50\n{E2};2025-05;dossiers_actifs;1\n"
+    )
+    a, b, c = ingest("a.csv", "b.csv", "c.csv")
+    assert (a.status, b.status, c.status) == ("chargé", "refusé", "chargé")
+    assert [str(p) for p in b.error.problems] == [
+        "b.csv, ligne 2, colonne valeur : dossiers_actifs (45) supérieur à "
+        f"personnes_accompagnees (40) pour {E1} en 05/2025, "
+        "personnes_accompagnees venant du magasin"
+    ]
+    assert (c.rows_loaded, c.rows_replaced) == (2, 1)
+    assert loaded_values(store) == [
+        (E2, "2025-05", "dossiers_actifs", 1),
+        (E1, "2025-05", "personnes_accompagnees", 50),
+    ]
+
+
+def test_a_stored_pair_above_its_denominator_is_not_blamed_on_a_new_file(store, write_file, ingest):
+    # Stored before this rule existed (written directly): 30 active records for 20 persons.
+    store.execute(
+        "insert into imports values (99, 'ancien.csv', null, 'x', 'usages_long', "
+        "now(), 2, 0, 'ancien')"
+    )
+    store.execute(
+        f"insert into usage values ('{E1}', '2025-05-01', 'personnes_accompagnees', 20, 99, 2), "
+        f"('{E1}', '2025-05-01', 'dossiers_actifs', 30, 99, 3)"
+    )
+    # A new file about the same ESMS and month, touching neither value: not its doing.
+    write_file("usages.csv", LONG + f"{E1};2025-05;ins_qualifiees;10\n")
+    assert [r.status for r in ingest("usages.csv")] == ["chargé"]
+
+
 @pytest.mark.parametrize(
     "periode",
     [

@@ -235,7 +235,33 @@ def stage(
                 }
             ),
         )
-        problems, total = _problems(store, "usage_ratio_problems", None, raw.file)
+        # The column a value came from, for messages: its indicator's (wide) or the value
+        # column (long).
+        if layout.kind == LONG:
+            value_columns = {c: raw.headers[layout.columns["valeur"]] for c in codes if c}
+        else:
+            value_columns = {c: raw.headers[layout.columns[c]] for c in names}
+        store.register(
+            "value_columns",
+            pa.table(
+                {
+                    "indicateur": pa.array(list(value_columns), pa.string()),
+                    "valeur_col": pa.array(list(value_columns.values()), pa.string()),
+                }
+            ),
+        )
+        if held:
+            ctes = (
+                f"with merged as ({_sql('usage_ratio_merged')}),\n"
+                f"pairs as (select * from ({_sql('usage_ratio_pairs')}) "
+                "where num_line is not null or den_line is not null)\n"
+            )
+        else:
+            ctes = (
+                "with merged as (select finess_et, periode, indicateur, valeur, _line "
+                f"from incoming),\npairs as ({_sql('usage_ratio_pairs')})\n"
+            )
+        problems, total = _problems(store, "usage_ratio_problems", None, raw.file, ctes)
     if total:
         raise ExportError(problems, total)
     return StagedUsage(rows, esms, keys, held)
@@ -247,9 +273,12 @@ def _sql(name: str) -> str:
     return sql(name)
 
 
-def _problems(store: Store, name: str, params: dict | None, file: str) -> tuple[list[Problem], int]:
-    """First problems found by ``sql/<name>.sql`` and their total count."""
-    query = f"with p as ({_sql(name)}) select _line, col, message, count(*) over () from p "
+def _problems(
+    store: Store, name: str, params: dict | None, file: str, prefix: str = ""
+) -> tuple[list[Problem], int]:
+    """First problems found by ``sql/<name>.sql`` (after ``prefix``, e.g. a CTE it reads) and
+    their total count."""
+    query = f"with p as ({prefix}{_sql(name)}) select _line, col, message, count(*) over () from p "
     query += f"order by _line, col, message limit {MAX_LISTED}"
     rows = store.execute(query, params).fetchall()
     total = rows[0][3] if rows else 0
