@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import os
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -232,19 +233,40 @@ def ingest_paths(
 
     ``names``: optional display name per given path (see ``expand``). ``max_mb``: size limit
     per file in Mo (default: see ``max_file_mb``); a larger file is refused before reading.
-    One file is in memory at a time.
+    The next file is read (a thread: pyarrow and DuckDB release the GIL) while the current
+    one is checked and written, so at most two files are in memory.
     """
     ref = ref or referentiel_mod.default()
     limit_mb = max_file_mb(max_mb)
     files = _reference_first(expand(list(paths), names), ref)
     results = []
-    with Session(store, ref) as session:
-        for done, (path, name) in enumerate(files, start=1):
-            result = _ingest_one(session, path, name, limit_mb)
+
+    def read_next(index: int) -> Future | None:
+        if index >= len(files):
+            return None
+        path, name = files[index]
+        return reader.submit(_read_or_refuse, path, name, ref, limit_mb)
+
+    with Session(store, ref) as session, ThreadPoolExecutor(max_workers=1) as reader:
+        upcoming = read_next(0)
+        for done, (path, _) in enumerate(files, start=1):
+            read = upcoming.result()
+            upcoming = read_next(done)
+            refused = isinstance(read, FileResult)
+            result = read if refused else ingest_table(session, path, *read)
             results.append(result)
             if progress:
                 progress(done, len(files), result)
     return results
+
+
+def _read_or_refuse(
+    path: Path, name: str, ref: Referentiel, limit_mb: float
+) -> tuple[RawTable, object] | FileResult:
+    try:
+        return _read_and_detect(path, name, ref, limit_mb)
+    except ExportError as exc:
+        return FileResult(name, REJECTED, error=exc)
 
 
 def ingest_file(
@@ -261,11 +283,8 @@ def ingest_file(
 
 
 def _ingest_one(session: Session, path: Path, name: str, limit_mb: float) -> FileResult:
-    try:
-        raw, layout = _read_and_detect(path, name, session.ref, limit_mb)
-    except ExportError as exc:
-        return FileResult(name, REJECTED, error=exc)
-    return ingest_table(session, path, raw, layout)
+    read = _read_or_refuse(path, name, session.ref, limit_mb)
+    return read if isinstance(read, FileResult) else ingest_table(session, path, *read)
 
 
 def ingest_table(session: Session, path: Path, raw: RawTable, layout) -> FileResult:
