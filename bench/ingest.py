@@ -15,7 +15,8 @@ Each part runs in its own child process (its peak RSS is its own, read with ``os
   not UTF-8) and ``read_parquet``; XLSX read with openpyxl (read-only) for both, since DuckDB
   cannot read them offline.
 After the table: the library's time by phase (light timers around the readers, the checks and
-the writes) and by SQL statement: what bounds the ingest.
+the writes) and by SQL statement: what bounds the ingest. The readers run in a thread, one file
+ahead of the checks, so the phases may add up to more than the total.
 Rows: "file rows" are the lines (CSV, XLSX) or records (Parquet) under the header; "long rows"
 are the usage values they hold (ESMS × month × indicator, what the store keeps). Targets: the
 library ≤ 1.5 × the baseline's time, peak RSS < 4 GB. Stores are written next to the data set
@@ -45,6 +46,7 @@ TARGET_RSS_MIB = 4096
 PHASES = (
     ("dui_metrics.ingest.readers", "read_csv", "read CSV"),
     ("dui_metrics.ingest.readers", "decode", "  of which decode bytes → text"),
+    ("dui_metrics.ingest.readers", "read_plain_csv", "  of which pyarrow CSV parser"),
     ("dui_metrics.ingest.readers", "read_xlsx", "read XLSX (openpyxl)"),
     ("dui_metrics.ingest.readers", "read_parquet", "read Parquet (pyarrow)"),
     ("dui_metrics.ingest", "detect_layout", "detect layout"),
