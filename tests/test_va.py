@@ -390,6 +390,20 @@ def test_verdict(checks, finess_et, statut, detail):
         ),
         pytest.param({"og": OG1, "commande": "BC-2"}, [V_DEPLOY_AU], id="og-1-and-BC-2"),
         pytest.param({"og": "999999999"}, [], id="unknown-og"),
+        pytest.param({"editeur": "Editeur A"}, [V_OK, V_ZERO, V_DEPLOY_AU], id="editeur-A"),
+        # V_USAGE_ONLY has no editor: an editor filter drops it
+        pytest.param(
+            {"editeur": "Editeur B", "commande": "BC-2"},
+            [V_NOTHING, V_STOPPED, V_LATER],
+            id="editeur-B-and-BC-2",
+        ),
+        pytest.param({"editeur": "Editeur C"}, [], id="unknown-editeur"),
+        # an empty filter is no filter: every ESMS, V_USAGE_ONLY included
+        pytest.param(
+            {"og": "", "commande": ""},
+            [V_OK, V_ZERO, V_USAGE_ONLY, V_DEPLOY_AU, V_NOTHING, V_STOPPED, V_LATER],
+            id="empty-filters",
+        ),
     ],
 )
 def test_filters(loaded, ref, filters, expected):
@@ -516,3 +530,67 @@ def test_custom_referentiel_window(store, ref, write_file, tmp_path, one_month, 
     got_va = checks[(WINDOW_ESMS, "va")]
     assert (got_mss.statut, got_mss.detail) == mss
     assert (got_va.statut, got_va.detail) == verdict
+
+
+def test_empty_store_has_no_checks(store, ref):
+    assert va.readiness(store, ref) == []
+
+
+# Large counts and a rate whose parts are not both in the last month of the window (au 04/2025).
+LARGE_ESMS = "010000016"
+LARGE_USAGE = [
+    (LARGE_ESMS, "2025-03", "personnes_accompagnees", 1600),
+    (LARGE_ESMS, "2025-03", "dossiers_actifs", 100),
+    (LARGE_ESMS, "2025-04", "dossiers_actifs", 1234),  # no personnes_accompagnees in 04
+    (LARGE_ESMS, "2025-04", "dossiers_actifs_avec_pp", 1000),
+    (LARGE_ESMS, "2025-04", "dossiers_actifs_avec_evenement", 1234),
+    (LARGE_ESMS, "2025-04", "ins_qualifiees", 1234),
+]
+
+
+@pytest.mark.parametrize(
+    ("critere", "valeur", "detail"),
+    [
+        # last month with both parts is 03: 100 / 1 600 = 0.0625 -> 6.25 %, exactly half-way:
+        # one decimal rounds half to even (as Python's format) -> 6,2 %
+        pytest.param(
+            "taux_dossiers_actifs",
+            0.0625,
+            f"6,2{NNBSP}% en 03/2025 (100 / 1{NNBSP}600)",
+            id="rate-last-month-with-both-parts",
+        ),
+        # 04: 1 000 / 1 234 = 0.81037... -> 81,0 %
+        pytest.param(
+            "taux_dossiers_actifs_avec_pp",
+            1000 / 1234,
+            f"81,0{NNBSP}% en 04/2025 (1{NNBSP}000 / 1{NNBSP}234)",
+            id="rate-thousands",
+        ),
+        # 04: 1 234 / 1 234 = 1 -> 100,0 %
+        pytest.param(
+            "taux_dossiers_actifs_avec_evenement",
+            1.0,
+            f"100,0{NNBSP}% en 04/2025 (1{NNBSP}234 / 1{NNBSP}234)",
+            id="rate-full",
+        ),
+        pytest.param("ins", 1234, f"1{NNBSP}234 INS qualifiées en 04/2025", id="stock-thousands"),
+    ],
+)
+def test_large_counts_and_rate_parts(store, ref, write_file, critere, valeur, detail):
+    load(store, ref, write_file("usages.csv", long_csv(LARGE_USAGE)))
+    check = by_key(va.readiness(store, ref, au=dt.date(2025, 4, 1)))[(LARGE_ESMS, critere)]
+    assert (check.statut, check.detail) == ("ok", detail)
+    assert check.valeur == pytest.approx(valeur, rel=1e-12)
+
+
+def test_blank_unit_shows_the_bare_number(store, ref, write_file, tmp_path):
+    text = (Path(referentiel.__file__).with_name("referentiel.toml")).read_text("utf-8")
+    units = 'unite = "message MSSanté envoyé"\nunite_pluriel = "messages MSSanté envoyés"'
+    assert units in text
+    path = tmp_path / "referentiel-sans-unite.toml"
+    path.write_text(text.replace(units, 'unite = ""'), encoding="utf-8")
+    used = referentiel.load(path)
+    load(store, used, write_file("usages.csv", long_csv(WINDOW_USAGE)))
+    check = by_key(va.readiness(store, used, au=dt.date(2025, 4, 1)))[(WINDOW_ESMS, "mss")]
+    # 3 messages in 02, no unit: "3", then the window
+    assert (check.statut, check.valeur, check.detail) == ("ok", 3, "3 sur 02/2025–04/2025")
