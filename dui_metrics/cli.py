@@ -14,6 +14,7 @@ import json
 import math
 import os
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -163,15 +164,26 @@ def _number(value: object, integer: bool) -> int | float | None:
     return int(value) if integer else float(value)
 
 
+# DuckDB's memory limit for the `indicators` CSV export (beyond it, its sort spills to disk):
+# 1 GB kept the national export (40,000 ESMS × 36 months) at 1.3 GB peak RSS for 38 s,
+# against 5 GB for 52 s without it.
+SORT_MEMORY = "1GB"
+
+
 def cmd_indicators(args: argparse.Namespace, ref: referentiel_mod.Referentiel) -> int:
     columns = ("finess_et", "periode", "indicateur", "valeur", "numerateur", "denominateur")
     with Store(_store_path(args), read_only=True) as store:
         if args.format == "csv":
-            _write_csv_batches(
-                indicators.monthly_text_batches(
-                    store, ref, du=args.du, au=args.au, finess=args.finess_et
+            # The rows are sorted before they stream out: at national scale (17 M rows) the
+            # sort would hold ~5 GB. Bounded, DuckDB spills it to a temporary folder instead.
+            with tempfile.TemporaryDirectory(prefix="dui-metrics-") as spill:
+                store.execute(f"set memory_limit = '{SORT_MEMORY}'")
+                store.execute("set temp_directory = ?", [spill])
+                _write_csv_batches(
+                    indicators.monthly_text_batches(
+                        store, ref, du=args.du, au=args.au, finess=args.finess_et
+                    )
                 )
-            )
             return EXIT_OK
         rows = indicators.monthly(store, ref, du=args.du, au=args.au, finess=args.finess_et)
     out = [
