@@ -4,8 +4,9 @@ its ranking, and its roll-up by département for a map.
 This module owns:
 - the filters of the comparison (région, département, catégorie, éditeur, OG) and their
   French labels (`filter_options`, `select`);
-- the per-ESMS frame of one rate over a period with the ESMS's VA verdict (`esms_rates`),
-  reusing `indicators.period_values` and `va.readiness`: rates are never recomputed here;
+- the per-ESMS frame of one rate over a period with the ESMS's VA verdict (`esms_rates`:
+  `rate_frame` and `add_verdicts`), reusing `indicators.period_rates` and `va.readiness`:
+  rates are never recomputed here;
 - the aggregates over that frame (`summary`, `by_departement`) and the ranking (`ranking`);
 - the tables as shared in files (French headers, numbers as numbers, optional small-count
   suppression) and their on-screen text form;
@@ -22,7 +23,7 @@ import datetime as dt
 import json
 import math
 import numbers
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from importlib import resources
 from urllib.parse import quote
@@ -31,7 +32,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dui_metrics import finess, formats, va
-from dui_metrics.indicators import add_months, esms_dimensions, period_values
+from dui_metrics.indicators import add_months, esms_dimensions, period_rates
 from dui_metrics.referentiel import Referentiel
 from dui_metrics.store import Store
 
@@ -131,16 +132,10 @@ def esms_frame(store: Store) -> pd.DataFrame:
         etablissement=esms["raison_sociale"].fillna(NOT_IN_REFERENCE),
         og_libelle=esms["og_nom"].fillna(esms["finess_ej"]).fillna(UNKNOWN),
         editeur_libelle=esms["editeur"].fillna(UNKNOWN),
-        categorie_libelle=esms["categorie"]
-        .map(category_text, na_action="ignore")
-        .fillna("inconnue"),
-        departement_libelle=esms["departement"]
-        .map(departement_label, na_action="ignore")
-        .fillna(UNKNOWN),
-        departement_nom=esms["departement"]
-        .map(finess.departement_name, na_action="ignore")
-        .fillna(UNKNOWN),
-        region_libelle=esms["region"].map(finess.region_name, na_action="ignore").fillna(UNKNOWN),
+        categorie_libelle=_labels(esms["categorie"], category_text).fillna("inconnue"),
+        departement_libelle=_labels(esms["departement"], departement_label).fillna(UNKNOWN),
+        departement_nom=_labels(esms["departement"], finess.departement_name).fillna(UNKNOWN),
+        region_libelle=_labels(esms["region"], finess.region_name).fillna(UNKNOWN),
     )[
         [
             "finess_et",
@@ -160,6 +155,13 @@ def esms_frame(store: Store) -> pd.DataFrame:
             "region_libelle",
         ]
     ]
+
+
+def _labels(codes: pd.Series, label) -> pd.Series:
+    """``label`` of each code (NaN where the code is missing), computed once per distinct
+    code: a national frame repeats a hundred départements 40,000 times."""
+    distinct = codes.dropna().unique()
+    return codes.map(dict(zip(distinct, map(label, distinct), strict=True)))
 
 
 def filter_options(store: Store, ref: Referentiel) -> dict[str, dict[str, str]]:
@@ -218,20 +220,33 @@ def esms_rates(
     **filters: Sequence[str] | None,
 ) -> pd.DataFrame:
     """One row per ESMS matching the filters, with its ``rate`` over the months ``du``..``au``
-    and its VA verdict at the ``au`` month.
+    (`rate_frame`) and its VA verdict at the ``au`` month (`add_verdicts` of `va.readiness`
+    for the VA window ending with ``au``)."""
+    frame = rate_frame(store, ref, du, au, rate, **filters)
+    return add_verdicts(frame, verdicts(va.readiness(store, ref, au=au)))
 
-    The rate is the one of `indicators.period_values` (numerator and denominator from the same
-    months; NULL when the denominator is 0). ``statut_taux``: ``calculé``; ``non calculable``
-    (numerator and denominator exist, denominator 0); ``manquant`` (no month of the period has
-    both). ``va`` is the verdict of `va.readiness` for the VA window ending with ``au``
-    (``ok`` or ``bloque``) and ``pret_va`` is ``va == "ok"``.
+
+def rate_frame(
+    store: Store,
+    ref: Referentiel,
+    du: dt.date,
+    au: dt.date,
+    rate: str,
+    **filters: Sequence[str] | None,
+) -> pd.DataFrame:
+    """One row per ESMS matching the filters, with its ``rate`` over the months ``du``..``au``.
+
+    The rate is the one of `indicators.period_values`, read from `indicators.period_rates`
+    (numerator and denominator from the same months; NULL when the denominator is 0).
+    ``statut_taux``: ``calculé``; ``non calculable`` (numerator and denominator exist,
+    denominator 0); ``manquant`` (no month of the period has both).
     Columns: those of `esms_frame`, then taux (float, NaN when not computed), numerateur,
-    denominateur (Int64, NA when missing), statut_taux, va, pret_va.
+    denominateur (Int64, NA when missing), statut_taux.
     """
     if rate not in ref.rate_codes:
         raise ValueError(f"taux inconnu {rate!r} ; attendus : {', '.join(ref.rate_codes)}")
     esms = select(esms_frame(store), **filters)
-    values = period_values(store, ref, du, au)
+    values = period_rates(store, ref, du, au)
     mine = values.loc[
         values["indicateur"] == rate, ["finess_et", "valeur", "numerateur", "denominateur"]
     ]
@@ -244,12 +259,19 @@ def esms_rates(
         COMPUTED if pd.notna(t) else NOT_COMPUTABLE if parts else MISSING
         for t, parts in zip(frame["taux"], has_parts, strict=True)
     ]
-    verdicts = {
-        c.finess_et: c.statut for c in va.readiness(store, ref, au=au) if c.critere == va.VERDICT
-    }
-    frame["va"] = frame["finess_et"].map(verdicts).fillna(va.BLOCKED)
-    frame["pret_va"] = frame["va"] == va.OK
     return frame
+
+
+def verdicts(checks: Iterable[va.Check]) -> dict[str, str]:
+    """finess_et → VA verdict (``ok`` or ``bloque``) of readiness checks."""
+    return {c.finess_et: c.statut for c in checks if c.critere == va.VERDICT}
+
+
+def add_verdicts(frame: pd.DataFrame, by_esms: Mapping[str, str]) -> pd.DataFrame:
+    """A per-ESMS frame with ``va``, the ESMS's verdict in ``by_esms`` (`verdicts`; an ESMS
+    without one is ``bloque``), and ``pret_va`` = ``va == "ok"``."""
+    frame = frame.assign(va=frame["finess_et"].map(by_esms).fillna(va.BLOCKED))
+    return frame.assign(pret_va=frame["va"] == va.OK)
 
 
 def summary(frame: pd.DataFrame) -> dict[str, float | int | None]:
@@ -491,53 +513,52 @@ def _tick_labels(ticks: list[float]) -> dict:
     return {"tickvals": ticks, "ticktext": [formats.fr_percent(v, 0) for v in ticks]}
 
 
+# Beyond these, the distribution would cost seconds to draw (a national comparison has
+# 40,000 ESMS, 3,000 OGs): boxes without points, and the groups with the lowest medians.
+MAX_POINTS = 2_000
+MAX_GROUPS = 30
+
+
+def distribution_groups(
+    frame: pd.DataFrame, grouping: str = "ensemble", max_groups: int = MAX_GROUPS
+) -> tuple[list[tuple[str, pd.DataFrame]], int]:
+    """The groups of ESMS with a computed rate that `distribution_figure` draws, highest
+    median first (at most ``max_groups``: those with the lowest medians), and how many groups
+    have a computed rate in all."""
+    column = GROUPINGS[grouping][0]
+    rated = frame[frame["taux"].notna()]
+    if column is None:
+        return [("Ensemble des ESMS", rated)], 1
+    medians = rated.groupby(column)["taux"].median().sort_values(ascending=False)
+    parts = dict(tuple(rated.groupby(column)))
+    return [(str(name), parts[name]) for name in medians.index[-max_groups:]], len(medians)
+
+
 def distribution_figure(
-    frame: pd.DataFrame, rate_label: str, grouping: str = "ensemble", target: float | None = None
+    frame: pd.DataFrame,
+    rate_label: str,
+    grouping: str = "ensemble",
+    target: float | None = None,
+    *,
+    max_groups: int = MAX_GROUPS,
+    max_points: int = MAX_POINTS,
 ) -> go.Figure:
     """Box plot of the computed ESMS rates with every ESMS as a point (hover: name, FINESS,
     rate in French), one row per group of ``grouping`` (a key of `GROUPINGS`), lowest median
     at the top; a dashed line marks the target when set. Box statistics have no hover (their
-    labels would be English): quartiles are given beside the figure."""
+    labels would be English): quartiles are given beside the figure.
+
+    At most ``max_groups`` groups, those with the lowest medians. Beyond ``max_points`` ESMS
+    in the groups drawn, the points are left out and each box comes from its quartiles, its
+    whiskers from the lowest to the highest rate (`distribution_groups` tells the page)."""
     column, group_name = GROUPINGS[grouping]
-    rated = frame[frame["taux"].notna()]
-    groups: list[tuple[str, pd.DataFrame]]
-    if column is None:
-        groups = [("Ensemble des ESMS", rated)]
-    else:
-        medians = rated.groupby(column)["taux"].median().sort_values(ascending=False)
-        groups = [(str(name), rated[rated[column] == name]) for name in medians.index]
+    groups, _ = distribution_groups(frame, grouping, max_groups)
+    points = sum(len(sub) for _, sub in groups) <= max_points
     fig = go.Figure()
     for name, sub in groups:
-        hover = [
-            f"<b>{e}</b> ({f})<br>{rate_label} : {formats.fr_percent(t)}<br>{og} · {dep}"
-            for e, f, t, og, dep in zip(
-                sub["etablissement"],
-                sub["finess_et"],
-                sub["taux"],
-                sub["og_libelle"],
-                sub["departement_libelle"],
-                strict=True,
-            )
-        ]
-        fig.add_trace(
-            go.Box(
-                x=sub["taux"],
-                y=[_short(name)] * len(sub),
-                name=_short(name),
-                orientation="h",
-                boxpoints="all",
-                jitter=0.6,
-                pointpos=0,
-                hoveron="points",
-                customdata=hover,
-                hovertemplate="%{customdata}<extra></extra>",
-                marker={"color": POINT_COLOR, "size": 9, "opacity": 0.75},
-                line={"color": "#666666", "width": 1},
-                fillcolor="rgba(0,0,0,0)",
-                showlegend=False,
-            )
-        )
-    framed = rated["taux"] if target is None else pd.concat([rated["taux"], pd.Series([target])])
+        fig.add_trace(_box(name, sub, rate_label) if points else _quartile_box(name, sub))
+    shown = pd.concat([sub["taux"] for _, sub in groups]) if groups else pd.Series(dtype=float)
+    framed = shown if target is None else pd.concat([shown, pd.Series([target])])
     start, end, ticks = _percent_scale(framed)
     pad = (ticks[1] - ticks[0]) / 4
     fig.update_xaxes(title_text=rate_label, range=[start - pad, end + pad], **_tick_labels(ticks))
@@ -551,6 +572,57 @@ def distribution_figure(
             annotation_position="top",
         )
     return fig
+
+
+def _box(name: str, sub: pd.DataFrame, rate_label: str) -> go.Box:
+    """A box with every ESMS as a point, hovered in French."""
+    hover = [
+        f"<b>{e}</b> ({f})<br>{rate_label} : {formats.fr_percent(t)}<br>{og} · {dep}"
+        for e, f, t, og, dep in zip(
+            sub["etablissement"],
+            sub["finess_et"],
+            sub["taux"],
+            sub["og_libelle"],
+            sub["departement_libelle"],
+            strict=True,
+        )
+    ]
+    return go.Box(
+        x=sub["taux"],
+        y=[_short(name)] * len(sub),
+        name=_short(name),
+        orientation="h",
+        boxpoints="all",
+        jitter=0.6,
+        pointpos=0,
+        hoveron="points",
+        customdata=hover,
+        hovertemplate="%{customdata}<extra></extra>",
+        marker={"color": POINT_COLOR, "size": 9, "opacity": 0.75},
+        line={"color": "#666666", "width": 1},
+        fillcolor="rgba(0,0,0,0)",
+        showlegend=False,
+    )
+
+
+def _quartile_box(name: str, sub: pd.DataFrame) -> go.Box:
+    """A box drawn from its quartiles (linear interpolation, as `summary`) and extremes:
+    five numbers sent to the browser instead of thousands of points."""
+    rates = sub["taux"].astype(float)
+    return go.Box(
+        y=[_short(name)],
+        name=_short(name),
+        orientation="h",
+        q1=[rates.quantile(0.25)],
+        median=[rates.median()],
+        q3=[rates.quantile(0.75)],
+        lowerfence=[rates.min()],
+        upperfence=[rates.max()],
+        hoverinfo="skip",
+        line={"color": "#666666", "width": 1},
+        fillcolor="rgba(0,0,0,0)",
+        showlegend=False,
+    )
 
 
 def _short(text: str, width: int = 40) -> str:

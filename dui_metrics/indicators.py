@@ -90,8 +90,15 @@ def monthly_frame(store: Store, ref: Referentiel, **filters) -> pd.DataFrame:
     return pd.DataFrame(monthly(store, ref, **filters), columns=columns)
 
 
-def period_values(store: Store, ref: Referentiel, du: dt.date, au: dt.date) -> pd.DataFrame:
-    """Counts and rates per ESMS over the months ``du``..``au``.
+def period_values(
+    store: Store,
+    ref: Referentiel,
+    du: dt.date,
+    au: dt.date,
+    finess: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Counts and rates per ESMS (of ``finess``, default every ESMS) over the months
+    ``du``..``au``.
 
     Flows are summed over the months with data; stocks take the last month with data. A rate
     takes its numerator and denominator from the same months: for stock parts (all rates of
@@ -101,14 +108,29 @@ def period_values(store: Store, ref: Referentiel, du: dt.date, au: dt.date) -> p
     Columns: finess_et, indicateur, valeur, numerateur, denominateur, est_taux.
     """
     register_definitions(store, ref)
-    counts = store.arrow("period_counts", {"du": du, "au": au})
-    store.register("period_counts", counts)
-    rates = store.query("period_rates", {"du": du, "au": au}).df()
+    params = {"du": du, "au": au, "finess": None if finess is None else list(finess)}
+    counts = store.arrow("period_counts", params)
+    rates = period_rates(store, ref, du, au, finess)
     frame = counts.to_pandas()[["finess_et", "indicateur", "valeur"]]
     frame = frame.assign(numerateur=pd.NA, denominateur=pd.NA, est_taux=False)
     rates = rates.assign(est_taux=True)
     result = pd.concat([frame, rates], ignore_index=True)
     return result.sort_values(["finess_et", "indicateur"], ignore_index=True)
+
+
+def period_rates(
+    store: Store,
+    ref: Referentiel,
+    du: dt.date,
+    au: dt.date,
+    finess: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """The rates of `period_values` alone (without computing every count): one row per ESMS
+    (of ``finess``, default every ESMS) and rate that exists over ``du``..``au``.
+    Columns: finess_et, indicateur, valeur, numerateur, denominateur."""
+    register_definitions(store, ref)
+    params = {"du": du, "au": au, "finess": None if finess is None else list(finess)}
+    return store.query("period_rates", params).df()
 
 
 def esms_dimensions(store: Store, ref: Referentiel | None = None) -> pd.DataFrame:
@@ -147,36 +169,63 @@ def trends(store: Store, ref: Referentiel, finess: Sequence[str] | None = None) 
     return store.query("trends").df()
 
 
+ROLLUP_COLUMNS = [
+    "periode",
+    "indicateur",
+    "valeur",
+    "numerateur",
+    "denominateur",
+    "nb_esms",
+    "variation",
+]
+
+
 def monthly_rollup(
-    store: Store, ref: Referentiel, finess: Sequence[str], du=None, au=None
+    store: Store, ref: Referentiel, finess: Sequence[str] | None, du=None, au=None
 ) -> pd.DataFrame:
-    """Monthly indicators of a set of ESMS taken together (an OG, an order, an editor).
+    """Monthly indicators of a set of ESMS taken together (an OG, an order, an editor);
+    ``finess=None``: every ESMS of the store.
 
     Counts summed across ESMS; rates weighted (sum of numerators / sum of denominators over the
     ESMS where the rate exists that month). Columns: periode, indicateur, valeur,
     numerateur, denominateur, nb_esms, variation (change from the previous calendar month,
-    NULL when that month has no value).
+    NULL when that month has no value). Aggregated by DuckDB (sql/monthly_rollup.sql).
     """
-    if not finess:
-        return pd.DataFrame(
-            columns=[
-                "periode",
-                "indicateur",
-                "valeur",
-                "numerateur",
-                "denominateur",
-                "nb_esms",
-                "variation",
-            ]
-        )
-    store.register("monthly", monthly_arrow(store, ref, du=du, au=au, finess=finess))
-    return store.query("monthly_rollup").df()
+    if finess is not None and not len(finess):
+        return pd.DataFrame(columns=ROLLUP_COLUMNS)
+    register_definitions(store, ref)
+    params = {"du": du, "au": au, "finess": None if finess is None else list(finess)}
+    return store.query("monthly_rollup", params).df()
 
 
-def freshness(store: Store, ref: Referentiel | None = None) -> pd.DataFrame:
-    """Per ESMS: first and last month with data, months with data and months expected (first
-    month to the store's latest), last import and its file."""
-    return store.query("esms_freshness").df()
+def scope_rollup(
+    store: Store,
+    ref: Referentiel,
+    og: str | None = None,
+    commande: str | None = None,
+    du=None,
+    au=None,
+) -> pd.DataFrame:
+    """`monthly_rollup` of the ESMS of an OG (``og``: its FINESS EJ) and/or of an order of
+    the reference; of every ESMS of the store when neither is given. Arguments small enough
+    to be a cache key, unlike the list of the ESMS of a national roll-up."""
+    if og is None and commande is None:
+        return monthly_rollup(store, ref, None, du=du, au=au)
+    finess = [r[0] for r in store.query("scope_esms", {"og": og, "commande": commande}).fetchall()]
+    return monthly_rollup(store, ref, finess, du=du, au=au)
+
+
+def freshness(
+    store: Store, ref: Referentiel | None = None, finess: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Per ESMS (of ``finess``, default every ESMS): first and last month with data, months
+    with data and months expected (first month to the store's latest), last import and its
+    file."""
+    params = {"finess": None if finess is None else list(finess)}
+    return store.query("esms_freshness", params).df()
+
+
+PEER_COLUMNS = ["indicateur", "valeur", "groupe", "nb_pairs", "percentile"]
 
 
 def peer_percentiles(
@@ -187,27 +236,27 @@ def peer_percentiles(
     Peers: ESMS of the same FINESS category, and of the same région. The percentile is the
     share of peers (the ESMS included) whose rate is lower or equal, in [0, 1]
     (100 % = best of its group). Columns: indicateur, valeur, groupe ("categorie" or
-    "region"), nb_pairs, percentile.
+    "region"), nb_pairs, percentile. Rates are computed for the peers only.
     """
-    values = period_values(store, ref, du, au)
+    peers = store.query("peer_esms", {"finess": finess}).df()
+    if peers.empty:
+        return pd.DataFrame(columns=PEER_COLUMNS)
+    values = period_values(store, ref, du, au, finess=peers["finess_et"])
     rates = values[values["est_taux"]][["finess_et", "indicateur", "valeur"]].dropna()
-    dims = esms_dimensions(store).set_index("finess_et")
+    rates = rates.merge(peers, on="finess_et")
     rows = []
-    if finess not in dims.index:
-        return pd.DataFrame(columns=["indicateur", "valeur", "groupe", "nb_pairs", "percentile"])
     for group in ("categorie", "region"):
-        key = dims.at[finess, group]
-        if pd.isna(key):
-            continue
-        peers = dims.index[dims[group] == key]
-        peer_rates = rates[rates["finess_et"].isin(peers)]
+        shared = f"meme_{group}"
+        if not peers[shared].fillna(False).astype(bool).any():
+            continue  # category (région) of the ESMS unknown: no such group
+        peer_rates = rates[rates[shared].fillna(False).astype(bool)]
         for code, part in peer_rates.groupby("indicateur"):
             own = part.loc[part["finess_et"] == finess, "valeur"]
             if own.empty:
                 continue
             value = float(own.iloc[0])
             rows.append((code, value, group, len(part), float((part["valeur"] <= value).mean())))
-    return pd.DataFrame(rows, columns=["indicateur", "valeur", "groupe", "nb_pairs", "percentile"])
+    return pd.DataFrame(rows, columns=PEER_COLUMNS)
 
 
 def month_range(start: dt.date, end: dt.date) -> list[dt.date]:

@@ -10,7 +10,6 @@ import pandas as pd
 
 from dui_metrics import finess, referentiel
 from dui_metrics.formats import month_numeric
-from dui_metrics.indicators import esms_dimensions
 from dui_metrics.referentiel import Referentiel
 from dui_metrics.store import Store
 
@@ -23,6 +22,7 @@ def flags(store: Store, ref: Referentiel | None = None) -> pd.DataFrame:
     latest = store.latest_month()
     rows: list[tuple[str, str, str]] = []
     if latest is not None:
+        store.register("quality_series", store.arrow("quality_series"))
         missing = store.query("quality_missing_months", {"au": latest}).fetchall()
         by_esms: dict[str, list] = {}
         for code, month in missing:
@@ -41,15 +41,12 @@ def flags(store: Store, ref: Referentiel | None = None) -> pd.DataFrame:
                     "les 3 mois précédents)",
                 )
             )
-    esms = esms_dimensions(store)
-    with_usage = {r[0] for r in store.execute("select distinct finess_et from usage").fetchall()}
-    for row in esms.itertuples(index=False):
-        code = row.finess_et
+    for code, in_reference, with_usage in store.query("esms_presence").fetchall():
         if finess.luhn_ok(code) is False:
             rows.append((code, "finess_luhn", f"FINESS {code} : clé de contrôle (Luhn) incorrecte"))
-        if pd.isna(row.finess_ej):
+        if not in_reference:
             rows.append((code, "sans_referentiel", "usages reçus, ESMS absent du référentiel"))
-        elif code not in with_usage:
+        elif not with_usage:
             rows.append((code, "sans_usage", "dans le référentiel, aucune donnée d'usage reçue"))
     frame = pd.DataFrame(rows, columns=COLUMNS)
     return frame.sort_values(["finess_et", "controle"], ignore_index=True)

@@ -19,6 +19,7 @@ from dui_metrics import referentiel as referentiel_mod
 from dui_metrics import va
 from dui_metrics.indicators import esms_dimensions
 from dui_metrics.store import Store, default_path, version_key
+from dui_metrics.text import normalize_key
 from dui_metrics.writer import writable_copy
 
 DEMO_FOLDER = Path("data") / "demo"
@@ -134,6 +135,47 @@ def establishments() -> pd.DataFrame:
     return cached(esms_dimensions)()
 
 
+# Options of a selectbox: beyond, the browser takes seconds to receive and draw the list
+# (40,000 national ESMS) and the page offers a search field that narrows it.
+CHOICES_LIMIT = 500
+
+
+def esms_labels() -> pd.DataFrame:
+    """Every ESMS, indexed by finess_et, in the order of a list (by name, then FINESS):
+    ``libelle`` « Raison sociale (FINESS ET) » and ``cle``, the label folded for searching
+    (`text.normalize_key`) (cached)."""
+    return cached(_esms_labels)()
+
+
+def _esms_labels(store: Store, ref: referentiel_mod.Referentiel) -> pd.DataFrame:
+    esms = esms_dimensions(store)
+    names = esms["raison_sociale"].fillna("(sans nom)").tolist()
+    codes = esms["finess_et"].tolist()
+    order = sorted(range(len(codes)), key=lambda i: (names[i], codes[i]))
+    labels = [f"{names[i]} ({codes[i]})" for i in order]
+    return pd.DataFrame(
+        {"libelle": labels, "cle": [normalize_key(label) for label in labels]},
+        index=pd.Index([codes[i] for i in order], name="finess_et"),
+    )
+
+
+def search_choices(
+    labels: pd.DataFrame, search: str | None, keep: str | None = None, limit: int | None = None
+) -> tuple[list[str], int]:
+    """Codes of ``labels`` (`esms_labels`) whose label holds every word of ``search`` (case,
+    accents and punctuation ignored), the first ``limit`` of them in list order, with
+    ``keep`` (the current choice) first if it is not among them; and how many match.
+    An empty search matches every code; ``limit`` defaults to `CHOICES_LIMIT`."""
+    limit = CHOICES_LIMIT if limit is None else limit
+    match = pd.Series(True, index=labels.index)
+    for word in filter(None, normalize_key(search or "").split("_")):
+        match &= labels["cle"].str.contains(word, regex=False)
+    codes = list(labels.index[match.to_numpy()][:limit])
+    if keep is not None and keep in labels.index and keep not in codes:
+        codes.insert(0, keep)
+    return codes, int(match.sum())
+
+
 def months() -> list[dt.date]:
     """Months with usage data, oldest first (cached)."""
     return cached(_months)()
@@ -170,6 +212,130 @@ def status_matrix(checks: pd.DataFrame, esms: pd.DataFrame) -> pd.DataFrame:
         .sort_values(["_ready", "Établissement"], ignore_index=True)
         .drop(columns="_ready")
     )
+
+
+# --- VA readiness, computed once per store version and shared --------------------------------
+def readiness(**question) -> tuple[va.Check, ...]:
+    """`va.readiness` for ``question`` (its keyword arguments ``au``, ``og``, ``commande``,
+    ``editeur``, ``window_months``), computed once per store version and shared by every
+    session without a copy: never mutate it (the checks themselves are frozen). National
+    readiness holds 320,000 checks; unpickling a copy at every run, as ``st.cache_data``
+    does, would cost seconds."""
+    return _shared_readiness(str(store_path()), store_version(), **_question(**question))
+
+
+def _question(
+    au: dt.date | None = None,
+    og: str | None = None,
+    commande: str | None = None,
+    editeur: str | None = None,
+    window_months: int | None = None,
+) -> dict:
+    """Readiness arguments with their defaults made explicit (``au``: the latest month;
+    window: the référentiel's), so that pages asking the same question share one result."""
+    latest = months()
+    return {
+        "au": au or (latest[-1] if latest else None),
+        "og": og or None,
+        "commande": commande or None,
+        "editeur": editeur or None,
+        "window_months": int(window_months or referentiel().va_window_months),
+    }
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _shared_readiness(path: str, version: tuple, **question) -> tuple[va.Check, ...]:
+    return tuple(va.readiness(store(), referentiel(), **question))
+
+
+def readiness_summary(**question) -> dict[str, int]:
+    """`va.summary` of `readiness` (cached)."""
+    return cached(_readiness_summary)(**_question(**question))
+
+
+def _readiness_summary(store: Store, ref: referentiel_mod.Referentiel, **question) -> dict:
+    return va.summary(readiness(**question))
+
+
+def verdicts(**question) -> dict[str, str]:
+    """finess_et → VA verdict of `readiness` (`compare.verdicts`, cached)."""
+    return cached(_verdicts)(**_question(**question))
+
+
+def _verdicts(store: Store, ref: referentiel_mod.Referentiel, **question) -> dict[str, str]:
+    from dui_metrics.compare import verdicts
+
+    return verdicts(readiness(**question))
+
+
+def readiness_frame(**question) -> pd.DataFrame:
+    """`va.readiness_frame` of `readiness` (cached)."""
+    return cached(_readiness_frame)(**_question(**question))
+
+
+def _readiness_frame(store: Store, ref: referentiel_mod.Referentiel, **question):
+    return va.readiness_frame(readiness(**question))
+
+
+def readiness_ranking(**question) -> pd.DataFrame:
+    """`va.ranking` of `readiness` (cached)."""
+    return cached(_readiness_ranking)(**_question(**question))
+
+
+def _readiness_ranking(store: Store, ref: referentiel_mod.Referentiel, **question):
+    return va.ranking(readiness(**question))
+
+
+def readiness_matrix(**question) -> pd.DataFrame:
+    """`status_matrix` of `readiness_frame` (cached: a national matrix has 40,000 rows)."""
+    return cached(_readiness_matrix)(**_question(**question))
+
+
+def _readiness_matrix(store: Store, ref: referentiel_mod.Referentiel, **question):
+    return status_matrix(readiness_frame(**question), establishments())
+
+
+def gap_table(**question) -> pd.DataFrame:
+    """The criteria that are not ok (the verdict aside), one row per ESMS and criterion, for
+    the screen and the files: Établissement, FINESS ET, Critère, Statut, Écart (cached)."""
+    return cached(_gap_table)(**_question(**question))
+
+
+def _gap_table(store: Store, ref: referentiel_mod.Referentiel, **question):
+    frame = readiness_frame(**question)
+    gaps = frame[(frame["statut"] != va.OK) & (frame["critere"] != va.VERDICT)]
+    names = establishments().set_index("finess_et")["raison_sociale"]
+    table = gaps.assign(
+        etablissement=gaps["finess_et"].map(names),
+        critere=gaps["critere"].map(CRITERION_HEADERS),
+        statut=gaps["statut"].map(STATUS_LABELS),
+    )[["etablissement", "finess_et", "critere", "statut", "detail"]]
+    table.columns = ["Établissement", "FINESS ET", "Critère", "Statut", "Écart"]
+    return table
+
+
+def ranking_table(**question) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """`readiness_ranking` for the screen and the files (Établissement, FINESS ET, VA,
+    Critères ok, then one column per rate criterion, as fractions), and the headers of those
+    rate columns (cached)."""
+    return cached(_ranking_table)(**_question(**question))
+
+
+def _ranking_table(store: Store, ref: referentiel_mod.Referentiel, **question):
+    ranked = readiness_ranking(**question)
+    if ranked.empty:
+        return ranked, ()
+    esms = establishments()
+    ranked = ranked.merge(esms[["finess_et", "raison_sociale"]], on="finess_et", how="left")
+    shown = ranked.assign(
+        criteres=ranked["nb_ok"].astype(str) + " / " + ranked["nb_criteres"].astype(str),
+        va=ranked["va"].map(VERDICT_LABELS),
+    )
+    rate_columns = [c for c in ranked.columns if c.startswith("taux_")]
+    shown = shown[["raison_sociale", "finess_et", "va", "criteres", *rate_columns]]
+    rate_headers = tuple(CRITERION_HEADERS.get(c, c) for c in rate_columns)
+    shown.columns = ["Établissement", "FINESS ET", "VA", "Critères ok", *rate_headers]
+    return shown, rate_headers
 
 
 # --- shared page furniture ----------------------------------------------------------------
@@ -234,22 +400,47 @@ def stop_unless(condition: bool, message: str) -> None:
 
 
 def download_buttons(frame: pd.DataFrame, basename: str, key: str) -> None:
-    """CSV (``;``, UTF-8 with BOM, for Excel) and XLSX (numbers as numbers) of a table."""
+    """CSV (``;``, UTF-8 with BOM, for Excel) and XLSX (numbers as numbers) of a table.
+
+    The files are written when a button is clicked, not at every run: an XLSX of a national
+    table takes seconds to write."""
     left, right = st.columns(2)
     left.download_button(
         "⬇️ CSV",
-        frame.to_csv(index=False, sep=";", decimal=",").encode("utf-8-sig"),
+        lambda: to_csv(frame),
         file_name=f"{basename}.csv",
         mime="text/csv",
         key=f"{key}_csv",
     )
     right.download_button(
         "⬇️ XLSX",
-        to_xlsx(frame),
+        lambda: to_xlsx(frame),
         file_name=f"{basename}.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key=f"{key}_xlsx",
     )
+
+
+# Rows of a table sent to the browser: beyond, the screen shows the first rows and says so;
+# the downloads hold every row. A national table (40,000 ESMS) would cost seconds per run,
+# and even 1,000-row tables slow the browser down; 500 rows hold the largest OGs.
+SCREEN_ROWS = 500
+
+
+def table(frame: pd.DataFrame, screen=None, *, limit: int | None = None, **kwargs) -> None:
+    """``st.dataframe`` of the first ``limit`` rows (default `SCREEN_ROWS`) of ``frame``
+    (made screen-ready by ``screen``, e.g. French number formats, applied to those rows
+    only), without index, and a caption saying how many rows are left out, if any."""
+    limit = SCREEN_ROWS if limit is None else limit
+    head = frame.head(limit)
+    st.dataframe(screen(head) if screen else head, hide_index=True, **kwargs)
+    if len(frame) > limit:
+        from dui_metrics.formats import fr_int
+
+        st.caption(
+            f"{fr_int(limit)} premières lignes affichées sur {fr_int(len(frame))} : les "
+            "téléchargements CSV et XLSX contiennent le tableau complet."
+        )
 
 
 def french_display(
@@ -267,6 +458,10 @@ def french_display(
             lambda v: fr_int(v) if isinstance(v, numbers.Real) and pd.notna(v) else v
         )
     return shown
+
+
+def to_csv(frame: pd.DataFrame) -> bytes:
+    return frame.to_csv(index=False, sep=";", decimal=",").encode("utf-8-sig")
 
 
 def to_xlsx(frame: pd.DataFrame) -> bytes:

@@ -21,7 +21,6 @@ import pandas as pd
 
 from dui_metrics import quality
 from dui_metrics.formats import fr_int
-from dui_metrics.indicators import esms_dimensions
 from dui_metrics.ingest import LOADED, REJECTED, SKIPPED, FileResult, ingest_paths
 from dui_metrics.ingest.columns import KIND_LABELS
 from dui_metrics.referentiel import Referentiel
@@ -262,7 +261,8 @@ def quality_flags(store: Store, ref: Referentiel | None = None) -> pd.DataFrame:
     """The data-quality flags in French: Contrôle, FINESS ET, Établissement, Détail (``ref``
     is unused: the signature ``ui.cached`` expects)."""
     flags = quality.flags(store, ref)
-    names = esms_dimensions(store).set_index("finess_et")["raison_sociale"]
+    codes = sorted(set(flags["finess_et"]))
+    names = dict(store.query("esms_names", {"finess": codes}).fetchall())
     frame = pd.DataFrame(
         {
             "Contrôle": flags["controle"].map(lambda c: FLAG_LABELS.get(c, c)),

@@ -35,9 +35,8 @@ d.metric(
 st.caption(f"Période couverte : {period}.")
 
 st.subheader("Vérification d'aptitude")
-checks = ui.cached(va.readiness)()
 window = ui.cached(va.va_window)(None)
-counts = va.summary(checks)
+counts = ui.readiness_summary()
 st.caption(f"Fenêtre de la VA : {window.text} (les mois les plus récents du magasin).")
 a, b, c = st.columns(3)
 a.metric("✅ ESMS prêts", fr_int(counts["pretes"]), border=True)
@@ -56,7 +55,7 @@ else:
         ),
     )
     table.columns = ["Éditeur", "ESMS clients", "Dernier mois reçu", "Dernier import"]
-    st.dataframe(table, hide_index=True)
+    ui.table(table)
     ui.download_buttons(table, "fraicheur_editeurs", key="editors")
 
 st.subheader("Où aller ensuite ?")

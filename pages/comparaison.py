@@ -78,7 +78,8 @@ suppress = bottom[1].toggle(
     "recommandé dès qu'un tableau est partagé hors d'un organisme gestionnaire.",
 )
 
-esms = compare.select(ui.cached(compare.esms_rates)(du, au, rate), **chosen)
+rates = ui.cached(compare.rate_frame)(du, au, rate)
+esms = compare.select(compare.add_verdicts(rates, ui.verdicts(au=au)), **chosen)
 if esms.empty:
     st.warning(
         "Aucun ESMS ne correspond à ces filtres. Élargissez-les : retirez une région, un "
@@ -140,16 +141,31 @@ else:
     n_groups = len(fig.data)
     st.plotly_chart(ui.style_figure(fig, height=160 + 42 * n_groups), key="repartition")
     without = figures["nb_esms_sans_taux"]
+    groups, n_all = compare.distribution_groups(esms, grouping)
+    drawn = sum(len(sub) for _, sub in groups)
     st.caption(
-        "Chaque point est un ESMS (survolez-le pour son nom) ; la boîte va du 1er au 3e "
-        "quartile, le trait vertical marque la médiane."
+        (
+            "Chaque point est un ESMS (survolez-le pour son nom) ; la boîte va du 1er au 3e "
+            "quartile, le trait vertical marque la médiane."
+            if drawn <= compare.MAX_POINTS
+            else f"{fr_int(drawn)} ESMS : trop pour les dessiner un à un. La boîte va du 1er "
+            "au 3e quartile, le trait vertical marque la médiane, les moustaches vont du taux "
+            "le plus faible au plus élevé ; le classement ci-dessous donne chaque ESMS."
+        )
+        + (
+            f" Seuls les {fr_int(len(groups))} groupes à la médiane la plus faible sont "
+            f"montrés, sur {fr_int(n_all)} : filtrez (région, département…) pour voir les "
+            "autres."
+            if n_all > len(groups)
+            else ""
+        )
         + (f" {fr_int(without)} ESMS sans taux calculé n'y figurent pas." if without else "")
     )
 
 # --- ranking ------------------------------------------------------------------------------
 st.subheader("Classement, du plus faible au plus élevé")
 ranking = compare.ranking_table(esms, ref, rate, suppress=suppress)
-st.dataframe(compare.screen_table(ranking), hide_index=True)
+ui.table(ranking, compare.screen_table)
 st.caption(
     "Les ESMS sans taux (aucune donnée sur la période, ou dénominateur nul) sont en fin de "
     "tableau. Fichiers : taux en fraction (0,725 = 72,5 %)."
@@ -196,5 +212,5 @@ st.caption(
     "Licence Ouverte."
 )
 table = compare.departement_table(deps, ref, rate, suppress=suppress)
-st.dataframe(compare.screen_table(table), hide_index=True)
+ui.table(table, compare.screen_table)
 ui.download_buttons(table, f"departements_{rate}_{du:%Y-%m}_{au:%Y-%m}", key="dl_departements")

@@ -25,9 +25,9 @@ au = right.selectbox(
     "Mois de la VA", list(reversed(months)), format_func=month_short, key="au", bind="query-params"
 )
 clients = esms[esms["editeur"] == editeur]
-checks = ui.cached(va.readiness)(au=au, editeur=editeur)
+question = {"au": au, "editeur": editeur}
 window = ui.cached(va.va_window)(au)
-counts = va.summary(checks)
+counts = ui.readiness_summary(**question)
 st.caption(f"Fenêtre de la VA : {window.text}.")
 
 a, b, c = st.columns(3)
@@ -36,7 +36,7 @@ b.metric("✅ ESMS prêts", fr_int(counts["pretes"]), border=True)
 c.metric("⛔ ESMS bloquants", fr_int(counts["bloquees"] + counts["sans_donnees"]), border=True)
 
 st.subheader("Bons de commande")
-orders = va.group_readiness(checks, clients, "commande")
+orders = va.group_readiness(ui.readiness(**question), clients, "commande")
 if orders.empty:
     st.info("Aucun bon de commande renseigné pour cet éditeur.")
 else:
@@ -48,7 +48,7 @@ else:
     )[["commande", "og", "nb_esms", "bloquants", "pret"]]
     orders["commande"] = orders["commande"].fillna("(sans bon de commande)")
     orders.columns = ["Bon de commande", "Organisme gestionnaire", "ESMS", "ESMS bloquants", "VA"]
-    st.dataframe(orders, hide_index=True)
+    ui.table(orders)
     ui.download_buttons(orders, f"commandes_{editeur}", key="orders")
 
 st.subheader("Établissements clients × critères")
@@ -56,18 +56,16 @@ st.caption(
     "✅ non nul · ⚠️ zéro (données reçues mais nulles) · ❌ manquant (aucune donnée sur la "
     "fenêtre). Regroupés par bon de commande, les établissements bloquants d'abord."
 )
-frame = va.readiness_frame(checks)
-matrix = ui.status_matrix(frame, esms)
-fresh = ui.cached(indicators.freshness)().set_index("finess_et")["dernier_mois"]
+matrix = ui.readiness_matrix(**question)
+fresh = ui.cached(indicators.freshness)(finess=tuple(clients["finess_et"]))
+last_month = fresh.set_index("finess_et")["dernier_mois"].map(month_short)
 if not matrix.empty:
-    matrix["Dernier mois reçu"] = matrix["FINESS ET"].map(
-        lambda c: month_short(fresh[c]) if c in fresh.index else "aucun"
-    )
+    matrix["Dernier mois reçu"] = matrix["FINESS ET"].map(last_month).fillna("aucun")
     matrix = matrix.drop(columns=["Organisme gestionnaire", "Déployé"])
     first = ["Bon de commande", "Établissement", "FINESS ET", "VA"]
     matrix = matrix[first + [c for c in matrix.columns if c not in first]]
     matrix = matrix.sort_values(
         ["Bon de commande", "VA"], key=lambda s: s.fillna(""), ignore_index=True
     )
-    st.dataframe(matrix, hide_index=True)
+    ui.table(matrix)
     ui.download_buttons(matrix, f"clients_{editeur}", key="clients")

@@ -15,13 +15,26 @@ esms = ui.establishments()
 months = ui.months()
 ui.stop_unless(not esms.empty, "Le magasin est vide : importez des exports depuis la page Données.")
 
-names = dict(zip(esms["finess_et"], esms["raison_sociale"].fillna("(sans nom)"), strict=True))
-ordered = sorted(names, key=lambda code: (names[code], code))
-left, right = st.columns([3, 1])
+labels = ui.esms_labels()
+search = None
+if len(labels) > ui.CHOICES_LIMIT:  # a national store: search first, then choose
+    find, left, right = st.columns([2, 3, 1])
+    search = find.text_input(
+        "Rechercher",
+        key="recherche",
+        placeholder="nom ou FINESS ET",
+        help="Une partie du nom ou du numéro FINESS ET ; majuscules et accents indifférents.",
+    )
+else:
+    left, right = st.columns([3, 1])
+current = st.session_state.get("finess_et") or st.query_params.get("finess_et")
+choices, found = ui.search_choices(labels, search, keep=current)
+if not choices:  # nothing matches and nothing chosen yet: the unfiltered list
+    choices, _ = ui.search_choices(labels, None)
 code = left.selectbox(
     "Établissement",
-    ordered,
-    format_func=lambda c: f"{names[c]} ({c})",
+    choices,
+    format_func=labels["libelle"].get,
     key="finess_et",
     bind="query-params",
 )
@@ -32,6 +45,21 @@ au = right.selectbox(
     key="au",
     bind="query-params",
 )
+if search is not None:
+    total = fr_int(len(labels))
+    if not search:
+        note = f"{total} établissements : la liste propose les {fr_int(ui.CHOICES_LIMIT)}"
+        note += " premiers par nom ; tapez une partie du nom ou du FINESS pour les autres."
+    elif not found:
+        note = f"Aucun établissement ne correspond à « {search} » : vérifiez l'orthographe."
+        note += " La liste garde l'établissement affiché."
+    else:
+        plural = "s" if found > 1 else ""
+        note = f"{fr_int(found)} établissement{plural} sur {total} correspond"
+        note += f"{'ent' if found > 1 else ''} à « {search} »"
+        if found > ui.CHOICES_LIMIT:
+            note += f" : la liste propose les {fr_int(ui.CHOICES_LIMIT)} premiers."
+    left.caption(note)
 row = esms.set_index("finess_et").loc[code]
 
 
@@ -52,7 +80,9 @@ st.markdown(
 )
 
 # --- VA ---------------------------------------------------------------------------------
-checks = [c for c in ui.cached(va.readiness)(au=au) if c.finess_et == code]
+# Readiness of the ESMS's OG only (the same checks for this ESMS as over the whole store).
+og = row["finess_ej"] if isinstance(row["finess_ej"], str) else None
+checks = [c for c in ui.readiness(au=au, og=og) if c.finess_et == code]
 window = ui.cached(va.va_window)(au)
 verdict = next((c for c in checks if c.critere == va.VERDICT), None)
 if verdict is not None and verdict.statut == va.OK:
@@ -75,8 +105,7 @@ if not table.empty:
     ui.download_buttons(table, f"criteres_va_{code}", key="criteria")
 
 # --- freshness --------------------------------------------------------------------------
-fresh = ui.cached(indicators.freshness)()
-fresh = fresh[fresh["finess_et"] == code]
+fresh = ui.cached(indicators.freshness)(finess=(code,))
 st.subheader("Complétude des données")
 if fresh.empty:
     st.warning("Aucune donnée d'usage reçue pour cet établissement.", icon="❌")

@@ -63,9 +63,9 @@ if commande is not None and commande not in orders:
 if commande is not None:
     scope = scope[scope["commande"] == commande]
 
-checks = ui.cached(va.readiness)(au=au, og=og, commande=commande, window_months=int(window_months))
+question = {"au": au, "og": og, "commande": commande, "window_months": int(window_months)}
 window = ui.cached(va.va_window)(au, int(window_months))
-counts = va.summary(checks)
+counts = ui.readiness_summary(**question)
 total = len(scope)
 blocked = counts["bloquees"] + counts["sans_donnees"]
 who = og_names.get(og, "l'ensemble des organismes") if og else "l'ensemble des organismes"
@@ -89,14 +89,14 @@ c.metric("ESMS sans données sur la fenêtre", fr_int(counts["sans_donnees"]), b
 
 if og is not None and len(orders) > 1 and commande is None:
     st.subheader("Bons de commande")
-    groups = va.group_readiness(checks, scope, "commande")
+    groups = va.group_readiness(ui.readiness(**question), scope, "commande")
     groups["pret"] = groups["pret"].map({True: "✅ prêt", False: "⛔ bloqué"})
     groups.columns = ["Bon de commande", "ESMS", "ESMS prêts", "VA"]
-    st.dataframe(groups, hide_index=True)
+    ui.table(groups)
     ui.download_buttons(groups, "bons_de_commande", key="orders")
 
 # --- usage of the whole OG / order -----------------------------------------------------
-rollup = ui.cached(indicators.monthly_rollup)(tuple(scope["finess_et"]), au=au)
+rollup = ui.cached(indicators.scope_rollup)(og=og, commande=commande, au=au)
 HEADLINE = [
     ("taux_dossiers_actifs", True),
     ("taux_dossiers_actifs_avec_pp", True),
@@ -180,43 +180,20 @@ st.caption(
     "✅ ok : valeur non nulle · ⚠️ zéro : données reçues mais nulles · ❌ manquant : aucune "
     "donnée sur la fenêtre. Un ESMS est prêt pour la VA quand tous ses critères sont ok."
 )
-frame = va.readiness_frame(checks)
-matrix = ui.status_matrix(frame, esms)
-st.dataframe(matrix, hide_index=True)
+matrix = ui.readiness_matrix(**question)
+ui.table(matrix)
 ui.download_buttons(matrix, "criteres_va", key="matrix")
 
 st.subheader("Écarts à combler")
-gaps = frame[(frame["statut"] != "ok") & (frame["critere"] != "va")]
+gaps = ui.gap_table(**question)
 if gaps.empty:
     st.success("Aucun écart : tous les ESMS sélectionnés sont prêts pour la VA.")
 else:
-    names = esms.set_index("finess_et")["raison_sociale"]
-    table = gaps.assign(
-        etablissement=gaps["finess_et"].map(names),
-        critere=gaps["critere"].map(ui.CRITERION_HEADERS),
-        statut=gaps["statut"].map(ui.STATUS_LABELS),
-    )[["etablissement", "finess_et", "critere", "statut", "detail"]]
-    table.columns = ["Établissement", "FINESS ET", "Critère", "Statut", "Écart"]
-    st.dataframe(table, hide_index=True)
-    ui.download_buttons(table, "ecarts_va", key="gaps")
+    ui.table(gaps)
+    ui.download_buttons(gaps, "ecarts_va", key="gaps")
 
 st.subheader("Établissements, du plus en retard au plus avancé")
-ranked = va.ranking(checks)
+ranked, rate_headers = ui.ranking_table(**question)
 if not ranked.empty:
-    ranked = ranked.merge(esms[["finess_et", "raison_sociale"]], on="finess_et", how="left")
-    shown = ranked.assign(
-        criteres=ranked["nb_ok"].astype(str) + " / " + ranked["nb_criteres"].astype(str),
-        va=ranked["va"].map(ui.VERDICT_LABELS),
-    )
-    rate_columns = [c for c in ranked.columns if c.startswith("taux_")]
-    shown = shown[["raison_sociale", "finess_et", "va", "criteres", *rate_columns]]
-    shown.columns = [
-        "Établissement",
-        "FINESS ET",
-        "VA",
-        "Critères ok",
-        *[ui.CRITERION_HEADERS.get(c, c) for c in rate_columns],
-    ]
-    rate_headers = tuple(ui.CRITERION_HEADERS.get(c, c) for c in rate_columns)
-    st.dataframe(ui.french_display(shown, percent=rate_headers), hide_index=True)
-    ui.download_buttons(shown, "classement_esms", key="ranking")
+    ui.table(ranked, lambda head: ui.french_display(head, percent=rate_headers))
+    ui.download_buttons(ranked, "classement_esms", key="ranking")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import os
 import shutil
@@ -10,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import openpyxl
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -213,3 +216,91 @@ def test_og_page_window_length_changes_the_verdict(tiny_store: Path) -> None:
     # A 1-month window ending 01/2025 holds January only: E2 sends 0 MSSanté messages then.
     gaps = at.dataframe[1].value
     assert list(gaps["Écart"]) == ["0 message MSSanté envoyé sur 01/2025"]
+
+
+def test_long_tables_show_their_first_rows_and_downloads_hold_all() -> None:
+    def script() -> None:
+        import pandas as pd
+
+        from dui_metrics import ui
+
+        frame = pd.DataFrame({"n": range(1, 1_236)})
+        ui.table(frame, limit=3)
+        ui.table(frame.head(3), limit=3)
+        ui.download_buttons(frame, "t", key="t")
+
+    at = AppTest.from_function(script, default_timeout=60).run()
+    assert not at.exception
+    assert list(at.dataframe[0].value["n"]) == [1, 2, 3]
+    # Only the first table is cut: one caption, with the French thousands separator.
+    [caption] = at.caption
+    assert caption.value == (
+        "3 premières lignes affichées sur 1\u202f235 : les téléchargements CSV et XLSX "
+        "contiennent le tableau complet."
+    )
+    assert len(at.get("download_button")) == 2
+
+
+def test_downloads_are_written_in_full() -> None:
+    from dui_metrics import ui
+
+    frame = pd.DataFrame({"Taux": [0.5, 0.125], "N": [1, 1234]})
+    # CSV for Excel: BOM, ";" separator, decimal comma; every row.
+    assert ui.to_csv(frame).decode("utf-8-sig").splitlines() == ["Taux;N", "0,5;1", "0,125;1234"]
+    sheet = openpyxl.load_workbook(io.BytesIO(ui.to_xlsx(frame))).active
+    assert [[c.value for c in row] for row in sheet.iter_rows()] == [
+        ["Taux", "N"],
+        [0.5, 1],
+        [0.125, 1234],
+    ]
+
+
+def test_establishment_search_narrows_a_long_list(
+    tiny_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dui_metrics import ui
+
+    # A store with more ESMS than the list shows (here 3 > 2, nationally 40,000 > 500).
+    monkeypatch.setattr(ui, "CHOICES_LIMIT", 2)
+    at = open_page("pages/etablissement.py")
+    assert not at.exception
+    # By name: EHPAD Un, IME Deux, SSIAD Trois -> the first two; EHPAD Un shown.
+    assert at.selectbox(key="finess_et").options == ["EHPAD Un (690000013)", "IME Deux (690000021)"]
+    assert at.caption[1].value == (
+        "3 établissements : la liste propose les 2 premiers par nom ; tapez une partie du nom "
+        "ou du FINESS pour les autres."
+    )
+    at.text_input(key="recherche").input("trois").run()
+    # One match; the ESMS on screen stays first in the list until another is chosen.
+    assert at.selectbox(key="finess_et").options == [
+        "EHPAD Un (690000013)",
+        "SSIAD Trois (330000019)",
+    ]
+    assert at.caption[1].value == "1 établissement sur 3 correspond à « trois »"
+    at.selectbox(key="finess_et").set_value("330000019").run()
+    assert "**SSIAD Trois** · FINESS 330000019" in at.markdown[0].value
+    at.text_input(key="recherche").input("ÉHPAD un").run()  # accents and case ignored
+    assert at.selectbox(key="finess_et").options == [
+        "SSIAD Trois (330000019)",
+        "EHPAD Un (690000013)",
+    ]
+
+
+def test_search_choices_words_prefix_and_limit() -> None:
+    from dui_metrics import ui
+
+    labels = pd.DataFrame(
+        {"libelle": ["Clos Fleuri (690000013)", "Les Tilleuls (690000021)", "Tilleul (3300)"]},
+        index=["690000013", "690000021", "3300"],
+    )
+    labels["cle"] = labels["libelle"].map(ui.normalize_key)
+    # "tilleul" is in two labels; both words "les" and "tilleul" only in one.
+    assert ui.search_choices(labels, "tilleul", limit=5) == (["690000021", "3300"], 2)
+    assert ui.search_choices(labels, "Les  TILLEUL", limit=5) == (["690000021"], 1)
+    # FINESS digits; the current choice is kept first when it does not match.
+    assert ui.search_choices(labels, "6900000", keep="3300", limit=5) == (
+        ["3300", "690000013", "690000021"],
+        2,
+    )
+    # No search: every code matches, the first `limit` are offered.
+    assert ui.search_choices(labels, "", limit=1) == (["690000013"], 3)

@@ -379,6 +379,29 @@ def test_distribution_figure_points_hover_and_groups(tiny, ref) -> None:
     assert grouped.layout.shapes[0].x0 == 0.8
 
 
+def test_distribution_without_points_beyond_the_limit(tiny, ref) -> None:
+    frame = compare.esms_rates(tiny, ref, MARCH, MAY, RATE)
+    # 4 computed rates > max_points 3: one box from its five numbers, no point.
+    [box] = compare.distribution_figure(frame, "Taux", max_points=3).data
+    assert box.x is None and box.boxpoints is None
+    # Rates 0.3, 0.4, 0.75, 0.9 (linear interpolation): q1 at 0.75 between 0.3 and 0.4
+    # = 0.375; median (0.4 + 0.75) / 2 = 0.575; q3 at 2.25 = 0.75 + 0.25 * 0.15 = 0.7875.
+    assert box.q1[0] == pytest.approx(0.375)
+    assert box.median[0] == pytest.approx(0.575)
+    assert box.q3[0] == pytest.approx(0.7875)
+    assert (box.lowerfence[0], box.upperfence[0]) == (pytest.approx(0.3), pytest.approx(0.9))
+
+
+def test_distribution_keeps_the_groups_with_the_lowest_medians(tiny, ref) -> None:
+    frame = compare.esms_rates(tiny, ref, MARCH, MAY, RATE)
+    # Medians: 01 0.9 (E3); 69 (0.75 + 0.3) / 2 = 0.525; 33 0.4 (E6): keep 69 and 33.
+    groups, total = compare.distribution_groups(frame, "departement", max_groups=2)
+    assert ([name for name, _ in groups], total) == (["69 – Rhône", "33 – Gironde"], 3)
+    fig = compare.distribution_figure(frame, "Taux", "departement", max_groups=2)
+    assert [t.name for t in fig.data] == ["69 – Rhône", "33 – Gironde"]
+    assert len(fig.data[0].x) == 2  # E1 and E2, drawn as points (2 + 1 <= 2,000)
+
+
 @pytest.mark.parametrize(
     ("months", "expected"),
     [

@@ -1,6 +1,7 @@
 -- esms_freshness: per ESMS with usage data, its first and last month with data, the number of
 -- months with data against the months expected (from its first month to the store's latest),
 -- and when its latest values were imported (and from which file).
+-- Parameter: $finess (VARCHAR[] or NULL: every ESMS).
 select u.finess_et,
     min(u.periode) as premier_mois,
     max(u.periode) as dernier_mois,
@@ -10,5 +11,6 @@ select u.finess_et,
     arg_max(i.file_name, i.imported_at) as dernier_fichier
 from usage u
 join imports i on i.import_id = u.import_id
+where $finess is null or list_contains($finess, u.finess_et)
 group by u.finess_et
 order by u.finess_et

@@ -2,11 +2,13 @@
 -- months where both parts exist, so that numerator and denominator describe the same months:
 -- stock parts come from the last such month, flow parts are summed over them.
 -- NULL for a zero denominator. Inputs: rate_defs, count_kinds registered by the caller.
+-- $finess (VARCHAR[] or NULL: every ESMS) restricts the ESMS.
 with pairs as (
     select n.finess_et, r.code, n.periode, n.valeur as num, d.valeur as den, k.nature
     from rate_defs r
     join count_kinds k on k.code = r.numerateur
     join usage n on n.indicateur = r.numerateur and n.periode between $du and $au
+        and ($finess is null or list_contains($finess, n.finess_et))
     join usage d on d.finess_et = n.finess_et and d.periode = n.periode
         and d.indicateur = r.denominateur
 ),
