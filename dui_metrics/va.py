@@ -194,8 +194,11 @@ def ranking(checks: list[Check]) -> pd.DataFrame:
     if frame.empty:
         return pd.DataFrame(columns=["finess_et", "nb_ok", "nb_criteres", "va"])
     criteria = frame[frame["critere"] != VERDICT]
-    table = criteria.groupby("finess_et").agg(
-        nb_ok=("statut", lambda s: int((s == OK).sum())), nb_criteres=("statut", "size")
+    # Vectorised (a Python lambda per ESMS took 10 s over 40,000 ESMS).
+    table = (
+        criteria.assign(ok=criteria["statut"].eq(OK))
+        .groupby("finess_et")
+        .agg(nb_ok=("ok", "sum"), nb_criteres=("ok", "size"))
     )
     verdicts = frame[frame["critere"] == VERDICT].set_index("finess_et")["statut"]
     table["va"] = verdicts
