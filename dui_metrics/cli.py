@@ -217,6 +217,11 @@ def _write_csv_batches(batches) -> None:
 def cmd_va(args: argparse.Namespace, ref: referentiel_mod.Referentiel) -> int:
     with Store(_store_path(args), read_only=True) as store:
         checks = va.readiness(store, ref, au=args.au, og=args.og, commande=args.commande)
+    if args.format == "csv":  # straight from the checks: no dict per row (320,000 nationally)
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(va.Check._fields)
+        writer.writerows(tuple("" if v is None else v for v in c) for c in checks)
+        return EXIT_OK
     out = [
         {
             "finess_et": c.finess_et,
