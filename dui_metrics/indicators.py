@@ -44,6 +44,19 @@ def register_definitions(store: Store, ref: Referentiel) -> None:
     )
 
 
+def _query_params(
+    store: Store,
+    ref: Referentiel,
+    du: dt.date | None,
+    au: dt.date | None,
+    finess: Sequence[str] | None,
+) -> dict:
+    """Register the référentiel's tables and give the $du, $au, $finess parameters of the
+    indicator queries. ``finess`` None means every ESMS; an empty list means none."""
+    register_definitions(store, ref)
+    return {"du": du, "au": au, "finess": None if finess is None else list(finess)}
+
+
 def monthly(
     store: Store,
     ref: Referentiel,
@@ -57,8 +70,7 @@ def monthly(
     Counts: valeur = the count. Rates: valeur = numerateur / denominateur (None when the
     denominator is 0); a rate row exists when both exist for that ESMS and month.
     """
-    register_definitions(store, ref)
-    params = {"du": du, "au": au, "finess": list(finess) if finess else None}
+    params = _query_params(store, ref, du, au, finess)
     return store.query("monthly_indicators", params).fetchall()
 
 
@@ -71,8 +83,7 @@ def monthly_arrow(
 ):
     """`monthly` as a pyarrow table, built by DuckDB without Python objects per row: what
     later SQL steps (VA window, roll-ups, trends) register as their input."""
-    register_definitions(store, ref)
-    params = {"du": du, "au": au, "finess": list(finess) if finess else None}
+    params = _query_params(store, ref, du, au, finess)
     return store.arrow("monthly_indicators", params)
 
 
@@ -107,8 +118,7 @@ def period_values(
     denominator gives NULL.
     Columns: finess_et, indicateur, valeur, numerateur, denominateur, est_taux.
     """
-    register_definitions(store, ref)
-    params = {"du": du, "au": au, "finess": None if finess is None else list(finess)}
+    params = _query_params(store, ref, du, au, finess)
     counts = store.arrow("period_counts", params)
     rates = period_rates(store, ref, du, au, finess)
     frame = counts.to_pandas()[["finess_et", "indicateur", "valeur"]]
@@ -128,8 +138,7 @@ def period_rates(
     """The rates of `period_values` alone (without computing every count): one row per ESMS
     (of ``finess``, default every ESMS) and rate that exists over ``du``..``au``.
     Columns: finess_et, indicateur, valeur, numerateur, denominateur."""
-    register_definitions(store, ref)
-    params = {"du": du, "au": au, "finess": None if finess is None else list(finess)}
+    params = _query_params(store, ref, du, au, finess)
     return store.query("period_rates", params).df()
 
 
@@ -193,8 +202,7 @@ def monthly_rollup(
     """
     if finess is not None and not len(finess):
         return pd.DataFrame(columns=ROLLUP_COLUMNS)
-    register_definitions(store, ref)
-    params = {"du": du, "au": au, "finess": None if finess is None else list(finess)}
+    params = _query_params(store, ref, du, au, finess)
     return store.query("monthly_rollup", params).df()
 
 
@@ -310,7 +318,6 @@ def monthly_text_batches(
     """
     from dui_metrics.store import sql
 
-    register_definitions(store, ref)
-    params = {"du": du, "au": au, "finess": list(finess) if finess else None}
+    params = _query_params(store, ref, du, au, finess)
     query = _TEXT_COLUMNS.format(monthly=sql("monthly_indicators"))
     return store.con.sql(query, params=params).to_arrow_reader(batch_rows)
