@@ -242,14 +242,6 @@ class Store:
         """Expose a pyarrow table or DataFrame to SQL on this cursor."""
         self.con.register(name, table)
 
-    def find_import(self, sha256: str) -> tuple | None:
-        """(file_name, imported_at) of an earlier import with this content, if any."""
-        return self.one(
-            "select file_name, imported_at from imports where sha256 = ? "
-            "order by imported_at limit 1",
-            [sha256],
-        )
-
     def imports(self) -> list[dict]:
         """The ingestion log, oldest first."""
         cur = self.con.execute(
