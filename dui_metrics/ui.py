@@ -248,60 +248,48 @@ def _shared_readiness(path: str, version: tuple, **question) -> tuple[va.Check, 
     return tuple(va.readiness(store(), referentiel(), **question))
 
 
-def readiness_summary(**question) -> dict[str, int]:
-    """`va.summary` of `readiness` (cached)."""
-    return cached(_readiness_summary)(**_question(**question))
+def _from_readiness(build):
+    """A page helper derived from `readiness`: ``helper(**question)`` runs
+    ``build(store, referentiel, **question)`` with the question's defaults made explicit
+    (`_question`), cached per store version (`cached`). ``build`` reads `readiness` itself."""
+
+    def helper(**question):
+        return cached(build)(**_question(**question))
+
+    helper.__doc__ = build.__doc__
+    return helper
 
 
 def _readiness_summary(store: Store, ref: referentiel_mod.Referentiel, **question) -> dict:
+    """`va.summary` of `readiness` (cached)."""
     return va.summary(readiness(**question))
 
 
-def verdicts(**question) -> dict[str, str]:
-    """finess_et → VA verdict of `readiness` (`compare.verdicts`, cached)."""
-    return cached(_verdicts)(**_question(**question))
-
-
 def _verdicts(store: Store, ref: referentiel_mod.Referentiel, **question) -> dict[str, str]:
+    """finess_et → VA verdict of `readiness` (`compare.verdicts`, cached)."""
     from dui_metrics.compare import verdicts
 
     return verdicts(readiness(**question))
 
 
-def readiness_frame(**question) -> pd.DataFrame:
-    """`va.readiness_frame` of `readiness` (cached)."""
-    return cached(_readiness_frame)(**_question(**question))
-
-
 def _readiness_frame(store: Store, ref: referentiel_mod.Referentiel, **question):
+    """`va.readiness_frame` of `readiness` (cached)."""
     return va.readiness_frame(readiness(**question))
 
 
-def readiness_ranking(**question) -> pd.DataFrame:
-    """`va.ranking` of `readiness` (cached)."""
-    return cached(_readiness_ranking)(**_question(**question))
-
-
 def _readiness_ranking(store: Store, ref: referentiel_mod.Referentiel, **question):
+    """`va.ranking` of `readiness` (cached)."""
     return va.ranking(readiness(**question))
 
 
-def readiness_matrix(**question) -> pd.DataFrame:
-    """`status_matrix` of `readiness_frame` (cached: a national matrix has 40,000 rows)."""
-    return cached(_readiness_matrix)(**_question(**question))
-
-
 def _readiness_matrix(store: Store, ref: referentiel_mod.Referentiel, **question):
+    """`status_matrix` of `readiness_frame` (cached: a national matrix has 40,000 rows)."""
     return status_matrix(readiness_frame(**question), establishments())
 
 
-def gap_table(**question) -> pd.DataFrame:
+def _gap_table(store: Store, ref: referentiel_mod.Referentiel, **question):
     """The criteria that are not ok (the verdict aside), one row per ESMS and criterion, for
     the screen and the files: Établissement, FINESS ET, Critère, Statut, Écart (cached)."""
-    return cached(_gap_table)(**_question(**question))
-
-
-def _gap_table(store: Store, ref: referentiel_mod.Referentiel, **question):
     frame = readiness_frame(**question)
     gaps = frame[(frame["statut"] != va.OK) & (frame["critere"] != va.VERDICT)]
     names = establishments().set_index("finess_et")["raison_sociale"]
@@ -314,14 +302,10 @@ def _gap_table(store: Store, ref: referentiel_mod.Referentiel, **question):
     return table
 
 
-def ranking_table(**question) -> tuple[pd.DataFrame, tuple[str, ...]]:
+def _ranking_table(store: Store, ref: referentiel_mod.Referentiel, **question):
     """`readiness_ranking` for the screen and the files (Établissement, FINESS ET, VA,
     Critères ok, then one column per rate criterion, as fractions), and the headers of those
     rate columns (cached)."""
-    return cached(_ranking_table)(**_question(**question))
-
-
-def _ranking_table(store: Store, ref: referentiel_mod.Referentiel, **question):
     ranked = readiness_ranking(**question)
     if ranked.empty:
         return ranked, ()
@@ -336,6 +320,15 @@ def _ranking_table(store: Store, ref: referentiel_mod.Referentiel, **question):
     rate_headers = tuple(CRITERION_HEADERS.get(c, c) for c in rate_columns)
     shown.columns = ["Établissement", "FINESS ET", "VA", "Critères ok", *rate_headers]
     return shown, rate_headers
+
+
+readiness_summary = _from_readiness(_readiness_summary)
+verdicts = _from_readiness(_verdicts)
+readiness_frame = _from_readiness(_readiness_frame)
+readiness_ranking = _from_readiness(_readiness_ranking)
+readiness_matrix = _from_readiness(_readiness_matrix)
+gap_table = _from_readiness(_gap_table)
+ranking_table = _from_readiness(_ranking_table)
 
 
 # --- shared page furniture ----------------------------------------------------------------
