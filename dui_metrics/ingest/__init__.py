@@ -20,6 +20,7 @@ from pathlib import Path
 from dui_metrics import finess
 from dui_metrics import referentiel as referentiel_mod
 from dui_metrics.errors import ExportError, Problem, UsageError
+from dui_metrics.indicators import register_definitions
 from dui_metrics.ingest import reference, usage
 from dui_metrics.ingest.columns import KIND_LABELS, REFERENCE, detect_layout
 from dui_metrics.ingest.readers import SUPPORTED_SUFFIXES, RawTable, peek_headers, read
@@ -164,7 +165,7 @@ class Session:
     def __init__(self, store: Store, ref: Referentiel) -> None:
         self.ref = ref
         self.cur = store.cursor()
-        usage.prepare(self.cur, ref)
+        register_definitions(self.cur, ref)
         self.stored_keys = usage.StoredKeys(self.cur)
         self._establishments: set[str] | None = None
         self._imports: dict[str, tuple[str, dt.datetime]] | None = None
@@ -176,20 +177,23 @@ class Session:
             self._establishments = {code for (code,) in rows}
         return self._establishments
 
-    def find_import(self, digest: str) -> tuple[str, dt.datetime] | None:
-        """(file name, when) of the first import of this content, if any."""
+    def _import_log(self) -> dict[str, tuple[str, dt.datetime]]:
+        """SHA-256 → (file name, when) of the first import of each content."""
         if self._imports is None:
             self._imports = {}
             for sha, name, when in self.cur.execute(
                 "select sha256, file_name, imported_at from imports order by imported_at"
             ).fetchall():
                 self._imports.setdefault(sha, (name, when))
-        return self._imports.get(digest)
+        return self._imports
+
+    def find_import(self, digest: str) -> tuple[str, dt.datetime] | None:
+        """(file name, when) of the first import of this content, if any."""
+        return self._import_log().get(digest)
 
     def written(self, digest: str, name: str, when: dt.datetime, staged) -> None:
         """Keep the session's knowledge in step with a file just committed."""
-        self.find_import(digest)  # loaded before it is updated
-        self._imports.setdefault(digest, (name, when))
+        self._import_log().setdefault(digest, (name, when))
         if staged is None:
             self._establishments = None
         else:

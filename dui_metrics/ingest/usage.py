@@ -16,7 +16,6 @@ import pyarrow.compute as pc
 
 from dui_metrics import clock
 from dui_metrics.errors import MAX_LISTED, ExportError, Problem
-from dui_metrics.indicators import register_definitions
 from dui_metrics.ingest.columns import LONG, Layout
 from dui_metrics.ingest.readers import RawTable
 from dui_metrics.referentiel import Referentiel
@@ -142,22 +141,17 @@ def _distinct(column: pa.ChunkedArray) -> list[str]:
     return [v for v in pc.unique(column).to_pylist() if v is not None]
 
 
-def prepare(store: Store, ref: Referentiel) -> None:
-    """Ready a cursor for ``stage``: the référentiel's tables."""
-    register_definitions(store, ref)
-
-
 def stage(
     store: Store,
     raw: RawTable,
     layout: Layout,
     ref: Referentiel,
-    stored: StoredKeys | None = None,
+    stored: StoredKeys,
 ) -> StagedUsage:
     """Check every row of a usage file; on success leave its rows in temp table ``incoming``.
 
-    ``store`` is a cursor readied by ``prepare``; ``stored``: the keys the store
-    holds (built here when not given). Raises ``ExportError`` listing the first problems (by
+    ``store`` is a cursor where ``indicators.register_definitions`` ran; ``stored``: the
+    keys the store holds, for this command. Raises ``ExportError`` listing the first problems (by
     line) and their total count. A valid file costs one pass over its cells and no read of
     ``usage`` unless it holds keys the store already has.
     """
@@ -224,7 +218,6 @@ def stage(
             esms.append((code, line))
             for month in esms_months:
                 keys.setdefault(month, []).append(code)
-        stored = stored or StoredKeys(store)
         held = stored.held(keys)
         store.register(
             "stored_keys",
