@@ -238,9 +238,16 @@ class Store:
         """Run ``sql/<name>.sql`` and return a pyarrow table (no DB-API copy)."""
         return self.con.sql(sql(name), params=params).to_arrow_table()
 
+    def arrow_of(self, statement: str, params: object = None):
+        """The result of a statement as a pyarrow table."""
+        return self.con.sql(statement, params=params).to_arrow_table()
+
     def register(self, name: str, table: object) -> None:
         """Expose a pyarrow table or DataFrame to SQL on this cursor."""
         self.con.register(name, table)
+
+    def unregister(self, name: str) -> None:
+        self.con.unregister(name)
 
     def imports(self) -> list[dict]:
         """The ingestion log, oldest first."""

@@ -189,3 +189,86 @@ def test_a_later_reference_file_replaces_an_establishment(store, write_file, ing
     assert store.execute("select finess_et, raison_sociale from establishments").fetchall() == [
         (E1, "EHPAD Les Pins")
     ]
+
+
+# --- Files whose keys are all new are written together (ingest.Session.flush) ------------------
+def usage_by_file(store) -> list[tuple]:
+    """(file, finess_et, month, indicator, value) of every stored value, by import order."""
+    return store.execute(
+        "select i.import_id, i.file_name, u.finess_et, strftime(u.periode, '%Y-%m'), "
+        "u.indicateur, u.valeur, u.line from usage u join imports i using (import_id) "
+        "order by all"
+    ).fetchall()
+
+
+@pytest.mark.parametrize("batch_rows", [1, 3, 2_000_000], ids=["each-file", "two-files", "one"])
+def test_waiting_files_are_written_in_order_with_their_own_log_line(
+    store, write_file, ingest, monkeypatch, batch_rows
+):
+    # a (2 rows) and b (1 row) hold new keys: they wait; c replaces a value of a: what waits is
+    # written first, then c alone; d (new) waits until the end. Whatever the batch size, the
+    # log and the values are those of writing the files one by one.
+    monkeypatch.setattr("dui_metrics.ingest.BATCH_ROWS", batch_rows)
+    write_file("a.csv", LONG + f"{E1};2025-04;ins_qualifiees;5\n{E1};2025-05;ins_qualifiees;6\n")
+    write_file("b.csv", LONG + f"{E2};2025-05;ins_qualifiees;3\n")
+    write_file("c.csv", LONG + f"{E1};2025-05;ins_qualifiees;8\n")
+    write_file("d.csv", LONG + f"{E2};2025-06;ins_qualifiees;4\n")
+    results = ingest("a.csv", "b.csv", "c.csv", "d.csv")
+    assert [(r.status, r.rows_loaded, r.rows_replaced) for r in results] == [
+        ("chargé", 2, 0),
+        ("chargé", 1, 0),
+        ("chargé", 1, 1),
+        ("chargé", 1, 0),
+    ]
+    assert [
+        (i["import_id"], i["file_name"], i["rows_loaded"], i["rows_replaced"])
+        for i in store.imports()
+    ] == [
+        (1, "a.csv", 2, 0),
+        (2, "b.csv", 1, 0),
+        (3, "c.csv", 1, 1),
+        (4, "d.csv", 1, 0),
+    ]
+    # Each value carries the import and the line it came from (line 2 = first after header).
+    assert usage_by_file(store) == [
+        (1, "a.csv", E1, "2025-04", "ins_qualifiees", 5, 2),
+        (2, "b.csv", E2, "2025-05", "ins_qualifiees", 3, 2),
+        (3, "c.csv", E1, "2025-05", "ins_qualifiees", 8, 2),
+        (4, "d.csv", E2, "2025-06", "ins_qualifiees", 4, 2),
+    ]
+
+
+def test_a_failed_batch_write_fails_the_command_and_names_its_files(
+    store_path, ref, write_file, tmp_path, monkeypatch
+):
+    # Writing what waits fails (simulated: the insert of the waiting rows raises, as a full
+    # disk would). The command stops with a French error naming the files not written, and
+    # the store, written through a copy, is exactly as before.
+    from dui_metrics.store import Store as RealStore
+    from dui_metrics.store import StoreError
+    from dui_metrics.writer import writable_copy
+
+    write_file("a.csv", LONG + f"{E1};2025-04;ins_qualifiees;5\n")
+    with writable_copy(store_path) as s:
+        ingest_paths(s, [tmp_path / "in" / "a.csv"], ref)
+    before = store_path.read_bytes()
+    write_file("b.csv", LONG + f"{E2};2025-05;ins_qualifiees;3\n")
+    write_file("c.csv", LONG + f"{E2};2025-06;ins_qualifiees;4\n")
+    real_execute = RealStore.execute
+
+    def execute(self, statement, params=None):
+        if statement.startswith("insert into usage select * from pending_usage"):
+            raise OSError(28, "No space left on device")
+        return real_execute(self, statement, params)
+
+    monkeypatch.setattr(RealStore, "execute", execute)
+    with pytest.raises(StoreError) as raised, writable_copy(store_path) as s:
+        ingest_paths(s, [tmp_path / "in" / "b.csv", tmp_path / "in" / "c.csv"], ref)
+    assert str(raised.value) == (
+        "écriture dans le magasin impossible (OSError : [Errno 28] No space left on device) ; "
+        f"fichiers non enregistrés : {tmp_path / 'in' / 'b.csv'}, {tmp_path / 'in' / 'c.csv'}"
+    )
+    monkeypatch.undo()
+    assert store_path.read_bytes() == before
+    with RealStore(store_path, read_only=True) as s:
+        assert [i["file_name"] for i in s.imports()] == [str(tmp_path / "in" / "a.csv")]

@@ -2,8 +2,9 @@
 
 Order: the files as given (a folder: its files in name order), reference files of a command
 before usage files. Each file is read, recognised from its columns, checked whole, then written
-in one transaction with its line in the ingestion log. A rejected file leaves the store exactly
-as it was; the other files of the command still load. A file whose content (SHA-256) was already
+with its line in the ingestion log, all or nothing (usage files holding only new keys are
+written several at a time, in one transaction: see ``Session``). A rejected file leaves the
+store exactly as it was; the other files of the command still load. A file whose content (SHA-256) was already
 ingested is skipped: it does not restore older values.
 """
 
@@ -17,6 +18,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pyarrow as pa
+
 from dui_metrics import finess
 from dui_metrics import referentiel as referentiel_mod
 from dui_metrics.errors import ExportError, Problem, UsageError
@@ -25,7 +28,7 @@ from dui_metrics.ingest import reference, usage
 from dui_metrics.ingest.columns import KIND_LABELS, REFERENCE, detect_layout
 from dui_metrics.ingest.readers import SUPPORTED_SUFFIXES, RawTable, peek_headers, read
 from dui_metrics.referentiel import Referentiel
-from dui_metrics.store import Store
+from dui_metrics.store import Store, StoreError
 
 LOADED, SKIPPED, REJECTED = "chargé", "déjà importé", "refusé"
 
@@ -33,6 +36,11 @@ LOADED, SKIPPED, REJECTED = "chargé", "déjà importé", "refusé"
 MAX_FILE_ENV = "DUI_METRICS_MAX_FILE_MB"
 DEFAULT_MAX_FILE_MB = 500.0
 MEGABYTE = 1024 * 1024
+# Usage rows of files whose keys are all new wait in memory (Arrow) and are written together
+# once this many are waiting, or at the end of the command: one big insert costs a third of
+# one insert and one commit per file (national set: 11.5 M rows, 3.6 s + 5.5 s of commits per
+# file against about 2 s). About 60 bytes per row in memory.
+BATCH_ROWS = 2_000_000
 
 
 def max_file_mb(given: float | None = None) -> float:
@@ -160,15 +168,27 @@ class Session:
 
     Per file, a cursor costs nothing to reuse and registering the same tables again is waste;
     the stored keys (see ``usage.StoredKeys``) spare a read of ``usage`` per file.
+
+    A usage file whose keys are all new is not written at once: its checked rows wait in
+    ``_pending`` and are written with the next ones, in one transaction (``flush``) that also
+    writes their lines of the ingestion log. Each file is still all or nothing, and the files
+    are written in the order processed: a file that replaces stored values, or a reference
+    file, first flushes what is waiting and is then written alone, as it always was. Anything
+    reading the store through the session sees pending rows as stored (``StoredKeys``).
+    ``close`` flushes; leaving the session on an exception does not (the command failed: the
+    caller's copy of the store is thrown away).
     """
 
     def __init__(self, store: Store, ref: Referentiel) -> None:
         self.ref = ref
         self.cur = store.cursor()
         register_definitions(self.cur, ref)
-        self.stored_keys = usage.StoredKeys(self.cur)
+        self.stored_keys = usage.StoredKeys(self.cur, before_read=self.flush)
         self._establishments: set[str] | None = None
         self._imports: dict[str, tuple[str, dt.datetime]] | None = None
+        # (values of the file's imports row, its checked rows) waiting to be written
+        self._pending: list[tuple[list, pa.Table]] = []
+        self._pending_rows = 0
 
     def establishments(self) -> set[str]:
         """FINESS of the reference (read again after a reference file is written)."""
@@ -199,13 +219,51 @@ class Session:
         else:
             self.stored_keys.add(staged.keys)
 
+    def defer(self, log_row: list, rows: pa.Table) -> None:
+        """Keep a checked file's rows (``usage`` columns but import_id) and its imports row
+        values (without rows_replaced, zero) to be written by ``flush``."""
+        self._pending.append((log_row, rows))
+        self._pending_rows += rows.num_rows
+        if self._pending_rows >= BATCH_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the waiting files, in order, in one transaction."""
+        if not self._pending:
+            return
+        try:
+            with self.cur.transaction():
+                tables = []
+                for log_row, rows in self._pending:
+                    import_id = self.cur.scalar(_INSERT_IMPORT, log_row)
+                    ids = pa.repeat(pa.scalar(import_id, pa.int32()), rows.num_rows)
+                    tables.append(rows.add_column(4, "import_id", ids))
+                self.cur.register("pending_usage", pa.concat_tables(tables))
+                try:
+                    self.cur.execute("insert into usage select * from pending_usage")
+                finally:
+                    self.cur.unregister("pending_usage")
+        except Exception as exc:
+            names = ", ".join(row[0] for row, _ in self._pending)
+            raise StoreError(
+                f"écriture dans le magasin impossible ({type(exc).__name__} : {exc}) ; "
+                f"fichiers non enregistrés : {names}"
+            ) from exc
+        finally:
+            self._pending, self._pending_rows = [], 0
+
     def close(self) -> None:
-        self.cur.close()
+        try:
+            self.flush()
+        finally:
+            self.cur.close()
 
     def __enter__(self) -> Session:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type, *exc: object) -> None:
+        if exc_type is not None:
+            self._pending, self._pending_rows = [], 0
         self.close()
 
 
@@ -313,22 +371,24 @@ def ingest_table(session: Session, path: Path, raw: RawTable, layout) -> FileRes
             staged = usage.stage(cur, raw, layout, ref, session.stored_keys)
             result.warnings += _usage_warnings(session, staged, raw.file)
         now = dt.datetime.now()
+        # The counts are final unless the file replaces values (updated below).
+        log_row = [
+            raw.file,
+            str(path.resolve()),
+            digest,
+            layout.kind,
+            now,
+            0 if staged is None else staged.rows,
+            ref.version,
+        ]
+        if staged is not None and not staged.replaces:
+            session.defer(log_row, usage.pending_rows(cur))
+            session.written(digest, raw.file, now, staged)
+            result.status, result.rows_loaded = LOADED, staged.rows
+            return result
+        session.flush()  # what waits was processed before this file
         with cur.transaction():
-            # The counts are final unless the file replaces values (updated below).
-            import_id = cur.scalar(
-                "insert into imports (file_name, file_path, sha256, kind, imported_at, rows_loaded, "
-                "rows_replaced, referentiel_version) values (?, ?, ?, ?, ?, ?, 0, ?) "
-                "returning import_id",
-                [
-                    raw.file,
-                    str(path.resolve()),
-                    digest,
-                    layout.kind,
-                    now,
-                    0 if staged is None else staged.rows,
-                    ref.version,
-                ],
-            )
+            import_id = cur.scalar(_INSERT_IMPORT, log_row)
             if staged is None:
                 loaded, replaced = reference.write(cur, rows, import_id)
             else:
@@ -342,12 +402,20 @@ def ingest_table(session: Session, path: Path, raw: RawTable, layout) -> FileRes
     except ExportError as exc:
         result.status, result.error = REJECTED, exc
         return result
+    except StoreError:
+        raise  # writing files processed before this one failed: the command fails
     except Exception as exc:  # noqa: BLE001 - the transaction rolled back; other files go on
         result.status, result.error = REJECTED, _unexpected(raw.file, exc)
         return result
     session.written(digest, raw.file, now, staged)
     result.status, result.rows_loaded, result.rows_replaced = LOADED, loaded, replaced
     return result
+
+
+_INSERT_IMPORT = (
+    "insert into imports (file_name, file_path, sha256, kind, imported_at, rows_loaded, "
+    "rows_replaced, referentiel_version) values (?, ?, ?, ?, ?, ?, 0, ?) returning import_id"
+)
 
 
 def _usage_warnings(session: Session, staged: usage.StagedUsage, file: str) -> list[Problem]:
