@@ -443,6 +443,44 @@ def test_identical_repeat_is_accepted_once(store, write_file, ingest, repeat):
     assert loaded_values(store) == [(E1, "2025-05", "ins_qualifiees", 5)]
 
 
+@pytest.mark.parametrize(
+    ("first", "repeat"),
+    [
+        pytest.param(E1, f"{E1};2025-05;6;2", id="same-writing"),
+        pytest.param(E1, f"{E1};05/2025;6;2", id="other-month-writing"),
+        pytest.param("2A0000012", "2a0000012;2025-05;6;2", id="corsica-lower-case"),
+    ],
+)
+def test_wide_form_row_repeated_with_another_value_is_rejected(write_file, rejected, first, repeat):
+    # Wide form: a repeated (ESMS, month) row repeats every indicator of it. ins_qualifiees
+    # differs (5 then 6); mss_messages_envoyes is the same (2): one problem.
+    write_file(
+        "usages.csv",
+        f"finess_et;periode;ins_qualifiees;mss_messages_envoyes\n{first};2025-05;5;2\n{repeat}\n",
+    )
+    assert rejected("usages.csv") == [
+        f"usages.csv, ligne 3, colonne ins_qualifiees : doublon : même ESMS ({first}), "
+        "mois (05/2025) et indicateur (ins_qualifiees) qu'à la ligne 2, avec une autre valeur "
+        "(6 au lieu de 5)"
+    ]
+
+
+def test_wide_form_row_repeated_identically_is_accepted_once(store, write_file, ingest):
+    write_file(
+        "usages.csv",
+        f"finess_et;periode;ins_qualifiees;mss_messages_envoyes\n{E1};2025-05;5;2\n"
+        f"{E1};05/2025;5;2\n{E2};2025-05;1;0\n",
+    )
+    [result] = ingest("usages.csv")
+    assert (result.status, result.rows_loaded) == ("chargé", 4)
+    assert loaded_values(store) == [
+        (E2, "2025-05", "ins_qualifiees", 1),
+        (E2, "2025-05", "mss_messages_envoyes", 0),
+        (E1, "2025-05", "ins_qualifiees", 5),
+        (E1, "2025-05", "mss_messages_envoyes", 2),
+    ]
+
+
 # --- warnings: the file loads ------------------------------------------------------------
 def test_finess_failing_the_luhn_check_is_a_warning(store, write_file, ingest):
     # Luhn on 330000002, doubling every second digit from the right: 2 + 0 + ... + 3*2 + 3

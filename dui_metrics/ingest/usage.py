@@ -194,7 +194,9 @@ def stage(
         ),
     )
     staged = "with staged as (" + _sql("usage_staged") + ")\n"
-    store.execute("create or replace temp table incoming as " + staged + _sql("usage_incoming"))
+    unique = layout.kind != LONG and _rows_unique(raw, layout, periods, months)
+    incoming = _sql("usage_incoming_unique" if unique else "usage_incoming")
+    store.execute("create or replace temp table incoming as " + staged + incoming)
     n_bad, n_conflicts, rows = store.one(
         "select coalesce(sum(n_bad), 0), count(*) filter (where conflict), count(*) from incoming"
     )
@@ -259,6 +261,22 @@ def stage(
     if total:
         raise ExportError(problems, total)
     return StagedUsage(rows, esms, keys, held)
+
+
+def _rows_unique(
+    raw: RawTable, layout: Layout, periods: list[str], months: list[dt.date | None]
+) -> bool:
+    """Whether no two rows of a wide file have the same (FINESS in capitals, month).
+
+    Then no (finess_et, periode, indicateur) can come twice: one cell per indicator column.
+    A month that is not one counts as the same month for every such row: at worst the file
+    takes the general path (usage_incoming), which finds the duplicates and bad cells.
+    """
+    month_of = pa.array(months, pa.date32()).take(
+        pc.index_in(raw.column(layout.columns["periode"]), pa.array(periods, pa.string()))
+    )
+    keys = pa.table({"f": pc.utf8_upper(raw.column(layout.columns["finess_et"])), "p": month_of})
+    return keys.group_by(["f", "p"]).aggregate([]).num_rows == keys.num_rows
 
 
 def _sql(name: str) -> str:
