@@ -13,8 +13,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import queue
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +36,8 @@ LOADED, SKIPPED, REJECTED = "chargé", "déjà importé", "refusé"
 
 # Size limit per file, checked before reading: 1 Mo = 1 048 576 octets, as file managers count.
 MAX_FILE_ENV = "DUI_METRICS_MAX_FILE_MB"
+# Threads that read and check files ahead of the one being written (see ingest_paths).
+WORKERS = 2
 DEFAULT_MAX_FILE_MB = 500.0
 MEGABYTE = 1024 * 1024
 # Usage rows of files whose keys are all new wait in memory (Arrow) and are written together
@@ -295,31 +299,68 @@ def ingest_paths(
 
     ``names``: optional display name per given path (see ``expand``). ``max_mb``: size limit
     per file in Mo (default: see ``max_file_mb``); a larger file is refused before reading.
-    The next file is read (a thread: pyarrow and DuckDB release the GIL) while the current
-    one is checked and written, so at most two files are in memory.
+    The next files are read and checked alone (``usage.check_alone``) by WORKERS threads, each
+    on its own cursor (pyarrow and DuckDB release the GIL), while the current one is judged
+    against the store and written, in order: at most WORKERS + 2 files are in memory.
     """
     ref = ref or referentiel_mod.default()
     limit_mb = max_file_mb(max_mb)
     files = _reference_first(expand(list(paths), names), ref)
     results = []
+    cursors: queue.SimpleQueue[Store] = queue.SimpleQueue()
+    opened = []
+    for _ in range(WORKERS):
+        cur = store.cursor()
+        register_definitions(cur, ref)
+        cursors.put(cur)
+        opened.append(cur)
 
-    def read_next(index: int) -> Future | None:
-        if index >= len(files):
-            return None
-        path, name = files[index]
-        return reader.submit(_read_or_refuse, path, name, ref, limit_mb)
+    def prepare(path: Path, name: str) -> Prepared | FileResult:
+        read = _read_or_refuse(path, name, ref, limit_mb)
+        if isinstance(read, FileResult):
+            return read
+        raw, layout = read
+        alone: usage.CheckedAlone | Exception | None = None
+        if layout.kind != REFERENCE:
+            cur = cursors.get()
+            try:
+                alone = usage.check_alone(cur, raw, layout, ref)
+                if not alone.total:
+                    alone.table = usage.pending_rows(cur)
+            except Exception as exc:  # noqa: BLE001 - refuses this file, in ingest_table
+                alone = exc
+            finally:
+                cursors.put(cur)
+        return Prepared(raw, layout, sha256_of(path), alone)
 
-    with Session(store, ref) as session, ThreadPoolExecutor(max_workers=1) as reader:
-        upcoming = read_next(0)
-        for done, (path, _) in enumerate(files, start=1):
-            read = upcoming.result()
-            upcoming = read_next(done)
-            refused = isinstance(read, FileResult)
-            result = read if refused else ingest_table(session, path, *read)
-            results.append(result)
-            if progress:
-                progress(done, len(files), result)
+    try:
+        with Session(store, ref) as session, ThreadPoolExecutor(max_workers=WORKERS) as pool:
+            upcoming = deque(pool.submit(prepare, *item) for item in files[: WORKERS + 1])
+            for done, (path, _) in enumerate(files, start=1):
+                prepared = upcoming.popleft().result()
+                if done + WORKERS < len(files):
+                    upcoming.append(pool.submit(prepare, *files[done + WORKERS]))
+                if isinstance(prepared, FileResult):
+                    result = prepared
+                else:
+                    result = ingest_table(session, path, prepared.raw, prepared.layout, prepared)
+                results.append(result)
+                if progress:
+                    progress(done, len(files), result)
+    finally:
+        for cur in opened:
+            cur.close()
     return results
+
+
+@dataclass
+class Prepared:
+    """A file read and checked alone in a worker thread (see ``ingest_paths``)."""
+
+    raw: RawTable
+    layout: object
+    digest: str
+    alone: usage.CheckedAlone | Exception | None  # None for a reference file
 
 
 def _read_or_refuse(
@@ -349,11 +390,14 @@ def _ingest_one(session: Session, path: Path, name: str, limit_mb: float) -> Fil
     return read if isinstance(read, FileResult) else ingest_table(session, path, *read)
 
 
-def ingest_table(session: Session, path: Path, raw: RawTable, layout) -> FileResult:
-    """Check then write one read file, all or nothing."""
+def ingest_table(
+    session: Session, path: Path, raw: RawTable, layout, prepared: Prepared | None = None
+) -> FileResult:
+    """Check then write one read file, all or nothing. ``prepared``: the file's digest and
+    checks that do not depend on the store, done ahead (``ingest_paths``)."""
     result = FileResult(raw.file, kind=layout.kind, warnings=[*raw.warnings, *layout.warnings])
     cur, ref = session.cur, session.ref
-    digest = sha256_of(path)
+    digest = prepared.digest if prepared else sha256_of(path)
     earlier = session.find_import(digest)
     if earlier:
         first_name, when = earlier
@@ -368,7 +412,15 @@ def ingest_table(session: Session, path: Path, raw: RawTable, layout) -> FileRes
             rows, warnings = reference.check(raw, layout)
             result.warnings += warnings
         else:
-            staged = usage.stage(cur, raw, layout, ref, session.stored_keys)
+            rows_table = None
+            if prepared is not None:
+                if isinstance(prepared.alone, Exception):
+                    raise prepared.alone
+                staged = usage.accept(prepared.alone, session.stored_keys)
+                rows_table = prepared.alone.table
+            if staged is None:  # replaces stored values, or not prepared: on this cursor
+                staged = usage.stage(cur, raw, layout, ref, session.stored_keys)
+                rows_table = None
             result.warnings += _usage_warnings(session, staged, raw.file)
         now = dt.datetime.now()
         # The counts are final unless the file replaces values (updated below).
@@ -382,7 +434,9 @@ def ingest_table(session: Session, path: Path, raw: RawTable, layout) -> FileRes
             ref.version,
         ]
         if staged is not None and not staged.replaces:
-            session.defer(log_row, usage.pending_rows(cur))
+            if rows_table is None:
+                rows_table = usage.pending_rows(cur)
+            session.defer(log_row, rows_table)
             session.written(digest, raw.file, now, staged)
             result.status, result.rows_loaded = LOADED, staged.rows
             return result

@@ -17,6 +17,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -314,7 +315,7 @@ def read_plain_csv(text: str, sep: str, file: str, encoding: str) -> RawTable | 
         f"c{i}": pc.if_else(pc.equal(column, ""), pa.scalar(None, pa.string()), column)
         for i, column in enumerate(cells[:width])
     }
-    arrays["_line"] = pa.array(range(2, table.num_rows + 2), pa.int64())
+    arrays["_line"] = pa.array(np.arange(2, table.num_rows + 2, dtype=np.int64))
     result = pa.table(arrays)
     if not pc.all(filled).as_py():
         result = result.filter(filled)  # lines of blanks only: skipped, their numbers kept
@@ -338,7 +339,7 @@ def read_simple_csv(text: str, sep: str, file: str, encoding: str) -> RawTable |
     if pc.max(pc.utf8_length(lines)).as_py() > csv.field_size_limit():
         return None
     blank = pc.equal(pc.utf8_trim(pc.replace_substring(lines, sep, ""), " \t"), "")
-    numbers = pa.array(range(1, len(lines) + 1), pa.int64()).filter(pc.invert(blank))
+    numbers = pa.array(np.arange(1, len(lines) + 1, dtype=np.int64)).filter(pc.invert(blank))
     rows = lines.filter(pc.invert(blank))
     if len(rows) < 2:
         return None
@@ -684,7 +685,7 @@ def read_parquet(path: Path, file: str) -> RawTable:
     columns = []
     for name, column in zip(headers, source.columns, strict=True):
         columns.append(_arrow_text(column, is_finess_header(name)))
-    lines = pa.array(range(2, source.num_rows + 2), pa.int64())
+    lines = pa.array(np.arange(2, source.num_rows + 2, dtype=np.int64))
     arrays = {f"c{i}": col for i, col in enumerate(columns)}
     arrays["_line"] = lines
     return RawTable(file, headers, pa.table(arrays), encoding="Parquet")

@@ -147,19 +147,28 @@ def _distinct(column: pa.ChunkedArray) -> list[str]:
     return [v for v in pc.unique(column).to_pylist() if v is not None]
 
 
-def stage(
-    store: Store,
-    raw: RawTable,
-    layout: Layout,
-    ref: Referentiel,
-    stored: StoredKeys,
-) -> StagedUsage:
-    """Check every row of a usage file; on success leave its rows in temp table ``incoming``.
+@dataclass
+class CheckedAlone:
+    """What ``check_alone`` found: the checks that depend on the file only."""
 
-    ``store`` is a cursor where ``indicators.register_definitions`` ran; ``stored``: the
-    keys the store holds, for this command. Raises ``ExportError`` listing the first problems (by
-    line) and their total count. A valid file costs one pass over its cells and no read of
-    ``usage`` unless it holds keys the store already has.
+    rows: int
+    esms: list[tuple[str, int]]
+    keys: np.ndarray
+    problems: list[Problem]
+    total: int
+    # Whether the problems are cross-indicator ones (numerator above denominator) found among
+    # the file's own values: with stored values, the same file may have more of them.
+    ratio_only: bool
+    table: pa.Table | None = None  # the rows (pending_rows), when asked and there is no problem
+
+
+def check_alone(store: Store, raw: RawTable, layout: Layout, ref: Referentiel) -> CheckedAlone:
+    """Every check of a usage file that does not depend on the store, on cursor ``store`` (where
+    ``indicators.register_definitions`` ran); the file's rows are left in temp table
+    ``incoming``. The ratio check is the one of a file that replaces nothing.
+
+    Nothing here reads the store's tables: files are checked this way on other cursors, in
+    worker threads, while earlier files are being written (``ingest.ingest_paths``).
     """
     cells = _long_cells(raw, layout)
     store.register("raw_cells", cells)
@@ -200,7 +209,7 @@ def stage(
     n_bad, n_conflicts, rows = store.one(
         "select coalesce(sum(n_bad), 0), count(*) filter (where conflict), count(*) from incoming"
     )
-    problems, total = [], 0
+    empty = np.empty(0, np.uint64)
     if n_bad or n_conflicts:  # the problem queries read the staged cells again
         store.execute("create or replace temp view staged as " + _sql("usage_staged"))
     if n_bad:
@@ -211,56 +220,90 @@ def stage(
             "counts": list(ref.count_codes),
         }
         problems, total = _problems(store, "usage_row_problems", params, raw.file)
-    elif n_conflicts:
+        return CheckedAlone(rows, [], empty, problems, total, False)
+    if n_conflicts:
         # Row-level checks passed: keys and cross-indicator checks are meaningful now.
         problems, total = _problems(store, "usage_duplicate_problems", None, raw.file)
-    esms: list[tuple[str, int]] = []
-    keys = np.empty(0, np.uint64)
-    held = False
-    if not total:
-        esms = store.execute(
-            "select finess_et, min(_line) from incoming group by finess_et order by finess_et"
-        ).fetchall()
-        found = store.execute(f"select distinct {KEY_HASH} as h from incoming").fetchnumpy()
-        keys = np.asarray(found["h"], dtype=np.uint64)
-        mask = stored.held(keys)
-        held = bool(mask.any())
-        if held:
-            store.register("held_hashes", pa.table({"h": pa.array(keys[mask], pa.uint64())}))
-            store.execute(
-                "create or replace temp table stored_keys as select distinct finess_et, periode "
-                f"from incoming where {KEY_HASH} in (select h from held_hashes)"
-            )
-        # The column a value came from, for messages: its indicator's (wide) or the value
-        # column (long).
-        if layout.kind == LONG:
-            value_columns = {c: raw.headers[layout.columns["valeur"]] for c in codes if c}
-        else:
-            value_columns = {c: raw.headers[layout.columns[c]] for c in names}
-        store.register(
-            "value_columns",
-            pa.table(
-                {
-                    "indicateur": pa.array(list(value_columns), pa.string()),
-                    "valeur_col": pa.array(list(value_columns.values()), pa.string()),
-                }
-            ),
-        )
-        if held:
-            ctes = (
-                f"with merged as ({_sql('usage_ratio_merged')}),\n"
-                f"pairs as (select * from ({_sql('usage_ratio_pairs')}) "
-                "where num_line is not null or den_line is not null)\n"
-            )
-        else:
-            ctes = (
-                "with merged as (select finess_et, periode, indicateur, valeur, _line "
-                f"from incoming),\npairs as ({_sql('usage_ratio_pairs')})\n"
-            )
-        problems, total = _problems(store, "usage_ratio_problems", None, raw.file, ctes)
+        return CheckedAlone(rows, [], empty, problems, total, False)
+    esms = store.execute(
+        "select finess_et, min(_line) from incoming group by finess_et order by finess_et"
+    ).fetchall()
+    found = store.execute(f"select distinct {KEY_HASH} as h from incoming").fetchnumpy()
+    keys = np.asarray(found["h"], dtype=np.uint64)
+    # The column a value came from, for messages: its indicator's (wide) or the value
+    # column (long).
+    if layout.kind == LONG:
+        value_columns = {c: raw.headers[layout.columns["valeur"]] for c in codes if c}
+    else:
+        value_columns = {c: raw.headers[layout.columns[c]] for c in names}
+    store.register(
+        "value_columns",
+        pa.table(
+            {
+                "indicateur": pa.array(list(value_columns), pa.string()),
+                "valeur_col": pa.array(list(value_columns.values()), pa.string()),
+            }
+        ),
+    )
+    ctes = (
+        "with merged as (select finess_et, periode, indicateur, valeur, _line "
+        f"from incoming),\npairs as ({_sql('usage_ratio_pairs')})\n"
+    )
+    problems, total = _problems(store, "usage_ratio_problems", None, raw.file, ctes)
+    return CheckedAlone(rows, esms, keys, problems, total, True)
+
+
+def accept(alone: CheckedAlone, stored: StoredKeys) -> StagedUsage | None:
+    """The file checked alone, if that is final: it replaces no stored value. Raises
+    ``ExportError`` for its problems; None when it replaces stored values (``stage`` then
+    checks it with them)."""
+    if alone.total and not alone.ratio_only:
+        raise ExportError(alone.problems, alone.total)
+    if stored.held(alone.keys).any():
+        return None
+    if alone.total:
+        raise ExportError(alone.problems, alone.total)
+    return StagedUsage(alone.rows, alone.esms, alone.keys, False)
+
+
+def stage(
+    store: Store,
+    raw: RawTable,
+    layout: Layout,
+    ref: Referentiel,
+    stored: StoredKeys,
+    alone: CheckedAlone | None = None,
+) -> StagedUsage:
+    """Check every row of a usage file; on success leave its rows in temp table ``incoming``.
+
+    ``store`` is a cursor where ``indicators.register_definitions`` ran; ``stored``: the
+    keys the store holds, for this command; ``alone``: ``check_alone`` of the file on this
+    cursor, if already run. Raises ``ExportError`` listing the first problems (by line) and
+    their total count. A valid file costs one pass over its cells and no read of ``usage``
+    unless it holds keys the store already has.
+    """
+    if alone is None:
+        alone = check_alone(store, raw, layout, ref)
+    staged = accept(alone, stored)
+    if staged is not None:
+        return staged
+    # The file replaces stored values: the ratio check judges the store as it would be after
+    # it (its values and the stored ones it does not replace).
+    mask = stored.held(alone.keys)
+    store.register("held_hashes", pa.table({"h": pa.array(alone.keys[mask], pa.uint64())}))
+    store.execute(
+        "create or replace temp table stored_keys as select distinct finess_et, periode "
+        f"from incoming where {KEY_HASH} in (select h from held_hashes)"
+    )
+    ctes = (
+        f"with merged as ({_sql('usage_ratio_merged')}),\n"
+        f"pairs as (select * from ({_sql('usage_ratio_pairs')}) "
+        "where num_line is not null or den_line is not null)\n"
+    )
+    problems, total = _problems(store, "usage_ratio_problems", None, raw.file, ctes)
     if total:
         raise ExportError(problems, total)
-    return StagedUsage(rows, esms, keys, held)
+    return StagedUsage(alone.rows, alone.esms, alone.keys, True)
 
 
 def _rows_unique(
