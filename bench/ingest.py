@@ -15,8 +15,8 @@ Each part runs in its own child process (its peak RSS is its own, read with ``os
   not UTF-8) and ``read_parquet``; XLSX read with openpyxl (read-only) for both, since DuckDB
   cannot read them offline.
 After the table: the library's time by phase (light timers around the readers, the checks and
-the writes) and by SQL statement: what bounds the ingest. The readers run in a thread, one file
-ahead of the checks, so the phases may add up to more than the total.
+the writes) and by SQL statement: what bounds the ingest. Two worker threads read and check
+files ahead of the one being written, so the phases may add up to more than the total.
 Rows: "file rows" are the lines (CSV, XLSX) or records (Parquet) under the header; "long rows"
 are the usage values they hold (ESMS × month × indicator, what the store keeps). Targets: the
 library ≤ 1.5 × the baseline's time, peak RSS < 4 GB. Stores are written next to the data set
@@ -53,10 +53,13 @@ PHASES = (
     ("dui_metrics.ingest", "sha256_of", "SHA-256 of files"),
     ("dui_metrics.ingest.reference", "check", "reference: check rows (Python)"),
     ("dui_metrics.ingest.reference", "write", "reference: write"),
-    ("dui_metrics.ingest.usage", "stage", "usage: stage + checks (DuckDB SQL)"),
+    ("dui_metrics.ingest.usage", "check_alone", "usage: checks of the file alone (workers)"),
+    ("dui_metrics.ingest.usage", "pending_rows", "usage: checked rows → Arrow (workers)"),
+    ("dui_metrics.ingest.usage", "stage", "usage: checks with stored values (replacing)"),
     ("dui_metrics.ingest", "_usage_warnings", "usage: Luhn / unknown ESMS warnings"),
-    ("dui_metrics.ingest.usage", "write", "usage: delete + insert into usage (SQL)"),
-    ("dui_metrics.store.Store", "transaction", "  commit (per file)"),
+    ("dui_metrics.ingest.Session", "flush", "usage: batched writes of new keys"),
+    ("dui_metrics.ingest.usage", "write", "usage: delete + insert (replacing files)"),
+    ("dui_metrics.store.Store", "transaction", "  commits"),
 )
 
 
@@ -85,8 +88,11 @@ def _install_timers(phases: dict, statements: dict) -> None:
     for module_name, func, label in PHASES:
         if module_name.endswith(".Store"):
             continue
-        module = importlib.import_module(module_name)
-        setattr(module, func, _timed(phases, label, getattr(module, func)))
+        if module_name.endswith(".Session"):  # a method of ingest.Session
+            owner = importlib.import_module(module_name.rsplit(".", 1)[0]).Session
+        else:
+            owner = importlib.import_module(module_name)
+        setattr(owner, func, _timed(phases, label, getattr(owner, func)))
     original_transaction = store_mod.Store.transaction
 
     @contextlib.contextmanager
@@ -94,9 +100,7 @@ def _install_timers(phases: dict, statements: dict) -> None:
         with original_transaction(self):
             yield
             start = time.perf_counter()  # the commit runs when this block exits
-        phases["  commit (per file)"] = (
-            phases.get("  commit (per file)", 0.0) + time.perf_counter() - start
-        )
+        phases["  commits"] = phases.get("  commits", 0.0) + time.perf_counter() - start
 
     store_mod.Store.transaction = transaction
 

@@ -36,8 +36,11 @@ LOADED, SKIPPED, REJECTED = "chargé", "déjà importé", "refusé"
 
 # Size limit per file, checked before reading: 1 Mo = 1 048 576 octets, as file managers count.
 MAX_FILE_ENV = "DUI_METRICS_MAX_FILE_MB"
-# Threads that read and check files ahead of the one being written (see ingest_paths).
+# Threads that read and check files ahead of the one being written, and how many files they
+# may have ready or in progress (see ingest_paths): enough that a long step of the writer (a
+# reference file, a batched write) does not leave them idle; a few tens of MB per file.
 WORKERS = 2
+AHEAD = 6
 DEFAULT_MAX_FILE_MB = 500.0
 MEGABYTE = 1024 * 1024
 # Usage rows of files whose keys are all new wait in memory (Arrow) and are written together
@@ -301,7 +304,7 @@ def ingest_paths(
     per file in Mo (default: see ``max_file_mb``); a larger file is refused before reading.
     The next files are read and checked alone (``usage.check_alone``) by WORKERS threads, each
     on its own cursor (pyarrow and DuckDB release the GIL), while the current one is judged
-    against the store and written, in order: at most WORKERS + 2 files are in memory.
+    against the store and written, in order: at most AHEAD + 1 files are in memory.
     """
     ref = ref or referentiel_mod.default()
     limit_mb = max_file_mb(max_mb)
@@ -335,11 +338,11 @@ def ingest_paths(
 
     try:
         with Session(store, ref) as session, ThreadPoolExecutor(max_workers=WORKERS) as pool:
-            upcoming = deque(pool.submit(prepare, *item) for item in files[: WORKERS + 1])
+            upcoming = deque(pool.submit(prepare, *item) for item in files[:AHEAD])
             for done, (path, _) in enumerate(files, start=1):
                 prepared = upcoming.popleft().result()
-                if done + WORKERS < len(files):
-                    upcoming.append(pool.submit(prepare, *files[done + WORKERS]))
+                if done - 1 + AHEAD < len(files):
+                    upcoming.append(pool.submit(prepare, *files[done - 1 + AHEAD]))
                 if isinstance(prepared, FileResult):
                     result = prepared
                 else:
