@@ -227,13 +227,14 @@ def sniff_separator(header_line: str) -> str:
 
 def read_csv(path: Path, file: str) -> RawTable:
     text, encoding = decode(path.read_bytes(), file)
-    if not _is_simple(text):
+    encoded = text.encode("utf-8")  # what pyarrow reads; checked as bytes, faster than as str
+    if not _is_simple(text, encoded):
         first = next((ln for ln in text.splitlines() if ln.strip()), "")
         return read_csv_text(text, sniff_separator(first), file, encoding)
     first = text[: text.find("\n")] if "\n" in text else text
     if first.strip(" \t\r"):
         sep = sniff_separator(first)
-        plain = read_plain_csv(text, sep, file, encoding)
+        plain = read_plain_csv(text, sep, file, encoding, encoded)
         if plain is not None:
             return plain
     else:
@@ -251,27 +252,37 @@ _NOT_SIMPLE_RE2 = (
 )
 
 
-def _is_simple(text: str) -> bool:
-    """No quote, no whitespace but spaces and tabs (_NOT_SIMPLE_RE2), CR only in CRLF."""
-    if len(text) > 2**30 or text.count("\r") != text.count("\r\n"):
+def _is_simple(text: str, encoded: bytes | None = None) -> bool:
+    """No quote, no whitespace but spaces and tabs (_NOT_SIMPLE_RE2), CR only in CRLF.
+
+    ``encoded``: the text in UTF-8, if the caller has it (CR and LF are the same bytes there).
+    """
+    if len(text) > 2**30:
         return False
-    found = pc.match_substring_regex(pa.array([text], pa.string()), _NOT_SIMPLE_RE2)
+    data = text.encode("utf-8") if encoded is None else encoded
+    if data.count(b"\r") != data.count(b"\r\n"):
+        return False
+    found = pc.match_substring_regex(pa.array([data], pa.string()), _NOT_SIMPLE_RE2)
     return not found[0].as_py()
 
 
-def read_plain_csv(text: str, sep: str, file: str, encoding: str) -> RawTable | None:
+def read_plain_csv(
+    text: str, sep: str, file: str, encoding: str, encoded: bytes | None = None
+) -> RawTable | None:
     """Fastest path of ``read_csv``: pyarrow's CSV parser, for a simple text (``_is_simple``)
     whose first line is the header, with no empty line and every line as wide as the header.
 
     Then the n-th record is line n + 1 and the result is exactly ``read_csv_text``'s (a
-    property test checks it). None otherwise.
+    property test checks it). ``encoded``: the text in UTF-8, if the caller has it (the work is
+    done on bytes: CR and LF are the same bytes in UTF-8, never part of another character).
+    None otherwise.
     """
     import pyarrow.csv as pacsv
 
-    body = text.replace("\r\n", "\n")
-    if body.startswith("\n") or "\n\n" in body.rstrip("\n") or body.count("\n") < 1:
+    body = (text.encode("utf-8") if encoded is None else encoded).replace(b"\r\n", b"\n")
+    if body.startswith(b"\n") or b"\n\n" in body.rstrip(b"\n") or body.count(b"\n") < 1:
         return None
-    header_line = body[: body.find("\n")]
+    header_line = body[: body.find(b"\n")].decode("utf-8")
     fields = [cell.strip(" \t") for cell in header_line.split(sep)]
     headers = list(fields)
     while headers and not headers[-1]:
@@ -281,7 +292,7 @@ def read_plain_csv(text: str, sep: str, file: str, encoding: str) -> RawTable | 
     names = [f"c{i}" for i in range(len(fields))]
     try:
         table = pacsv.read_csv(
-            pa.BufferReader(body.encode("utf-8")),
+            pa.BufferReader(body),
             read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
             parse_options=pacsv.ParseOptions(
                 delimiter=sep, quote_char=False, newlines_in_values=False
