@@ -339,17 +339,24 @@ def ingest_paths(
     try:
         with Session(store, ref) as session, ThreadPoolExecutor(max_workers=WORKERS) as pool:
             upcoming = deque(pool.submit(prepare, *item) for item in files[:AHEAD])
-            for done, (path, _) in enumerate(files, start=1):
-                prepared = upcoming.popleft().result()
-                if done - 1 + AHEAD < len(files):
-                    upcoming.append(pool.submit(prepare, *files[done - 1 + AHEAD]))
-                if isinstance(prepared, FileResult):
-                    result = prepared
-                else:
-                    result = ingest_table(session, path, prepared.raw, prepared.layout, prepared)
-                results.append(result)
-                if progress:
-                    progress(done, len(files), result)
+            try:
+                for done, (path, _) in enumerate(files, start=1):
+                    prepared = upcoming.popleft().result()
+                    if done - 1 + AHEAD < len(files):
+                        upcoming.append(pool.submit(prepare, *files[done - 1 + AHEAD]))
+                    if isinstance(prepared, FileResult):
+                        result = prepared
+                    else:
+                        result = ingest_table(
+                            session, path, prepared.raw, prepared.layout, prepared
+                        )
+                    results.append(result)
+                    if progress:
+                        progress(done, len(files), result)
+            except BaseException:
+                for future in upcoming:  # an interrupted command does not read further files
+                    future.cancel()
+                raise
     finally:
         for cur in opened:
             cur.close()
