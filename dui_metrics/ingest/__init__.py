@@ -4,8 +4,8 @@ Order: the files as given (a folder: its files in name order), reference files o
 before usage files. Each file is read, recognised from its columns, checked whole, then written
 with its line in the ingestion log, all or nothing (usage files holding only new keys are
 written several at a time, in one transaction: see ``Session``). A rejected file leaves the
-store exactly as it was; the other files of the command still load. A file whose content (SHA-256) was already
-ingested is skipped: it does not restore older values.
+store exactly as it was; the other files of the command still load. A file whose content
+(SHA-256) was already ingested is skipped: it does not restore older values.
 """
 
 from __future__ import annotations
@@ -36,13 +36,13 @@ LOADED, SKIPPED, REJECTED = "chargé", "déjà importé", "refusé"
 
 # Size limit per file, checked before reading: 1 Mo = 1 048 576 octets, as file managers count.
 MAX_FILE_ENV = "DUI_METRICS_MAX_FILE_MB"
+DEFAULT_MAX_FILE_MB = 500.0
+MEGABYTE = 1024 * 1024
 # Threads that read and check files ahead of the one being written, and how many files they
 # may have ready or in progress (see ingest_paths): enough that a long step of the writer (a
 # reference file, a batched write) does not leave them idle; a few tens of MB per file.
 WORKERS = 2
 AHEAD = 6
-DEFAULT_MAX_FILE_MB = 500.0
-MEGABYTE = 1024 * 1024
 # Usage rows of files whose keys are all new wait in memory (Arrow) and are written together
 # once this many are waiting, or at the end of the command: one big insert costs a third of
 # one insert and one commit per file (national set: 11.5 M rows, 3.6 s + 5.5 s of commits per
