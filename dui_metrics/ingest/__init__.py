@@ -422,15 +422,15 @@ def ingest_table(
             rows, warnings = reference.check(raw, layout)
             result.warnings += warnings
         else:
-            rows_table = None
+            rows_table = None  # the checked rows, when a worker fetched them
             if prepared is not None:
                 if isinstance(prepared.alone, Exception):
                     raise prepared.alone
                 staged = usage.accept(prepared.alone, session.stored_keys)
-                rows_table = prepared.alone.table
+                if staged is not None:
+                    rows_table = prepared.alone.table
             if staged is None:  # replaces stored values, or not prepared: on this cursor
                 staged = usage.stage(cur, raw, layout, ref, session.stored_keys)
-                rows_table = None
             result.warnings += _usage_warnings(session, staged, raw.file)
         now = dt.datetime.now()
         # The counts are final unless the file replaces values (updated below).
@@ -443,26 +443,25 @@ def ingest_table(
             0 if staged is None else staged.rows,
             ref.version,
         ]
-        if staged is not None and not staged.replaces:
+        if staged is not None and not staged.replaces:  # written later, with the next files
             if rows_table is None:
                 rows_table = usage.pending_rows(cur)
             session.defer(log_row, rows_table)
-            session.written(digest, raw.file, now, staged)
-            result.status, result.rows_loaded = LOADED, staged.rows
-            return result
-        session.flush()  # what waits was processed before this file
-        with cur.transaction():
-            import_id = cur.scalar(_INSERT_IMPORT, log_row)
-            if staged is None:
-                loaded, replaced = reference.write(cur, rows, import_id)
-            else:
-                loaded, replaced = usage.write(cur, import_id, staged)
-                assert loaded == staged.rows
-            if staged is None or replaced:
-                cur.execute(
-                    "update imports set rows_loaded = ?, rows_replaced = ? where import_id = ?",
-                    [loaded, replaced, import_id],
-                )
+            loaded, replaced = staged.rows, 0
+        else:
+            session.flush()  # what waits was processed before this file
+            with cur.transaction():
+                import_id = cur.scalar(_INSERT_IMPORT, log_row)
+                if staged is None:
+                    loaded, replaced = reference.write(cur, rows, import_id)
+                else:
+                    loaded, replaced = usage.write(cur, import_id, staged)
+                    assert loaded == staged.rows
+                if staged is None or replaced:
+                    cur.execute(
+                        "update imports set rows_loaded = ?, rows_replaced = ? where import_id = ?",
+                        [loaded, replaced, import_id],
+                    )
     except ExportError as exc:
         result.status, result.error = REJECTED, exc
         return result

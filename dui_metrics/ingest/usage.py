@@ -272,18 +272,15 @@ def stage(
     layout: Layout,
     ref: Referentiel,
     stored: StoredKeys,
-    alone: CheckedAlone | None = None,
 ) -> StagedUsage:
     """Check every row of a usage file; on success leave its rows in temp table ``incoming``.
 
     ``store`` is a cursor where ``indicators.register_definitions`` ran; ``stored``: the
-    keys the store holds, for this command; ``alone``: ``check_alone`` of the file on this
-    cursor, if already run. Raises ``ExportError`` listing the first problems (by line) and
-    their total count. A valid file costs one pass over its cells and no read of ``usage``
-    unless it holds keys the store already has.
-    """
-    if alone is None:
-        alone = check_alone(store, raw, layout, ref)
+    keys the store holds, for this command. Raises ``ExportError`` listing the first problems
+    (by line) and their total count. A valid file costs one pass over its cells and no read of
+    ``usage`` unless it holds keys the store already has (then the ratio check also judges the
+    stored values it does not replace)."""
+    alone = check_alone(store, raw, layout, ref)
     staged = accept(alone, stored)
     if staged is not None:
         return staged
