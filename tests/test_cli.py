@@ -62,6 +62,41 @@ def test_indicators_csv_is_exact(workdir: Path) -> None:
     )
 
 
+def test_indicators_csv_is_sorted_like_json_whatever_the_loading_order(tmp_path: Path) -> None:
+    # Loaded last-first: 690000013, then Corsican 2A0000001, then 010000016; in text order
+    # 010000016 < 2A0000001 ("2" < "6") < 690000013. The CSV export sorts on integer ids,
+    # the JSON output on the text: both must give the same rows in the same order.
+    (tmp_path / "u.csv").write_text(
+        "finess_et;periode;indicateur;valeur\n"
+        "690000013;2025-02;dossiers_actifs;3\n"
+        "690000013;2025-01;personnes_accompagnees;4\n"
+        "690000013;2025-01;dossiers_actifs;1\n"
+        "2A0000001;2025-01;mss_messages_envoyes;7\n"
+        "010000016;2025-01;personnes_accompagnees;8\n"
+        "010000016;2025-01;dossiers_actifs;2\n",
+        encoding="utf-8",
+    )
+    assert run("ingest", "u.csv", cwd=tmp_path).returncode == 0
+    lines = run("indicators", cwd=tmp_path).stdout.splitlines()
+    # rates: 2/8 = 0.25 (010000016), 1/4 = 0.25 (690000013, January only)
+    assert lines[1:] == [
+        "010000016,2025-01,dossiers_actifs,2,,",
+        "010000016,2025-01,personnes_accompagnees,8,,",
+        "010000016,2025-01,taux_dossiers_actifs,0.25,2,8",
+        "2A0000001,2025-01,mss_messages_envoyes,7,,",
+        "690000013,2025-01,dossiers_actifs,1,,",
+        "690000013,2025-01,personnes_accompagnees,4,,",
+        "690000013,2025-01,taux_dossiers_actifs,0.25,1,4",
+        "690000013,2025-02,dossiers_actifs,3,,",
+    ]
+    rows = json.loads(run("indicators", "--format", "json", cwd=tmp_path).stdout)
+    assert [f"{r['finess_et']},{r['periode']},{r['indicateur']}" for r in rows] == [
+        ",".join(line.split(",")[:3]) for line in lines[1:]
+    ]
+    only = run("indicators", "--finess-et", "2A0000001", cwd=tmp_path).stdout.splitlines()
+    assert only[1:] == ["2A0000001,2025-01,mss_messages_envoyes,7,,"]
+
+
 def test_indicators_json_numbers_and_nulls(workdir: Path) -> None:
     run("ingest", "usages.csv", cwd=workdir)
     out = run("indicators", "--au", "2025-01", "--format", "json", cwd=workdir)

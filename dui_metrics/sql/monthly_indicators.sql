@@ -3,6 +3,7 @@
 -- Parameters: $du, $au (DATE or NULL: no bound), $finess (VARCHAR[] or NULL: all ESMS).
 -- A rate row exists when both its numerator and denominator exist for that ESMS and month;
 -- a zero denominator gives valeur NULL ("non calculable"), never 0.
+-- Unordered: `indicators.monthly` sorts it; the CSV export sorts on integer ids instead.
 with counts as (
     select finess_et, periode, indicateur, valeur
     from usage
@@ -20,4 +21,3 @@ from rate_defs r
 join counts n on n.indicateur = r.numerateur
 join counts d on d.finess_et = n.finess_et and d.periode = n.periode
     and d.indicateur = r.denominateur
-order by finess_et, periode, indicateur
