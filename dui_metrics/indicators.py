@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 
 from dui_metrics.referentiel import Referentiel
-from dui_metrics.store import Store
+from dui_metrics.store import Store, sql
 
 DIMENSIONS = ("og", "commande", "editeur", "departement", "region", "categorie")
 
@@ -71,7 +71,8 @@ def monthly(
     denominator is 0); a rate row exists when both exist for that ESMS and month.
     """
     params = _query_params(store, ref, du, au, finess)
-    return store.execute(_sorted_monthly(), params).fetchall()
+    query = f"select * from ({sql('monthly_indicators')}) order by finess_et, periode, indicateur"
+    return store.execute(query, params).fetchall()
 
 
 def monthly_arrow(
@@ -81,17 +82,11 @@ def monthly_arrow(
     au: dt.date | None = None,
     finess: Sequence[str] | None = None,
 ):
-    """`monthly` as a pyarrow table, built by DuckDB without Python objects per row: what
-    later SQL steps (VA window, roll-ups, trends) register as their input."""
+    """The rows of `monthly`, unordered, as a pyarrow table built by DuckDB without Python
+    objects per row: what later SQL steps (trends) register as their input. Unordered because
+    sorting 17 M national rows on their text keys would cost ~8 s for no use."""
     params = _query_params(store, ref, du, au, finess)
-    return store.arrow_of(_sorted_monthly(), params)
-
-
-def _sorted_monthly() -> str:
-    """sql/monthly_indicators.sql in the order `monthly` promises."""
-    from dui_metrics.store import sql
-
-    return f"select * from ({sql('monthly_indicators')}) order by finess_et, periode, indicateur"
+    return store.arrow("monthly_indicators", params)
 
 
 def monthly_frame(store: Store, ref: Referentiel, **filters) -> pd.DataFrame:
@@ -338,8 +333,6 @@ def monthly_text_batches(
     integer ids of the ESMS and indicators; each batch turns them back into text (Arrow
     ``take``).
     """
-    from dui_metrics.store import sql
-
     params = _query_params(store, ref, du, au, finess)
     esms = pa.array(
         [r[0] for r in store.execute("select distinct finess_et from usage order by 1").fetchall()],
