@@ -15,7 +15,11 @@ child's peak RSS (``os.wait4``). Commands:
   ``dui_metrics.cli.main`` exactly as the console script does;
 - baselines on the same store, opened read-only the same way: ``select count(*), sum(valeur)
   from usage`` (a full scan), and DuckDB's own ``COPY (select * from usage order by …) TO
-  'x.csv'`` (the same number of rows written as CSV, without rates).
+  'x.csv'`` (the same number of rows written as CSV, without rates);
+- the library's computations behind them, in memory: ``indicators.monthly_arrow`` (every ESMS
+  and month, counts and rates, as Arrow: what the trends read) and ``indicators.period_values``
+  (every ESMS over the latest 12 months: what the VA and the roll-ups read); the ``lines``
+  column then gives the rows computed.
 Targets: < 5 s and < 4 GB per command. Guards, so that a command far off target cannot take the
 machine down: ``--max-gib`` (address-space limit, default 8: beyond it the command fails with
 MemoryError) and ``--timeout`` (default 300 s: the command is stopped). The load average is
@@ -38,12 +42,14 @@ sys.path.insert(0, str(ROOT))
 
 TARGET_S = 5.0
 TARGET_RSS_MIB = 4096
-PARTS = ("count", "copy", "va", "indicators")
+PARTS = ("count", "copy", "va", "indicators", "monthly", "period")
 LABELS = {
     "count": "select count(*) (baseline)",
     "copy": "DuckDB COPY to CSV (baseline)",
     "va": "dui-metrics va",
     "indicators": "dui-metrics indicators",
+    "monthly": "indicators.monthly_arrow",
+    "period": "indicators.period_values 12m",
 }
 
 
@@ -66,6 +72,19 @@ def run_part(part: str, store: Path, out: Path, max_gib: float) -> dict:
                     "valeur from usage order by finess_et, periode, indicateur) to "
                     f"'{out}' (header)"
                 ).fetchall()
+    elif part in ("monthly", "period"):
+        from dui_metrics import indicators, referentiel
+        from dui_metrics.store import Store
+
+        ref = referentiel.default()
+        with Store(store, read_only=True) as s:
+            if part == "monthly":
+                rows = indicators.monthly_arrow(s, ref).num_rows
+            else:
+                latest = s.latest_month()
+                du = indicators.add_months(latest, -11)
+                rows = len(indicators.period_values(s, ref, du, latest))
+        out.write_text(f"{rows}\n")
     else:
         from dui_metrics.cli import main
 
@@ -77,6 +96,8 @@ def run_part(part: str, store: Path, out: Path, max_gib: float) -> dict:
         if code:
             sys.exit(f"{part}: exit {code}")
     seconds = time.perf_counter() - start
+    if part in ("monthly", "period"):  # in memory: the rows computed
+        return {"seconds": seconds, "lines": int(out.read_text()), "bytes": 0}
     with out.open("rb") as handle:
         lines = sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 20), b""))
     return {"seconds": seconds, "lines": lines, "bytes": out.stat().st_size}
@@ -162,7 +183,7 @@ def main() -> None:
             print(f"{LABELS[part]:<31} {wall:>7.1f}  {r}, peak RSS {rss:.0f} MiB  MISSED")
             continue
         verdict = ""
-        if part in ("va", "indicators"):
+        if part in ("va", "indicators", "monthly", "period"):
             ok = wall < TARGET_S and rss < TARGET_RSS_MIB
             verdict = "ok" if ok else "MISSED"
         print(
