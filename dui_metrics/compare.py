@@ -223,7 +223,7 @@ def esms_rates(
     (`rate_frame`) and its VA verdict at the ``au`` month (`add_verdicts` of `va.readiness`
     for the VA window ending with ``au``)."""
     frame = rate_frame(store, ref, du, au, rate, **filters)
-    return add_verdicts(frame, verdicts(va.readiness(store, ref, au=au)))
+    return add_verdicts(frame, verdicts(va.readiness_table(store, ref, au=au)))
 
 
 def rate_frame(
@@ -262,9 +262,11 @@ def rate_frame(
     return frame
 
 
-def verdicts(checks: Iterable[va.Check]) -> dict[str, str]:
-    """finess_et → VA verdict (``ok`` or ``bloque``) of readiness checks."""
-    return {c.finess_et: c.statut for c in checks if c.critere == va.VERDICT}
+def verdicts(checks: va.Checks) -> dict[str, str]:
+    """finess_et → VA verdict (``ok`` or ``bloque``) of readiness checks (any form)."""
+    frame = va.readiness_frame(checks)
+    own = frame[frame["critere"] == va.VERDICT]
+    return dict(zip(own["finess_et"], own["statut"], strict=True))
 
 
 def add_verdicts(frame: pd.DataFrame, by_esms: Mapping[str, str]) -> pd.DataFrame:

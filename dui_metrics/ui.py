@@ -220,7 +220,14 @@ def readiness(**question) -> tuple[va.Check, ...]:
     ``editeur``, ``window_months``), computed once per store version and shared by every
     session without a copy: never mutate it (the checks themselves are frozen). National
     readiness holds 320,000 checks; unpickling a copy at every run, as ``st.cache_data``
-    does, would cost seconds."""
+    does, would cost seconds. Built from `readiness_table`: pages that only need frames,
+    counts or verdicts read that table and never build these Python objects."""
+    return _shared_checks(str(store_path()), store_version(), **_question(**question))
+
+
+def readiness_table(**question):
+    """`va.readiness_table` for ``question`` (see `readiness`), computed once per store
+    version and shared by every session (an immutable Arrow table: no copy)."""
     return _shared_readiness(str(store_path()), store_version(), **_question(**question))
 
 
@@ -244,8 +251,13 @@ def _question(
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
-def _shared_readiness(path: str, version: tuple, **question) -> tuple[va.Check, ...]:
-    return tuple(va.readiness(store(), referentiel(), **question))
+def _shared_readiness(path: str, version: tuple, **question):
+    return va.readiness_table(store(), referentiel(), **question)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _shared_checks(path: str, version: tuple, **question) -> tuple[va.Check, ...]:
+    return tuple(va.checks_of(_shared_readiness(path, version, **question)))
 
 
 def _from_readiness(build):
@@ -262,24 +274,24 @@ def _from_readiness(build):
 
 def _readiness_summary(store: Store, ref: referentiel_mod.Referentiel, **question) -> dict:
     """`va.summary` of `readiness` (cached)."""
-    return va.summary(readiness(**question))
+    return va.summary(readiness_table(**question))
 
 
 def _verdicts(store: Store, ref: referentiel_mod.Referentiel, **question) -> dict[str, str]:
     """finess_et → VA verdict of `readiness` (`compare.verdicts`, cached)."""
     from dui_metrics.compare import verdicts
 
-    return verdicts(readiness(**question))
+    return verdicts(readiness_table(**question))
 
 
 def _readiness_frame(store: Store, ref: referentiel_mod.Referentiel, **question):
     """`va.readiness_frame` of `readiness` (cached)."""
-    return va.readiness_frame(readiness(**question))
+    return va.readiness_frame(readiness_table(**question))
 
 
 def _readiness_ranking(store: Store, ref: referentiel_mod.Referentiel, **question):
     """`va.ranking` of `readiness` (cached)."""
-    return va.ranking(readiness(**question))
+    return va.ranking(readiness_table(**question))
 
 
 def _readiness_matrix(store: Store, ref: referentiel_mod.Referentiel, **question):

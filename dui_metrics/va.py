@@ -15,11 +15,13 @@ once; Python only turns the result into ``Check`` values (320,000 on the nationa
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from dui_metrics import formats
 from dui_metrics.indicators import add_months
@@ -81,6 +83,22 @@ def readiness(
     (``finess_ej``), order (``commande``) or editor (``editeur``) when given. Statuses, values
     and details are computed by DuckDB (``sql/va_checks.sql``): no Python work per ESMS.
     """
+    return checks_of(readiness_table(store, ref, au, og, commande, editeur, window_months))
+
+
+def readiness_table(
+    store: Store,
+    ref: Referentiel,
+    au: dt.date | None = None,
+    og: str | None = None,
+    commande: str | None = None,
+    editeur: str | None = None,
+    window_months: int | None = None,
+) -> pa.Table:
+    """The checks of `readiness` (same arguments, same order) as the Arrow table DuckDB
+    returns: finess_et, critere, statut, nombre (a count's value), taux (a rate's value),
+    detail. `readiness_frame`, `summary`, `ranking` and `group_readiness` read it without a
+    Python object per check: the dashboard's national pages use it so."""
     window = va_window(store, ref, au, window_months)
     store.register("va_criteria", _criteria_table(ref))
     params = {
@@ -92,7 +110,11 @@ def readiness(
         "commande": commande or None,
         "editeur": editeur or None,
     }
-    table = store.arrow("va_checks", params)
+    return store.arrow("va_checks", params)
+
+
+def checks_of(table: pa.Table) -> list[Check]:
+    """The `Check` values of a `readiness_table`."""
     # Column-wise conversion (C loops); a check's value is its count or its rate.
     codes, criteria, statuses, details = (
         table.column(name).to_numpy(zero_copy_only=False)
@@ -141,39 +163,54 @@ def _criteria_table(ref: Referentiel) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=_CRITERIA_SCHEMA)
 
 
-def readiness_frame(checks: list[Check]) -> pd.DataFrame:
-    """Checks as a long DataFrame: finess_et, critere, statut, valeur, detail."""
+Checks = Sequence[Check] | pa.Table | pd.DataFrame
+"""Readiness checks in any of their forms: `readiness`'s list, `readiness_table`, or the
+frame `readiness_frame` makes of either."""
+
+FRAME_COLUMNS = ["finess_et", "critere", "statut", "valeur", "detail"]
+
+
+def readiness_frame(checks: Checks) -> pd.DataFrame:
+    """Checks as a long DataFrame: finess_et, critere, statut, valeur (float), detail.
+    From a `readiness_table`, built column-wise (~0.1 s for 320,000 national checks, against
+    ~0.7 s from `Check` values). A frame is returned as it is."""
+    if isinstance(checks, pd.DataFrame):
+        return checks
+    if isinstance(checks, pa.Table):
+        values = pc.coalesce(pc.cast(checks.column("nombre"), pa.float64()), checks.column("taux"))
+        table = pa.table(
+            [*(checks.column(n) for n in FRAME_COLUMNS[:3]), values, checks.column("detail")],
+            names=FRAME_COLUMNS,
+        )
+        return table.to_pandas()
     return pd.DataFrame(
         [(c.finess_et, c.critere, c.statut, c.valeur, c.detail) for c in checks],
-        columns=["finess_et", "critere", "statut", "valeur", "detail"],
+        columns=FRAME_COLUMNS,
     )
 
 
-def summary(checks: list[Check]) -> dict[str, int]:
+def summary(checks: Checks) -> dict[str, int]:
     """Counts of ESMS ready (``pretes``), blocked with some data (``bloquees``) and blocked
     with no data at all in the window (``sans_donnees``: every indicator check missing)."""
-    by_esms: dict[str, list[Check]] = {}
-    for c in checks:
-        by_esms.setdefault(c.finess_et, []).append(c)
-    ready = blocked = no_data = 0
-    for own in by_esms.values():
-        verdict = next(c for c in own if c.critere == VERDICT)
-        indicator_checks = [c for c in own if c.critere not in (VERDICT, "deploye")]
-        if verdict.statut == OK:
-            ready += 1
-        elif all(c.statut == MISSING for c in indicator_checks):
-            no_data += 1
-        else:
-            blocked += 1
-    return {"pretes": ready, "bloquees": blocked, "sans_donnees": no_data}
+    frame = readiness_frame(checks)
+    ready = frame.loc[frame["critere"] == VERDICT].set_index("finess_et")["statut"].eq(OK)
+    indicators = frame[~frame["critere"].isin([VERDICT, "deploye"])]
+    some_data = indicators["statut"].ne(MISSING).groupby(indicators["finess_et"]).any()
+    some_data = some_data.reindex(ready.index, fill_value=False).astype(bool)
+    return {
+        "pretes": int(ready.sum()),
+        "bloquees": int((~ready & some_data).sum()),
+        "sans_donnees": int((~ready & ~some_data).sum()),
+    }
 
 
-def group_readiness(checks: list[Check], esms: pd.DataFrame, by: str) -> pd.DataFrame:
+def group_readiness(checks: Checks, esms: pd.DataFrame, by: str) -> pd.DataFrame:
     """Readiness per order (``by="commande"``) or OG (``by="finess_ej"``): a group is ready
     when all its ESMS are. Columns: the group key, nb_esms, nb_prets, pret."""
+    frame = readiness_frame(checks)
+    own = frame[frame["critere"] == VERDICT]
     verdicts = pd.DataFrame(
-        [(c.finess_et, c.statut == OK) for c in checks if c.critere == VERDICT],
-        columns=["finess_et", "pret_esms"],
+        {"finess_et": own["finess_et"].to_numpy(), "pret_esms": own["statut"].eq(OK).to_numpy()}
     )
     merged = verdicts.merge(esms[["finess_et", by]], on="finess_et", how="left")
     grouped = merged.groupby(by, dropna=False).agg(
@@ -184,7 +221,7 @@ def group_readiness(checks: list[Check], esms: pd.DataFrame, by: str) -> pd.Data
     return grouped.reset_index().sort_values(by, na_position="last", ignore_index=True)
 
 
-def ranking(checks: list[Check]) -> pd.DataFrame:
+def ranking(checks: Checks) -> pd.DataFrame:
     """ESMS weakest first: fewest criteria ok, then lowest active-records rate.
 
     Columns: finess_et, nb_ok (criteria ok out of nb_criteres), nb_criteres, va, and the

@@ -36,7 +36,7 @@ b.metric("✅ ESMS prêts", fr_int(counts["pretes"]), border=True)
 c.metric("⛔ ESMS bloquants", fr_int(counts["bloquees"] + counts["sans_donnees"]), border=True)
 
 st.subheader("Bons de commande")
-orders = va.group_readiness(ui.readiness(**question), clients, "commande")
+orders = va.group_readiness(ui.readiness_table(**question), clients, "commande")
 if orders.empty:
     st.info("Aucun bon de commande renseigné pour cet éditeur.")
 else:

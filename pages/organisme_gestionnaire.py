@@ -89,7 +89,7 @@ c.metric("ESMS sans données sur la fenêtre", fr_int(counts["sans_donnees"]), b
 
 if og is not None and len(orders) > 1 and commande is None:
     st.subheader("Bons de commande")
-    groups = va.group_readiness(ui.readiness(**question), scope, "commande")
+    groups = va.group_readiness(ui.readiness_table(**question), scope, "commande")
     groups["pret"] = groups["pret"].map({True: "✅ prêt", False: "⛔ bloqué"})
     groups.columns = ["Bon de commande", "ESMS", "ESMS prêts", "VA"]
     ui.table(groups)

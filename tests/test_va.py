@@ -594,3 +594,25 @@ def test_blank_unit_shows_the_bare_number(store, ref, write_file, tmp_path):
     check = by_key(va.readiness(store, used, au=dt.date(2025, 4, 1)))[(WINDOW_ESMS, "mss")]
     # 3 messages in 02, no unit: "3", then the window
     assert (check.statut, check.valeur, check.detail) == ("ok", 3, "3 sur 02/2025–04/2025")
+
+
+@pytest.mark.parametrize("form", ["checks", "table", "frame"])
+def test_summary_counts_ready_blocked_and_without_data(loaded, ref, form):
+    # Window 02/2025–04/2025. Ready: V_OK. Blocked with data in the window: V_ZERO (zeros),
+    # V_USAGE_ONLY (MSSanté in 03). Without any data in the window: V_DEPLOY_AU, V_NOTHING,
+    # V_STOPPED (data in 12/2024 only), V_LATER.
+    table = va.readiness_table(loaded, ref)
+    checks = {"checks": va.checks_of(table), "table": table, "frame": va.readiness_frame(table)}
+    assert va.summary(checks[form]) == {"pretes": 1, "bloquees": 2, "sans_donnees": 4}
+
+
+def test_frame_of_the_table_is_the_frame_of_the_checks(loaded, ref):
+    import pandas as pd
+
+    from_table = va.readiness_frame(va.readiness_table(loaded, ref))
+    from_checks = va.readiness_frame(va.readiness(loaded, ref))
+    pd.testing.assert_frame_equal(from_table, from_checks)
+    # counts and rates share the float column: 25 INS (count), 30 / 40 = 0.75 (rate)
+    row = from_table.set_index(["finess_et", "critere"])["valeur"]
+    assert row[(V_OK, "ins")] == 25.0 and row[(V_OK, "taux_dossiers_actifs")] == 0.75
+    assert pd.isna(row[(V_OK, "va")])
