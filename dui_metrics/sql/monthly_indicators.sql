@@ -4,7 +4,9 @@
 -- A rate row exists when both its numerator and denominator exist for that ESMS and month;
 -- a zero denominator gives valeur NULL ("non calculable"), never 0.
 -- Unordered: `indicators.monthly` sorts it; the CSV export sorts on integer ids instead.
-with counts as (
+-- `counts` is not materialized: each of its three readers scans usage again, which costs
+-- less than writing its 11.5 M national rows aside (2.6 s -> 1.9 s for every ESMS).
+with counts as not materialized (
     select finess_et, periode, indicateur, valeur
     from usage
     where ($du is null or periode >= $du)

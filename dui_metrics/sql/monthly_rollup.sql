@@ -11,7 +11,9 @@
 -- below the self-join (grouping both sides by ESMS and month first), about 10x slower.
 -- Its join builds its hash table on the denominators' rows only (`dens`), not on every
 -- count: 1.8 s -> 1.3 s for the national roll-up.
-with counts as (
+-- `counts` is not materialized: each of its three readers scans usage again (0.15 s), which
+-- costs less than writing its 11.5 M national rows aside (0.9 s): 1.5 s -> 1.1 s.
+with counts as not materialized (
     select finess_et, periode, indicateur, valeur
     from usage
     where ($du is null or periode >= $du)
