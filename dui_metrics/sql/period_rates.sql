@@ -9,7 +9,9 @@ with pairs as (
     join count_kinds k on k.code = r.numerateur
     join usage n on n.indicateur = r.numerateur and n.periode between $du and $au
         and ($finess is null or list_contains($finess, n.finess_et))
-    join usage d on d.finess_et = n.finess_et and d.periode = n.periode
+    -- the join's hash table holds the denominators' rows of the period only
+    join (select * from usage where indicateur in (select denominateur from rate_defs)
+        and periode between $du and $au) d on d.finess_et = n.finess_et and d.periode = n.periode
         and d.indicateur = r.denominateur
 ),
 parts as (
