@@ -175,25 +175,40 @@ st.plotly_chart(fig, config={"displayModeBar": False})
 st.caption(f"Zone grisée : fenêtre de la VA ({month_range(window.start, window.end)}).")
 
 # --- per ESMS ----------------------------------------------------------------------------
-st.subheader("Critères par établissement")
-st.caption(
-    "✅ ok : valeur non nulle · ⚠️ zéro : données reçues mais nulles · ❌ manquant : aucune "
-    "donnée sur la fenêtre. Un ESMS est prêt pour la VA quand tous ses critères sont ok."
+# One table at a time, in tabs: only the open tab is computed and drawn (on_change="rerun"),
+# as each table holds one row per ESMS (40,000 for "Tous les organismes"). The open tab is in
+# the address (?vue=…), like the filters above.
+st.subheader("Établissements")
+gaps_tab, matrix_tab, ranking_tab = st.tabs(
+    ["Écarts à combler", "Critères par établissement", "Du plus en retard au plus avancé"],
+    key="vue",
+    on_change="rerun",
+    bind="query-params",
 )
-matrix = ui.readiness_matrix(**question)
-ui.table(matrix)
-ui.download_buttons(matrix, "criteres_va", key="matrix")
-
-st.subheader("Écarts à combler")
-gaps = ui.gap_table(**question)
-if gaps.empty:
-    st.success("Aucun écart : tous les ESMS sélectionnés sont prêts pour la VA.")
-else:
-    ui.table(gaps)
-    ui.download_buttons(gaps, "ecarts_va", key="gaps")
-
-st.subheader("Établissements, du plus en retard au plus avancé")
-ranked, rate_headers = ui.ranking_table(**question)
-if not ranked.empty:
-    ui.table(ranked, lambda head: ui.french_display(head, percent=rate_headers))
-    ui.download_buttons(ranked, "classement_esms", key="ranking")
+if gaps_tab.open:
+    with gaps_tab:
+        gaps = ui.gap_table(**question)
+        if gaps.empty:
+            st.success("Aucun écart : tous les ESMS sélectionnés sont prêts pour la VA.")
+        else:
+            st.caption("Chaque critère non rempli, avec ce qui manque pour le remplir.")
+            ui.table(gaps)
+            ui.download_buttons(gaps, "ecarts_va", key="gaps")
+if matrix_tab.open:
+    with matrix_tab:
+        st.caption(
+            "✅ ok : valeur non nulle · ⚠️ zéro : données reçues mais nulles · ❌ manquant : "
+            "aucune donnée sur la fenêtre. Un ESMS est prêt pour la VA quand tous ses critères "
+            "sont ok."
+        )
+        matrix = ui.readiness_matrix(**question)
+        ui.table(matrix)
+        ui.download_buttons(matrix, "criteres_va", key="matrix")
+if ranking_tab.open:
+    with ranking_tab:
+        ranked, rate_headers = ui.ranking_table(**question)
+        if ranked.empty:
+            st.info("Aucun établissement dans cette sélection.")
+        else:
+            ui.table(ranked, lambda head: ui.french_display(head, percent=rate_headers))
+            ui.download_buttons(ranked, "classement_esms", key="ranking")

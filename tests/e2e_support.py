@@ -233,6 +233,15 @@ def rerun_and_wait(page, timeout_s: float = 90, quiet_ms: int = 500) -> float:
     return (page.evaluate("window.__e2e.lastChange") - mark) / 1000
 
 
+def click_and_wait(locator, timeout_s: float = 90, quiet_ms: int = 500) -> None:
+    """Click ``locator`` (a tab, a button: something that reruns the script) and wait until
+    Streamlit is idle again."""
+    page = locator.page
+    page.evaluate("() => { window.__e2e.runs = 0; window.__e2e.messages = 0; }")
+    locator.click()
+    _wait_idle(page, page.url, timeout_s, quiet_ms, need_run=True)
+
+
 def _wait_idle(page, url: str, timeout_s: float, quiet_ms: int, need_run: bool) -> None:
     try:
         page.wait_for_function(

@@ -88,13 +88,22 @@ def test_va_page_counts_and_og_filter(tiny_store: Path) -> None:
     }
     at.selectbox(key="og").set_value("690000005").run()
     assert metrics(at)["ESMS prêts pour la VA"] == "1"
-    gaps = at.dataframe[1].value
+    # The per-ESMS tables are tabs, the gaps open first; only the open tab is drawn.
+    (gaps,) = [d.value for d in at.dataframe if "Écart" in d.value.columns]
     # Only E2's MSSanté check is a gap in OG A: 0 + 0 + 0 messages over the window.
     assert list(gaps["Écart"]) == ["0 message MSSanté envoyé sur 01/2025–03/2025"]
+    assert not [d for d in at.dataframe if "Critères ok" in d.value.columns]
+    at.session_state["vue"] = "Du plus en retard au plus avancé"  # the user opens that tab
+    at.run()
     # Weakest first: E2 has 6 of 7 criteria ok, E1 all 7.
-    ranking = at.dataframe[2].value
+    (ranking,) = [d.value for d in at.dataframe if "Critères ok" in d.value.columns]
+    assert not [d for d in at.dataframe if "Écart" in d.value.columns]
     assert list(ranking["Établissement"]) == ["IME Deux", "EHPAD Un"]
     assert list(ranking["Critères ok"]) == ["6 / 7", "7 / 7"]
+    at.session_state["vue"] = "Critères par établissement"
+    at.run()
+    (matrix,) = [d.value for d in at.dataframe if "VA" in d.value.columns]
+    assert list(matrix["MSSanté"]) == ["⚠️ zéro", "✅ ok"]  # E2 blocking first, then E1
     # OG A's active-records rate in 03/2025: (30 + 30) / (40 + 40) = 75,0 %
     headline = {m.label: m.value for m in at.metric}
     assert headline["Taux de dossiers actifs"] == "75,0\u202f%"
@@ -107,7 +116,7 @@ def test_va_page_month_selection_moves_the_window(tiny_store: Path) -> None:
     at.selectbox(key="og").set_value("690000005").run()
     at.selectbox(key="au").set_value(at.selectbox(key="au").options[-1]).run()
     # Oldest month offered is 01/2025: the window 11/2024–01/2025 holds January only.
-    gaps = at.dataframe[1].value
+    (gaps,) = [d.value for d in at.dataframe if "Écart" in d.value.columns]
     assert list(gaps["Écart"]) == ["0 message MSSanté envoyé sur 11/2024–01/2025"]
 
 
@@ -214,7 +223,7 @@ def test_og_page_window_length_changes_the_verdict(tiny_store: Path) -> None:
     at.selectbox(key="au").set_value(at.selectbox(key="au").options[-1]).run()
     at.number_input(key="fenetre").set_value(1).run()
     # A 1-month window ending 01/2025 holds January only: E2 sends 0 MSSanté messages then.
-    gaps = at.dataframe[1].value
+    (gaps,) = [d.value for d in at.dataframe if "Écart" in d.value.columns]
     assert list(gaps["Écart"]) == ["0 message MSSanté envoyé sur 01/2025"]
 
 

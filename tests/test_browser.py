@@ -21,6 +21,7 @@ from e2e_support import (
     StreamlitServer,
     app_pages,
     build_demo_store,
+    click_and_wait,
     full_page_screenshot,
     launch_chromium,
     new_context,
@@ -175,3 +176,21 @@ def test_page_in_chromium(name: str, server: StreamlitServer, browser_page) -> N
     missing = [t for t in expected.texts if t not in text]
     assert not missing, f"{name}: not on screen: {missing}\n--- screen text ---\n{text[:2000]}"
     assert {label: metrics.get(label) for label in expected.metrics} == expected.metrics
+
+
+def test_og_tabs_compute_the_table_the_user_opens(server: StreamlitServer, browser_page) -> None:
+    # The per-ESMS tables are lazy tabs: a click reruns the page with the tab in the address,
+    # and only that tab's table is drawn. Association Les Tilleuls: 10 ESMS, 2 blocking.
+    page = browser_page
+    query = urllib.parse.urlencode(EXPECTED["organisme_gestionnaire"].query)
+    open_and_wait(page, f"{server.url}/organisme_gestionnaire?{query}")
+    main = page.locator('[data-testid="stMain"]')
+    assert main.get_by_role("tab", name="Écarts à combler").get_attribute("aria-selected") == "true"
+    assert main.locator('[data-testid="stDataFrame"]').count() == 1  # the gaps only
+    click_and_wait(page.get_by_role("tab", name="Critères par établissement"))
+    assert "vue=Crit" in page.url, page.url
+    frames = main.locator('[data-testid="stDataFrame"]')
+    assert frames.count() == 1
+    # the matrix: 10 ESMS of the OG; its caption tells the three statuses apart
+    assert "❌ manquant : aucune donnée sur la fenêtre" in main.inner_text()
+    assert "Chaque critère non rempli" not in main.inner_text()
