@@ -54,7 +54,7 @@ PHASES = (
     ("dui_metrics.ingest.reference", "check", "reference: check rows (Python)"),
     ("dui_metrics.ingest.reference", "write", "reference: write"),
     ("dui_metrics.ingest.usage", "check_alone", "usage: checks of the file alone (workers)"),
-    ("dui_metrics.ingest.usage", "pending_rows", "usage: checked rows → Arrow (workers)"),
+    ("dui_metrics.ingest.usage", "pending_rows", "usage: checked rows, as usage columns"),
     ("dui_metrics.ingest.usage", "stage", "usage: checks with stored values (replacing)"),
     ("dui_metrics.ingest", "_usage_warnings", "usage: Luhn / unknown ESMS warnings"),
     ("dui_metrics.ingest.Session", "flush", "usage: batched writes of new keys"),

@@ -329,7 +329,7 @@ def ingest_paths(
             try:
                 alone = usage.check_alone(cur, raw, layout, ref)
                 if not alone.total:
-                    alone.table = usage.pending_rows(cur)
+                    alone.table = usage.pending_rows(alone.incoming)
             except Exception as exc:  # noqa: BLE001 - refuses this file, in ingest_table
                 alone = exc
             finally:
@@ -445,7 +445,7 @@ def ingest_table(
         ]
         if staged is not None and not staged.replaces:  # written later, with the next files
             if rows_table is None:
-                rows_table = usage.pending_rows(cur)
+                rows_table = usage.pending_rows(staged.incoming)
             session.defer(log_row, rows_table)
             loaded, replaced = staged.rows, 0
         else:

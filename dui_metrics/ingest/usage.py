@@ -53,12 +53,13 @@ def parse_month(text: str | None) -> dt.date | None:
 
 @dataclass
 class StagedUsage:
-    """A checked usage file waiting in temporary table ``incoming`` of its cursor."""
+    """A checked usage file waiting as ``incoming`` (an Arrow table registered) on its cursor."""
 
     rows: int
     esms: list[tuple[str, int]]  # (finess_et, first line) of each ESMS of the file, by FINESS
     keys: np.ndarray  # hashes of the file's (finess_et, periode) keys, see StoredKeys
     replaces: bool  # whether the file holds (ESMS, month) keys the store already has
+    incoming: pa.Table | None = None  # its rows, as registered (see check_alone)
 
 
 # DuckDB's hash of an (ESMS, month) key: see StoredKeys.
@@ -160,6 +161,7 @@ class CheckedAlone:
     # the file's own values: with stored values, the same file may have more of them.
     ratio_only: bool
     table: pa.Table | None = None  # the rows (pending_rows), when asked and there is no problem
+    incoming: pa.Table | None = None  # the file's checked rows, when it has no bad cell
 
 
 def check_alone(store: Store, raw: RawTable, layout: Layout, ref: Referentiel) -> CheckedAlone:
@@ -205,10 +207,16 @@ def check_alone(store: Store, raw: RawTable, layout: Layout, ref: Referentiel) -
     staged = "with staged as (" + _sql("usage_staged") + ")\n"
     unique = layout.kind != LONG and _rows_unique(raw, layout, periods, months)
     incoming = _sql("usage_incoming_unique" if unique else "usage_incoming")
-    store.execute("create or replace temp table incoming as " + staged + incoming)
-    n_bad, n_conflicts, rows = store.one(
-        "select coalesce(sum(n_bad), 0), count(*) filter (where conflict), count(*) from incoming"
+    # One pass into temp table ``incoming`` (what the ratio join reads best), fetched once as
+    # Arrow: the counts, the ESMS, the key hashes and the rows to write come from that.
+    store.execute(
+        f"create or replace temp table incoming as {staged}"
+        f"select *, {KEY_HASH} as _key from ({incoming})"
     )
+    table = store.arrow_of("select * from incoming")
+    n_bad = pc.sum(table.column("n_bad")).as_py() or 0
+    n_conflicts = pc.sum(table.column("conflict").cast(pa.int64())).as_py() or 0
+    rows = table.num_rows
     empty = np.empty(0, np.uint64)
     if n_bad or n_conflicts:  # the problem queries read the staged cells again
         store.execute("create or replace temp view staged as " + _sql("usage_staged"))
@@ -225,11 +233,11 @@ def check_alone(store: Store, raw: RawTable, layout: Layout, ref: Referentiel) -
         # Row-level checks passed: keys and cross-indicator checks are meaningful now.
         problems, total = _problems(store, "usage_duplicate_problems", None, raw.file)
         return CheckedAlone(rows, [], empty, problems, total, False)
-    esms = store.execute(
-        "select finess_et, min(_line) from incoming group by finess_et order by finess_et"
-    ).fetchall()
-    found = store.execute(f"select distinct {KEY_HASH} as h from incoming").fetchnumpy()
-    keys = np.asarray(found["h"], dtype=np.uint64)
+    first = (
+        table.group_by("finess_et").aggregate([("_line", "min")]).sort_by("finess_et")
+    )  # binary order of the text, as DuckDB's
+    esms = list(zip(first["finess_et"].to_pylist(), first["_line_min"].to_pylist(), strict=True))
+    keys = np.unique(table.column("_key").to_numpy()).astype(np.uint64, copy=False)
     # The column a value came from, for messages: its indicator's (wide) or the value
     # column (long).
     if layout.kind == LONG:
@@ -250,7 +258,7 @@ def check_alone(store: Store, raw: RawTable, layout: Layout, ref: Referentiel) -
         f"from incoming),\npairs as ({_sql('usage_ratio_pairs')})\n"
     )
     problems, total = _problems(store, "usage_ratio_problems", None, raw.file, ctes)
-    return CheckedAlone(rows, esms, keys, problems, total, True)
+    return CheckedAlone(rows, esms, keys, problems, total, True, incoming=table)
 
 
 def accept(alone: CheckedAlone, stored: StoredKeys) -> StagedUsage | None:
@@ -263,7 +271,7 @@ def accept(alone: CheckedAlone, stored: StoredKeys) -> StagedUsage | None:
         return None
     if alone.total:
         raise ExportError(alone.problems, alone.total)
-    return StagedUsage(alone.rows, alone.esms, alone.keys, False)
+    return StagedUsage(alone.rows, alone.esms, alone.keys, False, alone.incoming)
 
 
 def stage(
@@ -273,7 +281,7 @@ def stage(
     ref: Referentiel,
     stored: StoredKeys,
 ) -> StagedUsage:
-    """Check every row of a usage file; on success leave its rows in temp table ``incoming``.
+    """Check every row of a usage file; on success leave its rows in ``incoming`` (Arrow).
 
     ``store`` is a cursor where ``indicators.register_definitions`` ran; ``stored``: the
     keys the store holds, for this command. Raises ``ExportError`` listing the first problems
@@ -300,7 +308,7 @@ def stage(
     problems, total = _problems(store, "usage_ratio_problems", None, raw.file, ctes)
     if total:
         raise ExportError(problems, total)
-    return StagedUsage(alone.rows, alone.esms, alone.keys, True)
+    return StagedUsage(alone.rows, alone.esms, alone.keys, True, alone.incoming)
 
 
 def _rows_unique(
@@ -337,12 +345,11 @@ def _problems(
     return [Problem(file, line, col, msg) for line, col, msg, _ in rows], total
 
 
-def pending_rows(store: Store) -> pa.Table:
-    """The rows of ``incoming`` as ``usage`` columns but import_id (in memory, for a later
-    insert: see ``ingest.Session.defer``)."""
-    return store.arrow_of(
-        "select finess_et, periode, indicateur, valeur, _line as line from incoming"
-    )
+def pending_rows(incoming: pa.Table) -> pa.Table:
+    """The checked rows of a file (``CheckedAlone.incoming``) as ``usage`` columns but
+    import_id (in memory, for a later insert: see ``ingest.Session.defer``)."""
+    rows = incoming.select(["finess_et", "periode", "indicateur", "valeur", "_line"])
+    return rows.rename_columns(["finess_et", "periode", "indicateur", "valeur", "line"])
 
 
 def write(store: Store, import_id: int, staged: StagedUsage) -> tuple[int, int]:
