@@ -140,6 +140,14 @@ def xlsx_bytes_named_csv(path: Path) -> None:
     path.with_suffix(".tmp").rename(path)
 
 
+def xlsx_bomb(path: Path) -> None:
+    """An .xlsx whose members declare 8 + 300,000 = 300,008 bytes once unpacked (a sheet of
+    spaces: a few hundred bytes compressed)."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", b"<Types/>")
+        archive.writestr("xl/worksheets/sheet1.xml", b" " * 300_000)
+
+
 def case(name, write, expected, args=(), env=None, *, id):  # noqa: A002 - as pytest.param
     """One bad input: file name, builder, expected problem lines, CLI arguments, environment."""
     return pytest.param(name, write, expected, list(args), env or {}, id=id)
@@ -500,6 +508,18 @@ CASES = [
         ],
         id="zip-archive",
     ),
+    case(
+        # --taille-max 0,01 Mo: an XLSX may unpack to 10 × 10 485,76 = 104 857,6 bytes.
+        "bombe.xlsx",
+        xlsx_bomb,
+        [
+            "bombe.xlsx : classeur refusé sans être ouvert : son contenu décompressé ferait "
+            "300\u202f008 octets, plus de 10 fois la taille maximale d'un fichier (bombe de "
+            "décompression ?) ; exportez les données en CSV"
+        ],
+        ["--taille-max", "0,01"],
+        id="xlsx-decompression-bomb",
+    ),
 ]
 
 
@@ -534,6 +554,19 @@ def test_the_one_sheet_holding_data_is_read_even_if_not_the_first(tmp_path):
     assert "classeur.xlsx : 1 ligne chargée" in out.stdout
     indicators, _ = outputs(tmp_path)
     assert indicators.splitlines()[1:] == [f"{E1},2025-05,ins_qualifiees,5,,"]
+
+
+def test_an_xlsx_unpacking_within_ten_times_the_size_limit_loads(tmp_path):
+    path = tmp_path / "classeur.xlsx"
+    xlsx(("Feuil1", [HEADER, ROW]))(path)
+    with zipfile.ZipFile(path) as archive:
+        unpacked = sum(info.file_size for info in archive.infolist())
+    assert unpacked < 104_857  # the limit for --taille-max 0,01 (see xlsx-decompression-bomb)
+    out = run(
+        "ingest", "--store", "store.duckdb", "classeur.xlsx", "--taille-max", "0,01", cwd=tmp_path
+    )
+    assert out.returncode == 0, out.stderr
+    assert "classeur.xlsx : 1 ligne chargée" in out.stdout
 
 
 def test_xlsx_formulas_are_read_through_their_cached_values(tmp_path):

@@ -28,7 +28,13 @@ from dui_metrics.errors import ExportError, Problem, UsageError
 from dui_metrics.indicators import register_definitions
 from dui_metrics.ingest import reference, usage
 from dui_metrics.ingest.columns import KIND_LABELS, REFERENCE, detect_layout
-from dui_metrics.ingest.readers import SUPPORTED_SUFFIXES, RawTable, peek_headers, read
+from dui_metrics.ingest.readers import (
+    SUPPORTED_SUFFIXES,
+    XLSX_UNPACKED_FACTOR,
+    RawTable,
+    peek_headers,
+    read,
+)
 from dui_metrics.referentiel import Referentiel
 from dui_metrics.store import Store, StoreError
 
@@ -89,6 +95,11 @@ def _check_size(path: Path, name: str, limit_mb: float) -> None:
                 )
             ]
         )
+
+
+def _max_unpacked(limit_mb: float) -> float:
+    """The most bytes an XLSX file may unpack to, for a size limit of ``limit_mb`` Mo."""
+    return limit_mb * MEGABYTE * XLSX_UNPACKED_FACTOR
 
 
 @dataclass
@@ -159,7 +170,7 @@ def _read_and_detect(
 ) -> tuple[RawTable, object]:
     _check_size(path, name, limit_mb)  # before reading anything
     try:
-        raw = read(path, name)
+        raw = read(path, name, _max_unpacked(limit_mb))
     except ExportError:
         raise
     except Exception as exc:  # noqa: BLE001 - any reader failure refuses this file only
@@ -274,14 +285,19 @@ class Session:
         self.close()
 
 
-def _reference_first(files: list[tuple[Path, str]], ref: Referentiel) -> list[tuple[Path, str]]:
-    """Reference files first, the given order kept within each kind (headers only are read)."""
-    return sorted(files, key=lambda item: 0 if _looks_like_reference(item[0], ref) else 1)
+def _reference_first(
+    files: list[tuple[Path, str]], ref: Referentiel, limit_mb: float
+) -> list[tuple[Path, str]]:
+    """Reference files first, the given order kept within each kind (headers only are read,
+    of files within the size limit)."""
+    return sorted(files, key=lambda item: 0 if _looks_like_reference(item[0], ref, limit_mb) else 1)
 
 
-def _looks_like_reference(path: Path, ref: Referentiel) -> bool:
+def _looks_like_reference(path: Path, ref: Referentiel, limit_mb: float) -> bool:
     try:
-        headers = peek_headers(path)
+        if path.stat().st_size > limit_mb * MEGABYTE:
+            return False  # refused unread when its turn comes
+        headers = peek_headers(path, _max_unpacked(limit_mb))
     except Exception:  # noqa: BLE001 - an unreadable file is reported when it is read
         return False
     if not headers:
@@ -308,7 +324,7 @@ def ingest_paths(
     """
     ref = ref or referentiel_mod.default()
     limit_mb = max_file_mb(max_mb)
-    files = _reference_first(expand(list(paths), names), ref)
+    files = _reference_first(expand(list(paths), names), ref, limit_mb)
     results = []
     cursors: queue.SimpleQueue[Store] = queue.SimpleQueue()
     opened = []

@@ -48,12 +48,14 @@ class RawTable:
         return self.table.column(f"c{pos}")
 
 
-def read(path: Path, file: str) -> RawTable:
-    """Read ``path`` (named ``file`` in messages) whatever its format."""
+def read(path: Path, file: str, max_unpacked: float = float("inf")) -> RawTable:
+    """Read ``path`` (named ``file`` in messages) whatever its format. ``max_unpacked``: the
+    most bytes an XLSX file may unpack to (see `check_unpacked`)."""
     suffix = path.suffix.lower()
     if suffix in CSV_SUFFIXES:
         raw = read_csv(path, file)
     elif suffix in XLSX_SUFFIXES:
+        check_unpacked(path, file, max_unpacked)
         raw = read_xlsx(path, file)
     elif suffix in PARQUET_SUFFIXES:
         raw = read_parquet(path, file)
@@ -66,7 +68,7 @@ def read(path: Path, file: str) -> RawTable:
     return raw
 
 
-def peek_headers(path: Path) -> list[str] | None:
+def peek_headers(path: Path, max_unpacked: float = float("inf")) -> list[str] | None:
     """The header row of a file, reading as little as possible (to order a command's files).
 
     None when there is no header to find. May raise on an unreadable file: ``read`` words the
@@ -87,6 +89,7 @@ def peek_headers(path: Path) -> list[str] | None:
     if suffix in XLSX_SUFFIXES:
         import openpyxl
 
+        check_unpacked(path, path.name, max_unpacked)  # raises: no peeking into a bomb
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
         try:
             for sheet in workbook.worksheets:
@@ -103,9 +106,44 @@ def peek_headers(path: Path) -> list[str] | None:
     return None
 
 
-# Archives are refused, never opened: no archive bomb can be expanded (an .xlsx is a zip too,
-# but only its own members are read, by openpyxl).
+# Archives are refused, never opened: no archive bomb can be expanded. An .xlsx is a zip too:
+# its members' declared sizes are checked before openpyxl reads any (`check_unpacked`).
 ARCHIVE_SUFFIXES = {".zip", ".gz", ".tgz", ".tar", ".bz2", ".xz", ".7z", ".rar"}
+# An XLSX file may unpack to this many times the size limit of a file (default 500 Mo: 5 Go).
+# Real exports unpack to 5-10 times their size; a decompression bomb, to thousands of times.
+XLSX_UNPACKED_FACTOR = 10
+
+
+def _mo(size: float) -> str:
+    if size < 1024 * 1024:
+        return f"{int(size):,} octet{'s' if size > 1 else ''}".replace(",", "\u202f")
+    return f"{size / (1024 * 1024):,.1f} Mo".replace(",", "\u202f").replace(".", ",")
+
+
+def check_unpacked(path: Path, file: str, max_unpacked: float) -> None:
+    """Refuse an XLSX file whose members would unpack to more than ``max_unpacked`` bytes,
+    before anything is decompressed. The sizes are those the zip declares: Python's zipfile,
+    which openpyxl reads through, never yields more than a member's declared size."""
+    if max_unpacked == float("inf"):
+        return
+    try:
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError):
+        return  # not a readable zip: read_xlsx words that
+    if unpacked > max_unpacked:
+        raise ExportError(
+            [
+                Problem(
+                    file,
+                    None,
+                    None,
+                    f"classeur refusé sans être ouvert : son contenu décompressé ferait "
+                    f"{_mo(unpacked)}, plus de {XLSX_UNPACKED_FACTOR} fois la taille maximale "
+                    "d'un fichier (bombe de décompression ?) ; exportez les données en CSV",
+                )
+            ]
+        )
 
 
 def _unsupported(suffix: str) -> str:
