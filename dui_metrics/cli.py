@@ -8,13 +8,16 @@ bytes.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import datetime as dt
 import json
 import math
 import os
+import queue
 import sys
 import tempfile
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -106,7 +109,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--finess-et", action="append", metavar="FINESS", help="limiter à cet ESMS (répétable)"
     )
-    p.add_argument("--format", choices=("csv", "json"), default="csv")
+    p.add_argument(
+        "--format",
+        choices=("csv", "json", "parquet"),
+        default="csv",
+        help="csv (défaut), json, ou parquet : colonnes typées (mois en date, taux et "
+        "comptages en nombres), pour l'échelle nationale ; exige --sortie",
+    )
+    p.add_argument(
+        "--sortie",
+        type=Path,
+        metavar="FICHIER",
+        help="écrire dans ce fichier, remplacé seulement une fois écrit en entier, plutôt "
+        "que sur la sortie standard",
+    )
 
     p = sub.add_parser(
         "va",
@@ -171,47 +187,124 @@ SORT_MEMORY = "2GB"
 
 
 def cmd_indicators(args: argparse.Namespace, ref: referentiel_mod.Referentiel) -> int:
-    columns = ("finess_et", "periode", "indicateur", "valeur", "numerateur", "denominateur")
+    if args.format == "parquet" and args.sortie is None:
+        raise UsageError(
+            "--format parquet écrit un fichier binaire : indiquez-le avec --sortie FICHIER"
+        )
+    if args.sortie is not None and not args.sortie.parent.is_dir():
+        raise UsageError(f"dossier introuvable pour --sortie : {args.sortie.parent}")
     with Store(_store_path(args), read_only=True) as store:
-        if args.format == "csv":
-            # The rows are sorted before they stream out: at national scale (17 M rows) the
-            # sort would hold ~2.5 GB. Bounded, DuckDB spills it to a temporary folder instead.
-            with tempfile.TemporaryDirectory(prefix="dui-metrics-") as spill:
-                store.execute(f"set memory_limit = '{SORT_MEMORY}'")
-                store.execute("set temp_directory = ?", [spill])
-                _write_csv_batches(
-                    indicators.monthly_text_batches(
-                        store, ref, du=args.du, au=args.au, finess=args.finess_et
-                    )
-                )
+        if args.format == "json":
+            rows = indicators.monthly(store, ref, du=args.du, au=args.au, finess=args.finess_et)
+            out = [
+                {
+                    "finess_et": f,
+                    "periode": p.strftime("%Y-%m"),
+                    "indicateur": i,
+                    "valeur": _number(v, not is_rate),
+                    "numerateur": _number(n, True),
+                    "denominateur": _number(d, True),
+                }
+                for f, p, i, v, n, d, is_rate in rows
+            ]
+            text = json.dumps(out, ensure_ascii=False, indent=1) + "\n"
+            with _output(args.sortie) as handle:
+                handle.write(text.encode("utf-8"))
             return EXIT_OK
-        rows = indicators.monthly(store, ref, du=args.du, au=args.au, finess=args.finess_et)
-    out = [
-        {
-            "finess_et": f,
-            "periode": p.strftime("%Y-%m"),
-            "indicateur": i,
-            "valeur": _number(v, not is_rate),
-            "numerateur": _number(n, True),
-            "denominateur": _number(d, True),
-        }
-        for f, p, i, v, n, d, is_rate in rows
-    ]
-    _write(out, columns, args.format)
+        # The rows are sorted before they stream out: at national scale (17 M rows) the sort
+        # would hold ~2.5 GB. Bounded, DuckDB spills it to a temporary folder instead.
+        with tempfile.TemporaryDirectory(prefix="dui-metrics-") as spill:
+            store.execute(f"set memory_limit = '{SORT_MEMORY}'")
+            store.execute("set temp_directory = ?", [spill])
+            batches = indicators.monthly_export_batches(
+                store,
+                ref,
+                du=args.du,
+                au=args.au,
+                finess=args.finess_et,
+                as_text=args.format == "csv",
+            )
+            with _output(args.sortie) as handle:
+                _write_batches(batches, handle, args.format)
     return EXIT_OK
 
 
-def _write_csv_batches(batches) -> None:
-    """Stream Arrow batches of text columns to stdout as CSV (values never need quotes:
-    FINESS, month, indicator codes and numbers)."""
+@contextlib.contextmanager
+def _output(path: Path | None):
+    """A binary handle on ``path``, or on the standard output when None. A file is written
+    under a temporary name beside it and renamed once complete: an interrupted command never
+    leaves a truncated file under the name asked for (nor replaces an earlier one)."""
+    if path is None:
+        sys.stdout.flush()
+        yield sys.stdout.buffer
+        sys.stdout.buffer.flush()
+        return
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partiel")
+    try:
+        with partial.open("wb") as handle:
+            yield handle
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _write_batches(batches, handle, fmt: str) -> None:
+    """Stream Arrow batches to ``handle``: CSV of text columns (values never need quotes:
+    FINESS, month, indicator codes and numbers), or Parquet of typed columns. The next
+    batches are produced meanwhile (`_ahead`): national export 8.2-9.5 s -> 7.8 s (CSV),
+    6.4-6.9 s -> 5.5-6.1 s (Parquet)."""
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        with pq.ParquetWriter(handle, batches.schema) as writer:
+            for batch in _ahead(batches):
+                writer.write_batch(batch)
+        return
     import pyarrow.csv as pacsv
 
-    sys.stdout.flush()
     options = pacsv.WriteOptions(quoting_style="none", quoting_header="none")
-    with pacsv.CSVWriter(sys.stdout.buffer, batches.schema, write_options=options) as writer:
-        for batch in batches:
+    with pacsv.CSVWriter(handle, batches.schema, write_options=options) as writer:
+        for batch in _ahead(batches):
             writer.write_batch(batch)
-    sys.stdout.buffer.flush()
+
+
+def _ahead(batches, depth: int = 8):
+    """The items of ``batches``, the next ``depth`` produced by a thread while the caller
+    uses the current one (DuckDB and Arrow release the GIL). The thread's exception is raised
+    here; leaving early (a closed pipe) stops the thread after its current item."""
+    ready: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for batch in batches:
+                if not put(batch):
+                    return
+        except BaseException as exc:  # noqa: BLE001 - raised again in the caller's thread
+            put(exc)
+            return
+        put(done)
+
+    thread = threading.Thread(target=produce, name="dui-export", daemon=True)
+    thread.start()
+    try:
+        while (item := ready.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
 
 
 def cmd_va(args: argparse.Namespace, ref: referentiel_mod.Referentiel) -> int:

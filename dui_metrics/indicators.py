@@ -291,11 +291,11 @@ def with_missing_months(frame: pd.DataFrame, start: dt.date, end: dt.date) -> pd
     return dense.reindex(grid).reset_index()
 
 
-# The `indicators` CSV export. Sorting 17 M rows on their text keys (FINESS, indicator) and
-# text payload cost ~8 s at national scale; sorted on integer ids with numeric payload, then
+# The `indicators` export. Sorting 17 M rows on their text keys (FINESS, indicator) and text
+# payload cost ~8 s at national scale; sorted on integer ids with numeric payload, then
 # formatted, the same rows take ~3 s. Ids follow the text order (dictionaries sorted), and the
-# formatting projection keeps the sorted order. DuckDB's shortest round-trip text of a DOUBLE
-# is the one Python's repr gives (checked on 10,000 rates), so rates keep full precision.
+# projection after the sort keeps the sorted order. DuckDB's shortest round-trip text of a
+# DOUBLE is the one Python's repr gives (checked on 10,000 rates), so rates keep full precision.
 _EXPORT = """
 with m as ({monthly}),
 sorted as (
@@ -305,33 +305,48 @@ sorted as (
     join export_codes c using (indicateur)
     order by e.eid, m.periode, c.iid
 )
-select eid,
+select {projection} from sorted
+"""
+_TEXT_PROJECTION = """eid,
     strftime(periode, '%Y-%m') as periode,
     iid,
     case when est_taux then valeur::varchar else valeur::bigint::varchar end as valeur,
     numerateur::varchar as numerateur,
-    denominateur::varchar as denominateur
-from sorted
-"""
+    denominateur::varchar as denominateur"""
+_TYPED_PROJECTION = "eid, periode, iid, valeur, numerateur, denominateur, est_taux"
 
 EXPORT_COLUMNS = ("finess_et", "periode", "indicateur", "valeur", "numerateur", "denominateur")
+# Typed export (Parquet): the month as a date (its first day), rates and counts as numbers.
+TYPED_SCHEMA = pa.schema(
+    [
+        ("finess_et", pa.string()),
+        ("periode", pa.date32()),
+        ("indicateur", pa.string()),
+        ("valeur", pa.float64()),
+        ("numerateur", pa.int64()),
+        ("denominateur", pa.int64()),
+        ("est_taux", pa.bool_()),
+    ]
+)
 
 
-def monthly_text_batches(
+def monthly_export_batches(
     store: Store,
     ref: Referentiel,
     du: dt.date | None = None,
     au: dt.date | None = None,
     finess: Sequence[str] | None = None,
     batch_rows: int = 200_000,
+    *,
+    as_text: bool = True,
 ):
-    """`monthly` formatted as text, as a stream of Arrow record batches (columns
-    ``EXPORT_COLUMNS``, all strings), in `monthly`'s order.
+    """`monthly`'s rows, in its order, as a stream of Arrow record batches: as text (columns
+    ``EXPORT_COLUMNS``, for CSV: counts without decimals, empty values NULL) or typed
+    (``TYPED_SCHEMA``, for Parquet).
 
-    For the CLI's CSV output at national scale: no Python object per row, memory bounded by
-    the batch size. Counts print without decimals; empty values are NULL. DuckDB sorts on
-    integer ids of the ESMS and indicators; each batch turns them back into text (Arrow
-    ``take``).
+    For the CLI's output at national scale: no Python object per row, memory bounded by the
+    batch size. DuckDB sorts on integer ids of the ESMS and indicators; each batch turns them
+    back into text (Arrow ``take``).
     """
     params = _query_params(store, ref, du, au, finess)
     esms = pa.array(
@@ -347,15 +362,20 @@ def monthly_text_batches(
         "export_codes",
         pa.table({"indicateur": codes, "iid": pa.array(range(len(codes)), pa.int16())}),
     )
-    query = _EXPORT.format(monthly=sql("monthly_indicators"))
+    projection = _TEXT_PROJECTION if as_text else _TYPED_PROJECTION
+    query = _EXPORT.format(monthly=sql("monthly_indicators"), projection=projection)
     reader = store.con.sql(query, params=params).to_arrow_reader(batch_rows)
-    schema = pa.schema([(name, pa.string()) for name in EXPORT_COLUMNS])
+    if as_text:
+        schema = pa.schema([(name, pa.string()) for name in EXPORT_COLUMNS])
+    else:
+        schema = TYPED_SCHEMA
 
     def batches():
         for batch in reader:
             columns = batch.columns
+            named = [esms.take(columns[0]), columns[1], codes.take(columns[2]), *columns[3:]]
             yield pa.record_batch(
-                [esms.take(columns[0]), columns[1], codes.take(columns[2]), *columns[3:]],
+                [column.cast(field.type) for column, field in zip(named, schema, strict=True)],
                 schema=schema,
             )
 

@@ -97,6 +97,63 @@ def test_indicators_csv_is_sorted_like_json_whatever_the_loading_order(tmp_path:
     assert only[1:] == ["2A0000001,2025-01,mss_messages_envoyes,7,,"]
 
 
+def test_indicators_parquet_is_typed_and_in_the_csv_order(workdir: Path) -> None:
+    import datetime as dt
+
+    import pyarrow.parquet as pq
+
+    assert run("ingest", "usages.csv", cwd=workdir).returncode == 0
+    out = run("indicators", "--format", "parquet", "--sortie", "ind.parquet", cwd=workdir)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == ""
+    table = pq.read_table(workdir / "ind.parquet")
+    assert [str(f.type) for f in table.schema] == [
+        "string",
+        "date32[day]",
+        "string",
+        "double",
+        "int64",
+        "int64",
+        "bool",
+    ]
+    jan, feb = dt.date(2025, 1, 1), dt.date(2025, 2, 1)
+    # the rows of test_indicators_csv_is_exact, typed: 30/40 = 0.75, 0/30 = 0.0, 0/40 = 0.0
+    assert [tuple(r.values()) for r in table.to_pylist()] == [
+        ("690000013", jan, "dossiers_actifs", 30.0, None, None, False),
+        ("690000013", jan, "ins_qualifiees", 0.0, None, None, False),
+        ("690000013", jan, "personnes_accompagnees", 40.0, None, None, False),
+        ("690000013", jan, "taux_dossiers_actifs", 0.75, 30, 40, True),
+        ("690000013", jan, "taux_ins_qualifiees", 0.0, 0, 30, True),
+        ("690000013", feb, "dossiers_actifs", 0.0, None, None, False),
+        ("690000013", feb, "personnes_accompagnees", 40.0, None, None, False),
+        ("690000013", feb, "taux_dossiers_actifs", 0.0, 0, 40, True),
+    ]
+    assert sorted(p.name for p in workdir.iterdir() if p.name.startswith(".")) == []
+
+
+def test_indicators_output_file_holds_what_stdout_prints(workdir: Path) -> None:
+    run("ingest", "usages.csv", cwd=workdir)
+    printed = run("indicators", cwd=workdir).stdout
+    assert run("indicators", "--sortie", "ind.csv", cwd=workdir).stdout == ""
+    assert (workdir / "ind.csv").read_text(encoding="utf-8") == printed
+    as_json = run("indicators", "--format", "json", cwd=workdir).stdout
+    run("indicators", "--format", "json", "--sortie", "ind.json", cwd=workdir)
+    assert (workdir / "ind.json").read_text(encoding="utf-8") == as_json
+
+
+def test_indicators_parquet_needs_an_output_file(workdir: Path) -> None:
+    run("ingest", "usages.csv", cwd=workdir)
+    out = run("indicators", "--format", "parquet", cwd=workdir)
+    assert out.returncode == 2 and out.stdout == ""
+    assert (
+        "--format parquet écrit un fichier binaire : indiquez-le avec --sortie FICHIER"
+        in out.stderr
+    )
+    out = run("indicators", "--sortie", "absent/ind.csv", cwd=workdir)
+    assert out.returncode == 2
+    assert "dossier introuvable pour --sortie : absent" in out.stderr
+
+
 def test_indicators_json_numbers_and_nulls(workdir: Path) -> None:
     run("ingest", "usages.csv", cwd=workdir)
     out = run("indicators", "--au", "2025-01", "--format", "json", cwd=workdir)
@@ -242,3 +299,23 @@ def test_readme_input_examples_load(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     assert "avertissement" not in out.stderr
     assert "3 chargé(s)" in out.stderr
+
+
+def test_export_batches_produced_ahead_keep_order_and_errors() -> None:
+    import threading
+
+    from dui_metrics.cli import _ahead
+
+    def failing():
+        yield from range(3)
+        raise ValueError("lecture interrompue")
+
+    seen = []
+    with pytest.raises(ValueError, match="lecture interrompue"):
+        for item in _ahead(failing(), depth=1):
+            seen.append(item)
+    assert seen == [0, 1, 2]  # every item before the error, in order
+    items = _ahead(iter(range(1000)), depth=2)
+    assert [next(items), next(items)] == [0, 1]
+    items.close()  # the caller leaves early (a closed pipe): the thread stops
+    assert not [t for t in threading.enumerate() if t.name == "dui-export"]
