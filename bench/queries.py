@@ -10,7 +10,8 @@ Each command runs in its own child process, as a user would run it, writing its 
 file under /tmp (deleted at the end); the table gives the child's wall time (interpreter start
 and imports included), the time inside the command, the output's rows and size, and the
 child's peak RSS (``os.wait4``). Commands:
-- ``dui-metrics indicators`` (CSV, every ESMS and month: counts and rates) and
+- ``dui-metrics indicators`` (CSV, every ESMS and month: counts and rates; and the same as
+  Parquet with ``--format parquet --sortie``, rows counted from its metadata) and
   ``dui-metrics va`` (CSV, every ESMS, window ending with the latest month), through
   ``dui_metrics.cli.main`` exactly as the console script does;
 - baselines on the same store, opened read-only the same way: ``select count(*), sum(valeur)
@@ -42,12 +43,13 @@ sys.path.insert(0, str(ROOT))
 
 TARGET_S = 5.0
 TARGET_RSS_MIB = 4096
-PARTS = ("count", "copy", "va", "indicators", "monthly", "period")
+PARTS = ("count", "copy", "va", "indicators", "parquet", "monthly", "period")
 LABELS = {
     "count": "select count(*) (baseline)",
     "copy": "DuckDB COPY to CSV (baseline)",
     "va": "dui-metrics va",
     "indicators": "dui-metrics indicators",
+    "parquet": "dui-metrics indicators parquet",
     "monthly": "indicators.monthly_arrow",
     "period": "indicators.period_values 12m",
 }
@@ -85,6 +87,19 @@ def run_part(part: str, store: Path, out: Path, max_gib: float) -> dict:
                 du = indicators.add_months(latest, -11)
                 rows = len(indicators.period_values(s, ref, du, latest))
         out.write_text(f"{rows}\n")
+    elif part == "parquet":
+        from dui_metrics.cli import main
+
+        code = main(
+            ["indicators", "--store", str(store), "--format", "parquet", "--sortie", str(out)]
+        )
+        if code:
+            sys.exit(f"{part}: exit {code}")
+        import pyarrow.parquet as pq
+
+        seconds = time.perf_counter() - start
+        rows = pq.ParquetFile(out).metadata.num_rows
+        return {"seconds": seconds, "lines": rows, "bytes": out.stat().st_size}
     else:
         from dui_metrics.cli import main
 
@@ -183,7 +198,7 @@ def main() -> None:
             print(f"{LABELS[part]:<31} {wall:>7.1f}  {r}, peak RSS {rss:.0f} MiB  MISSED")
             continue
         verdict = ""
-        if part in ("va", "indicators", "monthly", "period"):
+        if part in ("va", "indicators", "parquet", "monthly", "period"):
             ok = wall < TARGET_S and rss < TARGET_RSS_MIB
             verdict = "ok" if ok else "MISSED"
         print(
