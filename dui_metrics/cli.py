@@ -193,6 +193,8 @@ def cmd_indicators(args: argparse.Namespace, ref: referentiel_mod.Referentiel) -
         )
     if args.sortie is not None and not args.sortie.parent.is_dir():
         raise UsageError(f"dossier introuvable pour --sortie : {args.sortie.parent}")
+    if args.sortie is not None and args.sortie.is_dir():
+        raise UsageError(f"--sortie désigne un dossier, pas un fichier : {args.sortie}")
     with Store(_store_path(args), read_only=True) as store:
         if args.format == "json":
             rows = indicators.monthly(store, ref, du=args.du, au=args.au, finess=args.finess_et)
@@ -244,6 +246,8 @@ def _output(path: Path | None):
         with partial.open("wb") as handle:
             yield handle
         os.replace(partial, path)
+    except OSError as exc:  # no permission, disk full…: said in French, nothing left behind
+        raise UsageError(f"écriture impossible dans {path} : {exc.strerror or exc}") from exc
     finally:
         partial.unlink(missing_ok=True)
 

@@ -152,6 +152,14 @@ def test_indicators_parquet_needs_an_output_file(workdir: Path) -> None:
     out = run("indicators", "--sortie", "absent/ind.csv", cwd=workdir)
     assert out.returncode == 2
     assert "dossier introuvable pour --sortie : absent" in out.stderr
+    (workdir / "sorties").mkdir()
+    out = run("indicators", "--sortie", "sorties", cwd=workdir)
+    assert out.returncode == 2
+    assert "--sortie désigne un dossier, pas un fichier : sorties" in out.stderr
+    # /proc takes no new file, even from root: the open fails, said in French, exit 2
+    out = run("indicators", "--sortie", "/proc/ind.csv", cwd=workdir)
+    assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr
+    assert "dui-metrics : erreur : écriture impossible dans /proc/ind.csv : " in out.stderr
 
 
 def test_indicators_json_numbers_and_nulls(workdir: Path) -> None:
