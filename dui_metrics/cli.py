@@ -180,9 +180,10 @@ def _number(value: object, integer: bool) -> int | float | None:
     return int(value) if integer else float(value)
 
 
-# DuckDB's memory limit for the `indicators` CSV export (beyond it, its sort spills to disk).
-# National export (40,000 ESMS × 36 months, 17 M lines): 2 GB gives 2.1 GB peak RSS in 8.8 s;
-# 1 GB, 1.2 GB in 11.0 s; no limit, 2.5 GB in 8.0 s.
+# DuckDB's memory limit for the `indicators` export (beyond it, its sort spills to disk).
+# National export (40,000 ESMS × 36 months, 17 M lines), when chosen: 2 GB gave 2.1 GB peak
+# RSS in 8.8 s; 1 GB, 1.2 GB in 11.0 s; no limit, 2.5 GB in 8.0 s. With the later SQL
+# changes, 2 GB gives 1.4-1.5 GB in 7.5 s (Parquet) to 8.4 s (CSV).
 SORT_MEMORY = "2GB"
 
 
