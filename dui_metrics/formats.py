@@ -27,6 +27,16 @@ def fr_number(value: float | None, decimals: int = 1) -> str:
     return text.replace("\x00", NNBSP)
 
 
+MEBIBYTE = 1024 * 1024  # "1 Mo" as file managers count
+
+
+def fr_size(size: float) -> str:
+    """A file size: ``211 octets``, ``300 008 octets`` below 1 Mo, then ``1,5 Mo``."""
+    if size < MEBIBYTE:
+        return f"{fr_int(int(size))} octet{'s' if size > 1 else ''}"
+    return f"{fr_number(size / MEBIBYTE)} Mo"
+
+
 def fr_percent(fraction: float | None, decimals: int = 1) -> str:
     """A rate (fraction in [0, 1]) on screen: ``0.125`` → ``12,5 %``."""
     if fraction is None or (isinstance(fraction, float) and math.isnan(fraction)):

@@ -25,6 +25,7 @@ import pyarrow as pa
 from dui_metrics import finess
 from dui_metrics import referentiel as referentiel_mod
 from dui_metrics.errors import ExportError, Problem, UsageError
+from dui_metrics.formats import MEBIBYTE, fr_size
 from dui_metrics.indicators import register_definitions
 from dui_metrics.ingest import reference, usage
 from dui_metrics.ingest.columns import KIND_LABELS, REFERENCE, detect_layout
@@ -43,7 +44,6 @@ LOADED, SKIPPED, REJECTED = "chargé", "déjà importé", "refusé"
 # Size limit per file, checked before reading: 1 Mo = 1 048 576 octets, as file managers count.
 MAX_FILE_ENV = "DUI_METRICS_MAX_FILE_MB"
 DEFAULT_MAX_FILE_MB = 500.0
-MEGABYTE = 1024 * 1024
 # Threads that read and check files ahead of the one being written, and how many files they
 # may have ready or in progress (see ingest_paths): enough that a long step of the writer (a
 # reference file, a batched write) does not leave them idle; a few tens of MB per file.
@@ -74,15 +74,9 @@ def max_file_mb(given: float | None = None) -> float:
     return given
 
 
-def _size_text(size: float) -> str:
-    if size < MEGABYTE:
-        return f"{int(size):,} octet{'s' if size > 1 else ''}".replace(",", " ")
-    return f"{size / MEGABYTE:.1f} Mo".replace(".", ",")
-
-
 def _check_size(path: Path, name: str, limit_mb: float) -> None:
     size = path.stat().st_size
-    if size > limit_mb * MEGABYTE:
+    if size > limit_mb * MEBIBYTE:
         limit = f"{limit_mb:g}".replace(".", ",")
         raise ExportError(
             [
@@ -90,7 +84,7 @@ def _check_size(path: Path, name: str, limit_mb: float) -> None:
                     name,
                     None,
                     None,
-                    f"fichier trop volumineux ({_size_text(size)}) : la limite est de {limit} Mo "
+                    f"fichier trop volumineux ({fr_size(size)}) : la limite est de {limit} Mo "
                     f"par fichier (option --taille-max ou variable {MAX_FILE_ENV})",
                 )
             ]
@@ -99,7 +93,7 @@ def _check_size(path: Path, name: str, limit_mb: float) -> None:
 
 def _max_unpacked(limit_mb: float) -> float:
     """The most bytes an XLSX file may unpack to, for a size limit of ``limit_mb`` Mo."""
-    return limit_mb * MEGABYTE * XLSX_UNPACKED_FACTOR
+    return limit_mb * MEBIBYTE * XLSX_UNPACKED_FACTOR
 
 
 @dataclass
@@ -295,7 +289,7 @@ def _reference_first(
 
 def _looks_like_reference(path: Path, ref: Referentiel, limit_mb: float) -> bool:
     try:
-        if path.stat().st_size > limit_mb * MEGABYTE:
+        if path.stat().st_size > limit_mb * MEBIBYTE:
             return False  # refused unread when its turn comes
         headers = peek_headers(path, _max_unpacked(limit_mb))
     except Exception:  # noqa: BLE001 - an unreadable file is reported when it is read

@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dui_metrics.errors import MAX_LISTED, ExportError, Problem
+from dui_metrics.formats import fr_size
 from dui_metrics.ingest.columns import is_finess_header
 
 CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
@@ -114,12 +115,6 @@ ARCHIVE_SUFFIXES = {".zip", ".gz", ".tgz", ".tar", ".bz2", ".xz", ".7z", ".rar"}
 XLSX_UNPACKED_FACTOR = 10
 
 
-def _mo(size: float) -> str:
-    if size < 1024 * 1024:
-        return f"{int(size):,} octet{'s' if size > 1 else ''}".replace(",", "\u202f")
-    return f"{size / (1024 * 1024):,.1f} Mo".replace(",", "\u202f").replace(".", ",")
-
-
 def check_unpacked(path: Path, file: str, max_unpacked: float) -> None:
     """Refuse an XLSX file whose members would unpack to more than ``max_unpacked`` bytes,
     before anything is decompressed. The sizes are those the zip declares: Python's zipfile,
@@ -139,7 +134,7 @@ def check_unpacked(path: Path, file: str, max_unpacked: float) -> None:
                     None,
                     None,
                     f"classeur refusé sans être ouvert : son contenu décompressé ferait "
-                    f"{_mo(unpacked)}, plus de {XLSX_UNPACKED_FACTOR} fois la taille maximale "
+                    f"{fr_size(unpacked)}, plus de {XLSX_UNPACKED_FACTOR} fois la taille maximale "
                     "d'un fichier (bombe de décompression ?) ; exportez les données en CSV",
                 )
             ]
