@@ -338,8 +338,6 @@ def ingest_paths(
             cur = cursors.get()
             try:
                 alone = usage.check_alone(cur, raw, layout, ref)
-                if not alone.total:
-                    alone.table = usage.pending_rows(alone.incoming)
             except Exception as exc:  # noqa: BLE001 - refuses this file, in ingest_table
                 alone = exc
             finally:
@@ -432,13 +430,10 @@ def ingest_table(
             rows, warnings = reference.check(raw, layout)
             result.warnings += warnings
         else:
-            rows_table = None  # the checked rows, when a worker fetched them
             if prepared is not None:
                 if isinstance(prepared.alone, Exception):
                     raise prepared.alone
                 staged = usage.accept(prepared.alone, session.stored_keys)
-                if staged is not None:
-                    rows_table = prepared.alone.table
             if staged is None:  # replaces stored values, or not prepared: on this cursor
                 staged = usage.stage(cur, raw, layout, ref, session.stored_keys)
             result.warnings += _usage_warnings(session, staged, raw.file)
@@ -454,9 +449,7 @@ def ingest_table(
             ref.version,
         ]
         if staged is not None and not staged.replaces:  # written later, with the next files
-            if rows_table is None:
-                rows_table = usage.pending_rows(staged.incoming)
-            session.defer(log_row, rows_table)
+            session.defer(log_row, usage.pending_rows(staged.incoming))
             loaded, replaced = staged.rows, 0
         else:
             session.flush()  # what waits was processed before this file

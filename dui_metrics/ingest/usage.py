@@ -53,13 +53,14 @@ def parse_month(text: str | None) -> dt.date | None:
 
 @dataclass
 class StagedUsage:
-    """A checked usage file waiting as ``incoming`` (an Arrow table registered) on its cursor."""
+    """A checked usage file waiting in temporary table ``incoming`` of its cursor, and in
+    memory (``incoming``: the same rows, fetched once as Arrow)."""
 
     rows: int
     esms: list[tuple[str, int]]  # (finess_et, first line) of each ESMS of the file, by FINESS
     keys: np.ndarray  # hashes of the file's (finess_et, periode) keys, see StoredKeys
     replaces: bool  # whether the file holds (ESMS, month) keys the store already has
-    incoming: pa.Table | None = None  # its rows, as registered (see check_alone)
+    incoming: pa.Table | None = None  # its rows, as in temp table incoming (see check_alone)
 
 
 # DuckDB's hash of an (ESMS, month) key: see StoredKeys.
@@ -160,7 +161,6 @@ class CheckedAlone:
     # Whether the problems are cross-indicator ones (numerator above denominator) found among
     # the file's own values: with stored values, the same file may have more of them.
     ratio_only: bool
-    table: pa.Table | None = None  # the rows (pending_rows), when asked and there is no problem
     incoming: pa.Table | None = None  # the file's checked rows, when it has no bad cell
 
 
@@ -281,7 +281,7 @@ def stage(
     ref: Referentiel,
     stored: StoredKeys,
 ) -> StagedUsage:
-    """Check every row of a usage file; on success leave its rows in ``incoming`` (Arrow).
+    """Check every row of a usage file; on success leave its rows in temp table ``incoming``.
 
     ``store`` is a cursor where ``indicators.register_definitions`` ran; ``stored``: the
     keys the store holds, for this command. Raises ``ExportError`` listing the first problems
