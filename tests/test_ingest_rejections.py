@@ -515,3 +515,110 @@ def test_usage_of_an_esms_absent_from_the_reference_is_a_warning(store, write_fi
         (E2, "2025-05", "ins_qualifiees", 3),
         (E1, "2025-05", "ins_qualifiees", 5),
     ]
+
+
+# --- wide files: checked row by row first (usage._wide_fast), cell by cell on a problem ----
+WIDE = "finess_et;periode;personnes_accompagnees;dossiers_actifs;ins_qualifiees\n"
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        pytest.param(
+            "33000000X;2025-05;10;5;1",
+            "colonne finess_et : FINESS invalide « 33000000X » : 9 caractères attendus "
+            "(9 lus), chiffres, 2A ou 2B pour la Corse",
+            id="finess",
+        ),
+        pytest.param(
+            f"{E2};2025-07;10;5;1",
+            "colonne periode : mois 07/2025 postérieur au mois en cours (06/2025)",
+            id="future-month",
+        ),
+        pytest.param(
+            f"{E2};2025-13;10;5;1",
+            "colonne periode : période illisible « 2025-13 » : formats acceptés AAAA-MM, "
+            "MM/AAAA, AAAA-MM-JJ, JJ/MM/AAAA",
+            id="month-13",
+        ),
+        pytest.param(
+            f"{E2};2025-05;10;-2;1",
+            "colonne dossiers_actifs : valeur négative (-2) pour dossiers_actifs",
+            id="negative",
+        ),
+        pytest.param(
+            f"{E2};2025-05;10;5;2,5",
+            "colonne ins_qualifiees : valeur non entière (2,5) pour ins_qualifiees : "
+            "un comptage est un nombre entier",
+            id="decimal",
+        ),
+        pytest.param(
+            f"{E2};2025-05;10;5;abc",
+            "colonne ins_qualifiees : valeur non numérique « abc » pour ins_qualifiees",
+            id="text",
+        ),
+        pytest.param(
+            f"{E2};2025-05;10;5;NaN",
+            "colonne ins_qualifiees : valeur non numérique « NaN » pour ins_qualifiees",
+            id="nan",
+        ),
+        pytest.param(
+            f"{E2};2025-05;2000000000000;5;1",
+            "colonne personnes_accompagnees : valeur hors limites (2000000000000) pour "
+            "personnes_accompagnees",
+            id="huge",
+        ),
+        pytest.param(
+            f"{E2};2025-05;40;45;1",
+            f"colonne dossiers_actifs : dossiers_actifs (45) supérieur à personnes_accompagnees "
+            f"(40) pour {E2} en 05/2025",
+            id="numerator-above-denominator-in-the-row",
+        ),
+    ],
+)
+def test_wide_file_with_one_bad_row_is_rejected_with_the_cell_message(
+    write_file, rejected, row, message
+):
+    # Line 2 is valid; line 3 has one problem, worded as for the cell that has it.
+    write_file("usages.csv", WIDE + f"{E1};2025-05;40;30;12\n{row}\n")
+    assert rejected("usages.csv") == [f"usages.csv, ligne 3, {message}"]
+
+
+@pytest.mark.parametrize(
+    "silent",
+    [
+        pytest.param("2A0000012", id="valid-finess"),  # checked row by row
+        pytest.param("XXX", id="unusable-finess"),  # a row problem: checked cell by cell
+    ],
+)
+def test_wide_file_values_spaces_commas_and_empty_cells(store, write_file, ingest, silent):
+    # "1 200" (thousands space) is 1200, "5,0" is 5; an empty cell is a missing value; a row
+    # whose counts are all empty says nothing: neither its ESMS nor its FINESS count.
+    write_file(
+        "usages.csv",
+        WIDE + f"{E1};2025-05;1 200;5,0;\n{E2};05/2025;;;7\n{silent};2025-05;;;\n",
+    )
+    [result] = ingest("usages.csv")
+    assert (result.status, result.rows_loaded) == ("chargé", 3)
+    assert loaded_values(store) == [
+        (E2, "2025-05", "ins_qualifiees", 7),
+        (E1, "2025-05", "dossiers_actifs", 5),
+        (E1, "2025-05", "personnes_accompagnees", 1200),
+    ]
+    assert store.execute("select distinct line from usage order by 1").fetchall() == [(2,), (3,)]
+    # No reference loaded: each ESMS that gave a value is warned about, by FINESS.
+    assert [str(w) for w in result.warnings] == [
+        f"usages.csv, ligne 3 : ESMS {E2} absent du référentiel des établissements",
+        f"usages.csv, ligne 2 : ESMS {E1} absent du référentiel des établissements",
+    ]
+
+
+def test_wide_file_above_a_stored_denominator_is_rejected(write_file, ingest, rejected):
+    write_file("avril.csv", f"finess_et;periode;personnes_accompagnees\n{E1};2025-05;40\n")
+    assert [r.status for r in ingest("avril.csv")] == ["chargé"]
+    write_file("usages.csv", f"finess_et;periode;dossiers_actifs\n{E1};2025-05;45\n")
+    assert rejected("usages.csv") == [
+        "usages.csv, ligne 2, colonne dossiers_actifs : dossiers_actifs (45) supérieur à "
+        f"personnes_accompagnees (40) pour {E1} en 05/2025, "
+        "personnes_accompagnees venant du magasin"
+    ]
