@@ -313,10 +313,21 @@ def read_plain_csv(
     """
     import pyarrow.csv as pacsv
 
-    body = (text.encode("utf-8") if encoded is None else encoded).replace(b"\r\n", b"\n")
-    if body.startswith(b"\n") or b"\n\n" in body.rstrip(b"\n") or body.count(b"\n") < 1:
+    # CR only in CRLF (``_is_simple``): pyarrow ends lines at LF or CRLF alike, so the bytes
+    # are read as they are (replacing every CRLF cost more than the parser).
+    body = text.encode("utf-8") if encoded is None else encoded
+    end = len(body)
+    while end and body[end - 1] in b"\r\n":
+        end -= 1  # the line ends after the last record
+    first_end = body.find(b"\n")
+    if (
+        first_end < 0
+        or body.startswith((b"\n", b"\r\n"))
+        or body.find(b"\n\n", 0, end) >= 0
+        or body.find(b"\n\r\n", 0, end) >= 0
+    ):
         return None
-    header_line = body[: body.find(b"\n")].decode("utf-8")
+    header_line = body[:first_end].decode("utf-8").removesuffix("\r")
     fields = [cell.strip(" \t") for cell in header_line.split(sep)]
     headers = list(fields)
     while headers and not headers[-1]:
@@ -324,6 +335,9 @@ def read_plain_csv(
     if not headers:
         return None
     names = [f"c{i}" for i in range(len(fields))]
+    # Without a space (or tab) at either end of a cell, trimming changes nothing and an empty
+    # cell is one the parser reads as "": it makes it null itself, as below.
+    padded = _has_padding(body, sep, first_end)
     try:
         table = pacsv.read_csv(
             pa.BufferReader(body),
@@ -333,7 +347,8 @@ def read_plain_csv(
             ),
             convert_options=pacsv.ConvertOptions(
                 column_types={name: pa.string() for name in names},
-                strings_can_be_null=False,
+                null_values=[""],
+                strings_can_be_null=not padded,
                 quoted_strings_can_be_null=False,
             ),
         )
@@ -344,22 +359,25 @@ def read_plain_csv(
     limit = csv.field_size_limit()
     cells = []
     for name in names:
-        column = pc.utf8_trim(table.column(name), " \t")
-        if pc.max(pc.utf8_length(column)).as_py() > limit:
+        column = table.column(name)
+        if padded:
+            column = pc.utf8_trim(column, " \t")
+            column = pc.if_else(pc.equal(column, ""), pa.scalar(None, pa.string()), column)
+        # bytes ≥ characters: the character count is needed only above the limit in bytes
+        if (pc.max(pc.binary_length(column)).as_py() or 0) > limit and (
+            pc.max(pc.utf8_length(column)).as_py() > limit
+        ):
             return None
         cells.append(column)
     width = len(headers)
     for extra in cells[width:]:
-        if not pc.all(pc.equal(extra, "")).as_py():
+        if extra.null_count != len(extra):
             return None
     filled = None
     for column in cells:
-        has = pc.not_equal(column, "")
+        has = pc.is_valid(column)
         filled = has if filled is None else pc.or_(filled, has)
-    arrays = {
-        f"c{i}": pc.if_else(pc.equal(column, ""), pa.scalar(None, pa.string()), column)
-        for i, column in enumerate(cells[:width])
-    }
+    arrays = {f"c{i}": column for i, column in enumerate(cells[:width])}
     arrays["_line"] = pa.array(np.arange(2, table.num_rows + 2, dtype=np.int64))
     result = pa.table(arrays)
     if not pc.all(filled).as_py():
@@ -367,6 +385,21 @@ def read_plain_csv(
         if result.num_rows == 0:
             return None
     return RawTable(file, headers, result, encoding=f"{encoding}, « {_sep_name(sep)} »")
+
+
+def _has_padding(body: bytes, sep: str, header_end: int) -> bool:
+    """Whether a cell of ``body`` (separator ``sep``; records from ``header_end`` on) starts or
+    ends with a space or a tab (one of them next to a separator, a line end or either end of
+    the text)."""
+    pads = [c for c in " \t" if c != sep]
+    if all(body.find(c.encode(), header_end) < 0 for c in pads):
+        return False  # no space nor tab in any cell: the quick answer of most exports
+    rx = {" ": " ", "\t": "\\t", "\r": "\\r", "\n": "\\n", ";": ";", ",": ","}
+    pad = "".join(rx[c] for c in pads)  # RE2 class members
+    edge = "".join(rx[c] for c in "\r\n" + sep)
+    pattern = f"(?:^|[{edge}])[{pad}]|[{pad}](?:$|[{edge}])"
+    found = pc.match_substring_regex(pa.array([body], pa.binary()), pattern)
+    return found[0].as_py()
 
 
 def read_simple_csv(
