@@ -290,8 +290,9 @@ def _wide_fast(
     a key can be). When every row passes, returns the typed rows (with their key hashes) and
     the long rows to write (``CheckedAlone.incoming``), and leaves view ``incoming`` as
     ``usage_incoming`` would. Otherwise returns None, and the cell by cell path
-    (usage_staged) finds and words the problems: this one only says whether there are any. A row whose FINESS or month is wrong but whose counts are all empty also takes that
-    path, which drops it."""
+    (usage_staged) finds and words the problems: this one only says whether there are any.
+    A row whose FINESS or month is wrong but whose counts are all empty also takes that path,
+    which drops it."""
     cols = layout.columns
     names = [c for c in cols if c not in ("finess_et", "periode")]
     counts = {code: raw.column(cols[name]) for name, code in zip(names, codes, strict=True)}
@@ -306,7 +307,6 @@ def _wide_fast(
             }
         ),
     )
-    store.execute("create or replace temp table wide as " + _sql("usage_wide_typed"))
     # Codes come from the référentiel (identifiers), never from the file.
     bad = ["row_bad"]
     bad += [
@@ -317,20 +317,26 @@ def _wide_fast(
         for r in ref.rates
         if r.numerator in counts and r.denominator in counts
     ]
-    if store.scalar(f"select count(*) from wide where {' or '.join(bad)}"):
+    rows = store.arrow_of(
+        f"select * exclude (row_bad), {' or '.join(bad)} as _bad, {KEY_HASH} as _key "
+        f"from ({_sql('usage_wide_typed')})"
+    )
+    if pc.any(rows.column("_bad")).as_py():
         return None
-    # The rows to write are built here in memory (one filter per count), and ``incoming`` is a
-    # view: only a file that replaces stored values reads it (``stage``, ``write``), before the
-    # cursor checks another file.
+    # A row whose counts are all empty gives no value: neither its ESMS nor its key count.
+    given = None
+    for code in counts:
+        valid = pc.is_valid(rows.column(code))
+        given = valid if given is None else pc.or_(given, valid)
+    if not pc.all(given).as_py():
+        rows = rows.filter(given)
+    # The rows to write are built here in memory (one filter per count). SQL sees them as
+    # view ``incoming``, read only for a file that replaces stored values (``stage``,
+    # ``write``), before the cursor checks another file.
+    store.register("wide", rows.drop_columns(["_bad"]))
     store.execute(
         f"create or replace temp view incoming as select *, {KEY_HASH} as _key "
         f"from ({_sql('usage_wide_incoming')})"
-    )
-    # A row whose counts are all empty gives no value: neither its ESMS nor its key count.
-    given = " or ".join(f'"{c}" is not null' for c in counts)
-    rows = store.arrow_of(
-        f"select _line, finess_et, periode, {KEY_HASH} as _key, "
-        f"* exclude (_line, finess_et, periode, row_bad) from wide where {given}"
     )
     parts = []
     for code in counts:
