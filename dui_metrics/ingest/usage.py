@@ -53,14 +53,14 @@ def parse_month(text: str | None) -> dt.date | None:
 
 @dataclass
 class StagedUsage:
-    """A checked usage file waiting in temporary table ``incoming`` of its cursor, and in
-    memory (``incoming``: the same rows, fetched once as Arrow)."""
+    """A checked usage file waiting in memory (``incoming``, as Arrow) and, if it replaces
+    stored values, in temporary table ``incoming`` of its cursor."""
 
     rows: int
     esms: list[tuple[str, int]]  # (finess_et, first line) of each ESMS of the file, by FINESS
     keys: np.ndarray  # hashes of the file's (finess_et, periode) keys, see StoredKeys
     replaces: bool  # whether the file holds (ESMS, month) keys the store already has
-    incoming: pa.Table | None = None  # its rows, as in view incoming (see check_alone)
+    incoming: pa.Table | None = None  # its rows, as in temp table incoming (see check_alone)
 
 
 # DuckDB's hash of an (ESMS, month) key: see StoredKeys.
@@ -162,12 +162,16 @@ class CheckedAlone:
     # the file's own values: with stored values, the same file may have more of them.
     ratio_only: bool
     incoming: pa.Table | None = None  # the file's checked rows, when it has no bad cell
+    # A wide file checked row by row (``_wide_fast``): its typed rows, from which ``stage``
+    # makes temp table ``incoming`` if the file replaces stored values.
+    wide: pa.Table | None = None
 
 
 def check_alone(store: Store, raw: RawTable, layout: Layout, ref: Referentiel) -> CheckedAlone:
     """Every check of a usage file that does not depend on the store, on cursor ``store`` (where
-    ``indicators.register_definitions`` ran); the file's rows are left in view
-    ``incoming``. The ratio check is the one of a file that replaces nothing.
+    ``indicators.register_definitions`` ran); the file's rows are left in temp table
+    ``incoming``, except for a wide file checked row by row (``stage`` makes it then). The
+    ratio check is the one of a file that replaces nothing.
 
     Nothing here reads the store's tables: files are checked this way on other cursors, in
     worker threads, while earlier files are being written (``ingest.ingest_paths``).
@@ -200,7 +204,9 @@ def check_alone(store: Store, raw: RawTable, layout: Layout, ref: Referentiel) -
         fast = _wide_fast(store, raw, layout, ref, codes)
         if fast is not None:
             rows, table = fast  # the ESMS and keys of the rows: the same, 1/8 of the work
-            return CheckedAlone(table.num_rows, *_esms_and_keys(rows), [], 0, True, table)
+            return CheckedAlone(
+                table.num_rows, *_esms_and_keys(rows), [], 0, True, table, wide=rows
+            )
     store.register("raw_cells", _long_cells(raw, layout))
     store.register(
         "indicator_map",
@@ -214,14 +220,12 @@ def check_alone(store: Store, raw: RawTable, layout: Layout, ref: Referentiel) -
     )
     staged = "with staged as (" + _sql("usage_staged") + ")\n"
     incoming = _sql("usage_incoming_unique" if unique else "usage_incoming")
-    # One pass into a temp table (what the ratio join reads best), fetched once as Arrow: the
-    # counts, the ESMS, the key hashes and the rows to write come from that. SQL reads it as
-    # view ``incoming``, the name the fast path's view of wide rows also takes.
+    # One pass into temp table ``incoming`` (what the ratio join reads best), fetched once as
+    # Arrow: the counts, the ESMS, the key hashes and the rows to write come from that.
     store.execute(
-        f"create or replace temp table incoming_cells as {staged}"
+        f"create or replace temp table incoming as {staged}"
         f"select *, {KEY_HASH} as _key from ({incoming})"
     )
-    store.execute("create or replace temp view incoming as select * from incoming_cells")
     table = store.arrow_of("select * from incoming")
     n_bad = pc.sum(table.column("n_bad")).as_py() or 0
     n_conflicts = pc.sum(table.column("conflict").cast(pa.int64())).as_py() or 0
@@ -288,8 +292,7 @@ def _wide_fast(
     whose columns are counts, on its rows rather than its cells: FINESS and month once per
     row, each pair of counts of a rate compared within the row (the only place both values of
     a key can be). When every row passes, returns the typed rows (with their key hashes) and
-    the long rows to write (``CheckedAlone.incoming``), and leaves view ``incoming`` as
-    ``usage_incoming`` would. Otherwise returns None, and the cell by cell path
+    the long rows to write (``CheckedAlone.incoming``). Otherwise returns None, and the cell by cell path
     (usage_staged) finds and words the problems: this one only says whether there are any.
     A row whose FINESS or month is wrong but whose counts are all empty also takes that path,
     which drops it."""
@@ -330,14 +333,9 @@ def _wide_fast(
         given = valid if given is None else pc.or_(given, valid)
     if not pc.all(given).as_py():
         rows = rows.filter(given)
-    # The rows to write are built here in memory (one filter per count). SQL sees them as
-    # view ``incoming``, read only for a file that replaces stored values (``stage``,
-    # ``write``), before the cursor checks another file.
-    store.register("wide", rows.drop_columns(["_bad"]))
-    store.execute(
-        f"create or replace temp view incoming as select *, {KEY_HASH} as _key "
-        f"from ({_sql('usage_wide_incoming')})"
-    )
+    # The rows to write are built here in memory (one filter per count). Temp table
+    # ``incoming`` is made from the typed rows only for a file that replaces stored values
+    # (``stage``): no other needs it.
     parts = []
     for code in counts:
         given = rows.filter(pc.is_valid(rows.column(code)))
@@ -375,7 +373,7 @@ def stage(
     ref: Referentiel,
     stored: StoredKeys,
 ) -> StagedUsage:
-    """Check every row of a usage file; on success leave its rows in view ``incoming``.
+    """Check every row of a usage file; on success leave its rows in temp table ``incoming``.
 
     ``store`` is a cursor where ``indicators.register_definitions`` ran; ``stored``: the
     keys the store holds, for this command. Raises ``ExportError`` listing the first problems
@@ -389,6 +387,12 @@ def stage(
     # The file replaces stored values: the ratio check judges the store as it would be after
     # it (its values and the stored ones it does not replace).
     mask = stored.held(alone.keys)
+    if alone.wide is not None:  # checked row by row: incoming is made now
+        store.register("wide", alone.wide.drop_columns(["_bad"]))
+        store.execute(
+            f"create or replace temp table incoming as select *, {KEY_HASH} as _key "
+            f"from ({_sql('usage_wide_incoming')})"
+        )
     _register_value_columns(store, raw, layout, ref)
     store.register("held_hashes", pa.table({"h": pa.array(alone.keys[mask], pa.uint64())}))
     store.execute(
