@@ -195,6 +195,11 @@ class Session:
     def __init__(self, store: Store, ref: Referentiel) -> None:
         self.ref = ref
         self.cur = store.cursor()
+        # Rows of ``usage`` have no order (every query orders what it reads): letting DuckDB
+        # write a batch in any order costs less (2 M rows: 0.7 → 0.5 s). The setting holds for
+        # the whole database: commands and the upload page ingest into a private copy
+        # (``writer.writable_copy``), opened for that alone.
+        self.cur.execute("set preserve_insertion_order = false")
         register_definitions(self.cur, ref)
         self.stored_keys = usage.StoredKeys(self.cur, before_read=self.flush)
         self._establishments: set[str] | None = None
