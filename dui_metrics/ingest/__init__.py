@@ -11,7 +11,6 @@ store exactly as it was; the other files of the command still load. A file whose
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
 import os
 import queue
@@ -523,17 +522,12 @@ _INSERT_IMPORT = (
 )
 
 
-# An ESMS comes back in every file of its OG (36 months): its Luhn answer is kept (a national
-# ingest asks 720,000 times for 40,000 numbers).
-_luhn_ok = functools.lru_cache(maxsize=1 << 17)(finess.luhn_ok)
-
-
 def _usage_warnings(session: Session, staged: usage.StagedUsage, file: str) -> list[Problem]:
     """Luhn failures and ESMS absent from the reference, one warning per FINESS."""
     warnings = []
     known = session.establishments()
     for code, line in staged.esms:
-        if _luhn_ok(code) is False:
+        if finess.luhn_ok(code) is False:
             warnings.append(
                 Problem(
                     file,
