@@ -246,13 +246,33 @@ def check_alone(store: Store, raw: RawTable, layout: Layout, ref: Referentiel) -
         # Row-level checks passed: keys and cross-indicator checks are meaningful now.
         problems, total = _problems(store, "usage_duplicate_problems", None, raw.file)
         return CheckedAlone(rows, [], empty, problems, total, False)
-    _register_value_columns(store, raw, layout, ref)
-    ctes = (
-        "with merged as (select finess_et, periode, indicateur, valeur, _line "
-        f"from incoming),\npairs as ({_sql('usage_ratio_pairs')})\n"
-    )
-    problems, total = _problems(store, "usage_ratio_problems", None, raw.file, ctes)
+    problems, total = [], 0
+    if _any_numerator_above(store, ref):  # then the pairs are found and worded
+        _register_value_columns(store, raw, layout, ref)
+        ctes = (
+            "with merged as (select finess_et, periode, indicateur, valeur, _line "
+            f"from incoming),\npairs as ({_sql('usage_ratio_pairs')})\n"
+        )
+        problems, total = _problems(store, "usage_ratio_problems", None, raw.file, ctes)
     return CheckedAlone(rows, *_esms_and_keys(table), problems, total, True, incoming=table)
+
+
+def _any_numerator_above(store: Store, ref: Referentiel) -> bool:
+    """Whether temp table ``incoming`` (one row per key) has a numerator above its
+    denominator for the same ESMS and month: one group per (ESMS, month) with a column per
+    count, about twice as fast as usage_ratio_pairs' self-join, which then runs only when
+    there is something to report. Codes come from the référentiel (identifiers)."""
+    if not ref.rates:
+        return False
+    codes = sorted({c for r in ref.rates for c in (r.numerator, r.denominator)})
+    columns = ", ".join(f"max(valeur) filter (where indicateur = '{c}') as \"{c}\"" for c in codes)
+    above = " or ".join(f'"{r.numerator}" > "{r.denominator}"' for r in ref.rates)
+    return bool(
+        store.scalar(
+            f"select count(*) from (select {columns} from incoming group by finess_et, periode) "
+            f"where {above}"
+        )
+    )
 
 
 def _esms_and_keys(incoming: pa.Table) -> tuple[list[tuple[str, int]], np.ndarray]:
