@@ -26,7 +26,7 @@ from dui_metrics.ingest.readers import (
 # Cells made of what real exports hold; some files also hold characters that send them to the
 # csv module path (quote, no-break space).
 USUAL = "09AB-/ \t,;éÉx"
-UNUSUAL = USUAL + '\xa0"'
+UNUSUAL = USUAL + '\xa0"\r'  # a CR alone ends a line for the csv module
 NEWLINE = st.sampled_from(["\n", "\r\n"])
 
 
@@ -137,6 +137,8 @@ def test_fast_path_on_a_usual_export_by_hand():
         'finess_et;periode;valeur\n"690000013";2025-03;5\n',  # quotes: the csv module decides
         "finess_et;periode;valeur\n690000013;2025-03;1\xa0062\n",  # no-break space
         "finess_et;periode;valeur\r690000013;2025-03;5\r",  # lone CR line ends
+        "finess_et;periode;valeur\n690000013;2025-03;5\r6\n",  # a CR alone within a line
+        "finess_et;periode;valeur\r\n690000013;2025-03;5\r",  # a CR alone at the very end
         "finess_et;periode;valeur\n690000013;2025-03\n",  # short row: a worded problem
         "finess_et;periode;valeur\n690000013;2025-03;5;x\n",  # extra non-blank cell
         "finess_et;periode;valeur\n",  # header only

@@ -283,7 +283,15 @@ def read_csv(path: Path, file: str) -> RawTable:
 _NOT_SIMPLE_RE2 = (
     '["\\x00\\x0b\\x0c\\x1c-\\x1f\\x{85}\\x{a0}\\x{1680}\\x{2000}-\\x{200a}\\x{2028}\\x{2029}'
     "\\x{202f}\\x{205f}\\x{3000}]"
+    "|\\r[^\\n]|\\r$"  # a CR that does not start a CRLF
 )
+
+
+def _whole(data: bytes, kind: pa.DataType) -> pa.Array:
+    """``data`` as a one-value Arrow array of ``kind`` (large_string: ``data`` must be UTF-8;
+    large_binary), without copying it."""
+    offsets = pa.py_buffer(np.array([0, len(data)], np.int64))
+    return pa.Array.from_buffers(kind, 1, [None, offsets, pa.py_buffer(data)])
 
 
 def _is_simple(text: str, encoded: bytes | None = None) -> bool:
@@ -294,9 +302,7 @@ def _is_simple(text: str, encoded: bytes | None = None) -> bool:
     if len(text) > 2**30:
         return False
     data = text.encode("utf-8") if encoded is None else encoded
-    if data.count(b"\r") != data.count(b"\r\n"):
-        return False
-    found = pc.match_substring_regex(pa.array([data], pa.string()), _NOT_SIMPLE_RE2)
+    found = pc.match_substring_regex(_whole(data, pa.large_string()), _NOT_SIMPLE_RE2)
     return not found[0].as_py()
 
 
@@ -398,7 +404,7 @@ def _has_padding(body: bytes, sep: str, header_end: int) -> bool:
     pad = "".join(rx[c] for c in pads)  # RE2 class members
     edge = "".join(rx[c] for c in "\r\n" + sep)
     pattern = f"(?:^|[{edge}])[{pad}]|[{pad}](?:$|[{edge}])"
-    found = pc.match_substring_regex(pa.array([body], pa.binary()), pattern)
+    found = pc.match_substring_regex(_whole(body, pa.large_binary()), pattern)
     return found[0].as_py()
 
 
