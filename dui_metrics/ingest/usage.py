@@ -311,11 +311,11 @@ def _wide_fast(
     """The checks of a wide file whose rows have distinct (FINESS in capitals, month) and
     whose columns are counts, on its rows rather than its cells: FINESS and month once per
     row, each pair of counts of a rate compared within the row (the only place both values of
-    a key can be). When every row passes, returns the typed rows (with their key hashes) and
-    the long rows to write (``CheckedAlone.incoming``). Otherwise returns None, and the cell by cell path
-    (usage_staged) finds and words the problems: this one only says whether there are any.
-    A row whose FINESS or month is wrong but whose counts are all empty also takes that path,
-    which drops it."""
+    a key can be). When every row passes, returns the typed rows that give a value (with
+    their key hashes, ``_key``) and the long rows to write (``CheckedAlone.incoming``).
+    Otherwise returns None, and the cell by cell path (usage_staged) finds and words the
+    problems: this one only says whether there are any. A row whose FINESS or month is wrong
+    but whose counts are all empty also takes that path, which drops it."""
     cols = layout.columns
     names = [c for c in cols if c not in ("finess_et", "periode")]
     counts = {code: raw.column(cols[name]) for name, code in zip(names, codes, strict=True)}
@@ -346,6 +346,7 @@ def _wide_fast(
     )
     if pc.any(rows.column("_bad")).as_py():
         return None
+    rows = rows.drop_columns(["_bad"])
     # A row whose counts are all empty gives no value: neither its ESMS nor its key count.
     given = None
     for code in counts:
@@ -358,15 +359,15 @@ def _wide_fast(
     # (``stage``): no other needs it.
     parts = []
     for code in counts:
-        given = rows.filter(pc.is_valid(rows.column(code)))
+        with_value = rows.filter(pc.is_valid(rows.column(code)))
         parts.append(
             pa.table(
                 {
-                    "finess_et": given.column("finess_et"),
-                    "periode": given.column("periode"),
-                    "indicateur": pa.repeat(pa.scalar(code, pa.string()), given.num_rows),
-                    "valeur": pc.cast(given.column(code), pa.int64()),
-                    "_line": given.column("_line"),
+                    "finess_et": with_value.column("finess_et"),
+                    "periode": with_value.column("periode"),
+                    "indicateur": pa.repeat(pa.scalar(code, pa.string()), with_value.num_rows),
+                    "valeur": pc.cast(with_value.column(code), pa.int64()),
+                    "_line": with_value.column("_line"),
                 }
             )
         )
@@ -408,7 +409,7 @@ def stage(
     # it (its values and the stored ones it does not replace).
     mask = stored.held(alone.keys)
     if alone.wide is not None:  # checked row by row: incoming is made now
-        store.register("wide", alone.wide.drop_columns(["_bad"]))
+        store.register("wide", alone.wide)
         store.execute(
             f"create or replace temp table incoming as select *, {KEY_HASH} as _key "
             f"from ({_sql('usage_wide_incoming')})"
@@ -456,8 +457,8 @@ def _problems(
     store: Store, name: str, params: dict | None, file: str, prefix: str = ""
 ) -> tuple[list[Problem], int]:
     """First problems found by ``sql/<name>.sql`` (after ``prefix``, e.g. a CTE it reads) and
-    their total count. A problem is counted once per line and column: the FINESS or month of
-    a wide row is judged in each of its cells, but said once."""
+    their total count. The same message on the same line and column counts once: the FINESS
+    or month of a wide row is judged in each of its cells, but said once."""
     query = (
         f"with p as (select distinct * from ({prefix}{_sql(name)})) "
         "select _line, col, message, count(*) over () from p "
