@@ -245,6 +245,17 @@ CASES = [
         id="mixed-separators",
     ),
     case(
+        "patients.xlsx",
+        # Record-level rows with a person's birth date: refused on the header (domain.md §7)
+        xlsx(("Feuil1", [[*HEADER, "Date de naissance"], [*ROW, "01/02/1940"]])),
+        [
+            "patients.xlsx, ligne 1, colonne Date de naissance : donnée identifiante (date de "
+            "naissance) refusée : dui-metrics ne garde que des comptages agrégés, sans nom, date "
+            "de naissance, adresse ni NIR / matricule INS ; retirez cette colonne de l'export"
+        ],
+        id="identifying-column",
+    ),
+    case(
         "champs.csv",
         text(LONG + f"{E1};2025-05;ins_qualifiees;5;voir mail du 3/06\n"),
         [

@@ -622,3 +622,76 @@ def test_wide_file_above_a_stored_denominator_is_rejected(write_file, ingest, re
         f"personnes_accompagnees (40) pour {E1} en 05/2025, "
         "personnes_accompagnees venant du magasin"
     ]
+
+
+# --- identifying data (domain.md §7): refused, whatever the kind of file -------------------
+IDENTIFYING_TAIL = (
+    "dui-metrics ne garde que des comptages agrégés, sans nom, date de naissance, adresse ni "
+    "NIR / matricule INS ; retirez cette colonne de l'export"
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        pytest.param(
+            "usages.csv",
+            "finess_et;periode;indicateur;valeur;Nom;Date de naissance\n"
+            f"{E1};2025-05;ins_qualifiees;5;DUPONT;01/02/1940\n",
+            [  # the problems of a line come by column name
+                "usages.csv, ligne 1, colonne Date de naissance : donnée identifiante "
+                "(date de naissance) refusée : ",
+                "usages.csv, ligne 1, colonne Nom : donnée identifiante (nom) refusée : ",
+            ],
+            id="long-file-name-and-birth-date",
+        ),
+        pytest.param(
+            "large.csv",
+            f"finess_et;periode;ins_qualifiees;NIR\n{E1};2025-05;5;1400275123456\n",
+            [
+                "large.csv, ligne 1, colonne NIR : donnée identifiante (NIR / matricule INS) refusée : "
+            ],
+            id="wide-file-nir",
+        ),
+        pytest.param(
+            "etab.csv",
+            f"FINESS ET;FINESS EJ;Raison sociale;Adresse\n{E1};{E2};EHPAD A;1 rue des Lilas\n",
+            ["etab.csv, ligne 1, colonne Adresse : donnée identifiante (adresse) refusée : "],
+            id="reference-address",
+        ),
+        pytest.param(
+            "patients.csv",
+            "Prénom;Matricule INS\nJeanne;2400275123456\n",
+            [  # a problem without a column first, then by column name
+                "patients.csv, ligne 1 : type de fichier non reconnu d'après ses colonnes "
+                "(« Prénom », « Matricule INS ») ; attendu : référentiel (finess_et, finess_ej, "
+                "raison_sociale), usages au format long (finess_et, periode, indicateur, "
+                "valeur) ou au format large (finess_et, periode, une colonne par comptage)",
+                "patients.csv, ligne 1, colonne Matricule INS : donnée identifiante "
+                "(NIR / matricule INS) refusée : ",
+                "patients.csv, ligne 1, colonne Prénom : donnée identifiante (prénom) refusée : ",
+            ],
+            id="record-level-list-of-people",
+        ),
+    ],
+)
+def test_a_column_of_identifying_data_is_refused(write_file, rejected, name, content, expected):
+    write_file(name, content)
+    assert rejected(name) == [
+        line + IDENTIFYING_TAIL if line.endswith("refusée : ") else line for line in expected
+    ]
+
+
+def test_headers_naming_an_organisation_or_an_establishment_are_not_identifying(
+    store, write_file, ingest
+):
+    # "Nom OG" and "Nom établissement" name organisations, not people: known reference columns.
+    write_file(
+        "etab.csv",
+        f"FINESS ET;FINESS EJ;Nom établissement;Nom OG\n{E1};{E2};EHPAD A;Association B\n",
+    )
+    [result] = ingest("etab.csv")
+    assert (result.status, result.warnings) == ("chargé", [])
+    assert store.execute("select raison_sociale, og_nom from establishments").fetchall() == [
+        ("EHPAD A", "Association B")
+    ]

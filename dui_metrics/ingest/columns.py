@@ -72,6 +72,45 @@ FINESS_COLUMNS = ("finess_et", "finess_ej")
 
 _LOOKUP = {normalize_key(s): canon for canon, names in SYNONYMS.items() for s in names}
 
+# Headers of data that identify a person (domain.md §7): names, birth dates, addresses, NIR /
+# matricule INS. What each is, as the message says it → headers (normalized before comparison).
+# A file with such a column is refused: the store keeps aggregated counts only.
+IDENTIFYING: dict[str, tuple[str, ...]] = {
+    "nom": (
+        "nom",
+        "nom de naissance",
+        "nom d'usage",
+        "nom usage",
+        "nom de famille",
+        "nom patient",
+        "nom usager",
+        "nom du patient",
+        "nom de l'usager",
+        "nom prenom",
+    ),
+    "prénom": ("prenom", "prenoms", "prenom patient", "prenom usager", "premier prenom"),
+    "date de naissance": ("date de naissance", "date naissance", "ddn", "naissance", "ne le"),
+    "adresse": ("adresse", "adresse postale", "adresse du domicile", "domicile"),
+    "NIR / matricule INS": (
+        "nir",
+        "matricule ins",
+        "numero de securite sociale",
+        "n securite sociale",
+        "numero secu",
+        "n secu",
+        "nss",
+        "ins nir",
+        "identifiant ins",
+        "numero ins",
+    ),
+}
+_IDENTIFYING = {normalize_key(h): what for what, heads in IDENTIFYING.items() for h in heads}
+
+
+def identifying(header: str) -> str | None:
+    """What identifying data a header names (``IDENTIFYING``), or None."""
+    return _IDENTIFYING.get(normalize_key(header))
+
 
 def canonical(header: str) -> str | None:
     """The canonical column name of a header, or None if it is not a known column."""
@@ -102,7 +141,18 @@ def detect_layout(file: str, headers: list[str], ref: Referentiel) -> tuple[Layo
             unknown.append(pos)
             continue
         name = canonical(header) or indicator_lookup.get(normalize_key(header))
-        if name is None:
+        if name is None and identifying(header):
+            problems.append(
+                Problem(
+                    file,
+                    1,
+                    header,
+                    f"donnée identifiante ({identifying(header)}) refusée : dui-metrics ne "
+                    "garde que des comptages agrégés, sans nom, date de naissance, adresse ni "
+                    "NIR / matricule INS ; retirez cette colonne de l'export",
+                )
+            )
+        elif name is None:
             unknown.append(pos)
         elif name in names:
             problems.append(
