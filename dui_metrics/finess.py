@@ -14,7 +14,6 @@ never at import time.
 from __future__ import annotations
 
 import csv
-import functools
 import io
 import math
 import numbers
@@ -83,9 +82,6 @@ def _luhn_sum(digits: str, *, double_last: bool) -> int:
 
 
 @cache  # asked once per distinct FINESS of every file: national ingests repeat them a lot
-# Kept per number: an ESMS comes back in every usage file of its OG (a national ingest asks
-# 720,000 times for 40,000 numbers).
-@functools.lru_cache(maxsize=1 << 17)
 def luhn_ok(s: str) -> bool | None:
     """Luhn check of a FINESS number, the 9th character being the check digit.
 
