@@ -296,12 +296,13 @@ CASES = [
     ),
     case(
         "contacts.csv",
-        text("Nom;Adresse;Téléphone\nEHPAD A;1 rue B;0400000000\n"),
+        # (a « Nom » or « Adresse » column would also be refused as identifying data)
+        text("Service;Commentaire;Téléphone\nAccueil;RAS;0400000000\n"),
         [
-            "contacts.csv, ligne 1 : type de fichier non reconnu d'après ses colonnes (« Nom », "
-            "« Adresse », « Téléphone ») ; attendu : référentiel (finess_et, finess_ej, "
-            "raison_sociale), usages au format long (finess_et, periode, indicateur, valeur) ou "
-            "au format large (finess_et, periode, une colonne par comptage)"
+            "contacts.csv, ligne 1 : type de fichier non reconnu d'après ses colonnes "
+            "(« Service », « Commentaire », « Téléphone ») ; attendu : référentiel (finess_et, "
+            "finess_ej, raison_sociale), usages au format long (finess_et, periode, indicateur, "
+            "valeur) ou au format large (finess_et, periode, une colonne par comptage)"
         ],
         id="only-unknown-columns",
     ),
