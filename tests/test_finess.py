@@ -5,6 +5,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -16,6 +17,7 @@ from dui_metrics.finess import (
     is_valid_finess,
     luhn_check_digit,
     luhn_ok,
+    luhn_ok_array,
     normalize_finess,
     region_name,
     region_of_departement,
@@ -90,6 +92,20 @@ def test_is_valid_finess(s, expected):
 )
 def test_luhn_ok(s, expected):
     assert luhn_ok(s) is expected
+
+
+def test_luhn_ok_array_gives_the_hand_worked_answers_at_once():
+    # The cases above, in two chunks, as a file's ESMS come from DuckDB.
+    codes = pa.chunked_array(
+        [["010780914", "010000024", "970421038"], ["980501506", "010780915", "2A0000012"]]
+    )
+    assert luhn_ok_array(codes).to_pylist() == [True, True, True, True, False, None]
+    assert luhn_ok_array(pa.chunked_array([], pa.string())).to_pylist() == []
+
+
+@given(st.text(alphabet="0123456789", min_size=9, max_size=9))
+def test_luhn_ok_array_agrees_with_luhn_ok(code):
+    assert luhn_ok_array(pa.array([code, "2B0000012"])).to_pylist() == [luhn_ok(code), None]
 
 
 def test_luhn_ok_rejects_a_malformed_number():

@@ -20,7 +20,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from dui_metrics import finess
 from dui_metrics import referentiel as referentiel_mod
@@ -201,17 +203,18 @@ class Session:
         self.cur.execute("set preserve_insertion_order = false")
         register_definitions(self.cur, ref)
         self.stored_keys = usage.StoredKeys(self.cur, before_read=self.flush)
-        self._establishments: set[str] | None = None
+        self._establishments: np.ndarray | None = None
         self._imports: dict[str, tuple[str, dt.datetime]] | None = None
         # (values of the file's imports row, its checked rows) waiting to be written
         self._pending: list[tuple[list, pa.Table]] = []
         self._pending_rows = 0
 
-    def establishments(self) -> set[str]:
-        """FINESS of the reference (read again after a reference file is written)."""
+    def establishment_codes(self) -> np.ndarray:
+        """FINESS of the reference, sorted, as 9-byte strings (read again after a reference
+        file is written)."""
         if self._establishments is None:
-            rows = self.cur.execute("select finess_et from establishments").fetchall()
-            self._establishments = {code for (code,) in rows}
+            rows = self.cur.execute("select finess_et from establishments order by 1").fetchall()
+            self._establishments = np.array([code for (code,) in rows], dtype="S9")
         return self._establishments
 
     def _import_log(self) -> dict[str, tuple[str, dt.datetime]]:
@@ -523,11 +526,24 @@ _INSERT_IMPORT = (
 
 
 def _usage_warnings(session: Session, staged: usage.StagedUsage, file: str) -> list[Problem]:
-    """Luhn failures and ESMS absent from the reference, one warning per FINESS."""
+    """Luhn failures and ESMS absent from the reference, one warning per FINESS (checked for
+    all the file's ESMS at once; a loop only over those warned about)."""
+    codes = staged.esms.column("finess_et")
+    # Sorted FINESS (9 bytes each) and a binary search: no hash set rebuilt per file.
+    known = session.establishment_codes()
+    wanted = np.asarray(codes.to_numpy(zero_copy_only=False), dtype="S9")
+    if len(known):
+        found = known[np.minimum(np.searchsorted(known, wanted), len(known) - 1)] == wanted
+    else:
+        found = np.zeros(len(wanted), bool)
+    flagged = staged.esms.append_column(
+        "luhn_fails", pc.fill_null(pc.invert(finess.luhn_ok_array(codes)), False)
+    ).append_column("absent", pa.array(~found))
+    warned = flagged.filter(pc.or_(flagged.column("luhn_fails"), flagged.column("absent")))
+    flags = zip(*(column.to_pylist() for column in warned.columns), strict=True)
     warnings = []
-    known = session.establishments()
-    for code, line in staged.esms:
-        if finess.luhn_ok(code) is False:
+    for code, line, luhn_fail, is_absent in flags:
+        if luhn_fail:
             warnings.append(
                 Problem(
                     file,
@@ -536,7 +552,7 @@ def _usage_warnings(session: Session, staged: usage.StagedUsage, file: str) -> l
                     f"FINESS {code} : clé de contrôle (Luhn) incorrecte, à vérifier",
                 )
             )
-        if code not in known:
+        if is_absent:
             warnings.append(
                 Problem(file, line, None, f"ESMS {code} absent du référentiel des établissements")
             )

@@ -57,7 +57,7 @@ class StagedUsage:
     stored values, in temporary table ``incoming`` of its cursor."""
 
     rows: int
-    esms: list[tuple[str, int]]  # (finess_et, first line) of each ESMS of the file, by FINESS
+    esms: pa.Table  # finess_et, line: each ESMS of the file and its first line, by FINESS
     keys: np.ndarray  # hashes of the file's (finess_et, periode) keys, see StoredKeys
     replaces: bool  # whether the file holds (ESMS, month) keys the store already has
     incoming: pa.Table | None = None  # its rows, as in temp table incoming (see check_alone)
@@ -154,7 +154,7 @@ class CheckedAlone:
     """What ``check_alone`` found: the checks that depend on the file only."""
 
     rows: int
-    esms: list[tuple[str, int]]
+    esms: pa.Table  # as StagedUsage.esms
     keys: np.ndarray
     problems: list[Problem]
     total: int
@@ -241,11 +241,11 @@ def check_alone(store: Store, raw: RawTable, layout: Layout, ref: Referentiel) -
             "counts": list(ref.count_codes),
         }
         problems, total = _problems(store, "usage_row_problems", params, raw.file)
-        return CheckedAlone(rows, [], empty, problems, total, False)
+        return CheckedAlone(rows, NO_ESMS, empty, problems, total, False)
     if n_conflicts:
         # Row-level checks passed: keys and cross-indicator checks are meaningful now.
         problems, total = _problems(store, "usage_duplicate_problems", None, raw.file)
-        return CheckedAlone(rows, [], empty, problems, total, False)
+        return CheckedAlone(rows, NO_ESMS, empty, problems, total, False)
     problems, total = [], 0
     if _any_numerator_above(store, ref):  # then the pairs are found and worded
         _register_value_columns(store, raw, layout, ref)
@@ -275,15 +275,19 @@ def _any_numerator_above(store: Store, ref: Referentiel) -> bool:
     )
 
 
-def _esms_and_keys(incoming: pa.Table) -> tuple[list[tuple[str, int]], np.ndarray]:
-    """(finess_et, first line) of each ESMS of a file's checked rows, by FINESS, and the
+def _esms_and_keys(incoming: pa.Table) -> tuple[pa.Table, np.ndarray]:
+    """Each ESMS of a file's checked rows with its first line (``StagedUsage.esms``), and the
     distinct hashes of its (ESMS, month) keys."""
     first = (
         incoming.group_by("finess_et").aggregate([("_line", "min")]).sort_by("finess_et")
     )  # binary order of the text, as DuckDB's
-    esms = list(zip(first["finess_et"].to_pylist(), first["_line_min"].to_pylist(), strict=True))
+    esms = first.rename_columns(["finess_et", "line"])
     keys = np.unique(incoming.column("_key").to_numpy()).astype(np.uint64, copy=False)
     return esms, keys
+
+
+# The ESMS of a file refused before its ESMS were listed.
+NO_ESMS = pa.table({"finess_et": pa.array([], pa.string()), "line": pa.array([], pa.int64())})
 
 
 def _register_value_columns(store: Store, raw: RawTable, layout: Layout, ref: Referentiel) -> None:
