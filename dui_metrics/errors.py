@@ -31,9 +31,10 @@ class Problem:
 class ExportError(ValueError):
     """A file was rejected whole; ``problems`` lists every reason found, sorted by line."""
 
-    def __init__(self, problems: list[Problem], total: int | None = None) -> None:
+    def __init__(self, problems: list[Problem], total: int | None = None, kind: str = "") -> None:
         self.problems = sorted(problems, key=lambda p: (p.line or 0, p.column or "", p.message))
         self.total = max(total or 0, len(self.problems))
+        self.kind = kind  # the kind of file, when known (ingest.columns): shown beside it
         super().__init__(self.summary())
 
     @property

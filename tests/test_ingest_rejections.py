@@ -682,6 +682,13 @@ def test_a_column_of_identifying_data_is_refused(write_file, rejected, name, con
     ]
 
 
+def test_a_file_refused_for_its_header_keeps_its_kind(write_file, ingest):
+    # Recognised as a long-form usage file, then refused: the upload page shows its kind.
+    write_file("usages.csv", LONG.rstrip("\n") + f";Nom\n{E1};2025-05;ins_qualifiees;5;DUPONT\n")
+    [result] = ingest("usages.csv")
+    assert (result.status, result.kind) == ("refusé", "usages_long")
+
+
 def test_headers_naming_an_organisation_or_an_establishment_are_not_identifying(
     store, write_file, ingest
 ):

@@ -173,7 +173,7 @@ def _read_and_detect(
         raise _unexpected(name, exc) from exc
     layout, problems = detect_layout(name, raw.headers, ref)
     if problems:
-        raise ExportError(problems)
+        raise ExportError(problems, kind=layout.kind)
     return raw, layout
 
 
@@ -418,7 +418,7 @@ def _read_or_refuse(
     try:
         return _read_and_detect(path, name, ref, limit_mb)
     except ExportError as exc:
-        return FileResult(name, REJECTED, error=exc)
+        return FileResult(name, REJECTED, kind=exc.kind, error=exc)
 
 
 def ingest_file(
