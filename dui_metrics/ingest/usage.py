@@ -125,9 +125,8 @@ def _long_cells(raw: RawTable, layout: Layout) -> pa.Table:
             }
         )
     parts = []
-    for code, pos in cols.items():
-        if code in ("finess_et", "periode"):
-            continue
+    for code in _count_names(layout):
+        pos = cols[code]
         n = raw.num_rows
         parts.append(
             pa.table(
@@ -143,6 +142,12 @@ def _long_cells(raw: RawTable, layout: Layout) -> pa.Table:
             )
         )
     return pa.concat_tables(parts)
+
+
+def _count_names(layout: Layout) -> list[str]:
+    """The count codes of a wide file's columns, in their order (``Layout.columns`` also holds
+    finess_et and periode)."""
+    return [c for c in layout.columns if c not in ("finess_et", "periode")]
 
 
 def _distinct(column: pa.ChunkedArray) -> list[str]:
@@ -183,7 +188,7 @@ def check_alone(store: Store, raw: RawTable, layout: Layout, ref: Referentiel) -
     if layout.kind == LONG:
         names = _distinct(raw.column(layout.columns["indicateur"]))
     else:
-        names = [c for c in layout.columns if c not in ("finess_et", "periode")]
+        names = _count_names(layout)
     current = clock.current_month()
     lookup = ref.name_lookup()
     rates = set(ref.rate_codes)
@@ -296,7 +301,7 @@ def _register_value_columns(store: Store, raw: RawTable, layout: Layout, ref: Re
     if layout.kind == LONG:
         value_columns = {c: raw.headers[layout.columns["valeur"]] for c in ref.count_codes}
     else:
-        names = [c for c in layout.columns if c not in ("finess_et", "periode")]
+        names = _count_names(layout)
         value_columns = {c: raw.headers[layout.columns[c]] for c in names}
     store.register(
         "value_columns",
@@ -321,7 +326,7 @@ def _wide_fast(
     problems: this one only says whether there are any. A row whose FINESS or month is wrong
     but whose counts are all empty also takes that path, which drops it."""
     cols = layout.columns
-    names = [c for c in cols if c not in ("finess_et", "periode")]
+    names = _count_names(layout)
     counts = {code: raw.column(cols[name]) for name, code in zip(names, codes, strict=True)}
     store.register(
         "raw_rows",
