@@ -531,13 +531,13 @@ def _usage_warnings(session: Session, staged: usage.StagedUsage, file: str) -> l
     codes = staged.esms.column("finess_et")
     # Sorted FINESS (9 bytes each) and a binary search: no hash set rebuilt per file.
     known = session.establishment_codes()
-    wanted = np.asarray(codes.to_numpy(zero_copy_only=False), dtype="S9")
+    wanted = finess.nine_bytes(codes)
     if len(known):
         found = known[np.minimum(np.searchsorted(known, wanted), len(known) - 1)] == wanted
     else:
         found = np.zeros(len(wanted), bool)
     flagged = staged.esms.append_column(
-        "luhn_fails", pc.fill_null(pc.invert(finess.luhn_ok_array(codes)), False)
+        "luhn_fails", pc.fill_null(pc.invert(finess.luhn_ok_array(wanted)), False)
     ).append_column("absent", pa.array(~found))
     warned = flagged.filter(pc.or_(flagged.column("luhn_fails"), flagged.column("absent")))
     flags = zip(*(column.to_pylist() for column in warned.columns), strict=True)
