@@ -141,13 +141,14 @@ def detect_layout(file: str, headers: list[str], ref: Referentiel) -> tuple[Layo
             unknown.append(pos)
             continue
         name = canonical(header) or indicator_lookup.get(normalize_key(header))
-        if name is None and identifying(header):
+        personal = identifying(header) if name is None else None
+        if personal:
             problems.append(
                 Problem(
                     file,
                     1,
                     header,
-                    f"donnée identifiante ({identifying(header)}) refusée : dui-metrics ne "
+                    f"donnée identifiante ({personal}) refusée : dui-metrics ne "
                     "garde que des comptages agrégés, sans nom, date de naissance, adresse ni "
                     "NIR / matricule INS ; retirez cette colonne de l'export",
                 )
