@@ -1,24 +1,37 @@
-"""dui-metrics dashboard: page config and navigation, nothing else."""
+"""dui-metrics dashboard: page config and navigation, nothing else.
+
+`streamlit run app.py` finds ``app`` below: imported once as the server's module, this file
+only builds the server, which prepares the pages in the background (`dui_metrics.server`).
+Each page view runs it as a script (``__main__``): the dashboard itself.
+"""
 
 import streamlit as st
 
-st.set_page_config(page_title="dui-metrics · usages du DUI Ségur", page_icon="📊", layout="wide")
+if __name__ != "__main__":  # imported by `streamlit run`: the server
+    from dui_metrics.server import lifespan
 
-navigation = st.navigation(
-    {
-        "Pilotage": [
-            st.Page("pages/accueil.py", title="Accueil", icon="🏠", default=True),
-            st.Page("pages/organisme_gestionnaire.py", title="Organisme gestionnaire", icon="🏢"),
-            st.Page("pages/etablissement.py", title="Établissement", icon="🏥"),
-        ],
-        "Analyse": [
-            st.Page("pages/comparaison.py", title="Comparaison", icon="🗺️"),
-            st.Page("pages/editeur.py", title="Éditeur", icon="💻"),
-        ],
-        "Données": [
-            st.Page("pages/donnees.py", title="Données", icon="📥"),
-            st.Page("pages/methode.py", title="Méthode", icon="📖"),
-        ],
-    }
-)
-navigation.run()
+    app = st.App(__file__, lifespan=lifespan)
+else:  # a page view
+    st.set_page_config(
+        page_title="dui-metrics · usages du DUI Ségur", page_icon="📊", layout="wide"
+    )
+    navigation = st.navigation(
+        {
+            "Pilotage": [
+                st.Page("pages/accueil.py", title="Accueil", icon="🏠", default=True),
+                st.Page(
+                    "pages/organisme_gestionnaire.py", title="Organisme gestionnaire", icon="🏢"
+                ),
+                st.Page("pages/etablissement.py", title="Établissement", icon="🏥"),
+            ],
+            "Analyse": [
+                st.Page("pages/comparaison.py", title="Comparaison", icon="🗺️"),
+                st.Page("pages/editeur.py", title="Éditeur", icon="💻"),
+            ],
+            "Données": [
+                st.Page("pages/donnees.py", title="Données", icon="📥"),
+                st.Page("pages/methode.py", title="Méthode", icon="📖"),
+            ],
+        }
+    )
+    navigation.run()

@@ -20,12 +20,16 @@ Prints figures, asserts nothing. For each page of app.py:
   cold = first run of the page after `st.cache_data.clear()` and `st.cache_resource.clear()`
   (modules already imported, the store's DuckDB snapshot already open); warm = median of
   --repeat reruns of the same session.
-- Browser (a fresh `streamlit run app.py` per page, Debian's headless Chromium): cold = first
-  navigation to /<page> after the server started (imports, store snapshot, empty caches, static
-  files); reload = median of --repeat further navigations (each a new page load and session,
-  warm caches); rerun = median of --repeat reruns in the same session (the "r" shortcut: what
-  a widget change or a sidebar click costs). Times run from navigation start (or the key
-  press) to the last DOM change before Streamlit went idle.
+- Browser (Debian's headless Chromium; two fresh `streamlit run app.py` per page):
+  at once = first navigation to /<page> as soon as the server answers, while its warm-up
+  (`dui_metrics.server`) runs: imports, store snapshot, empty caches, static files;
+  server warm-up = seconds from the server's first answer to its « pages prêtes » line, on a
+  second fresh server; first visit = the first navigation to /<page> after that line (what
+  the first visitor of a server started beforehand waits); then, on that server, reload =
+  median of --repeat further navigations (each a new page load and session) and rerun =
+  median of --repeat reruns in the same session (the "r" shortcut: what a widget change or a
+  sidebar click costs). Times run from navigation start (or the key press) to the last DOM
+  change before Streamlit went idle.
 - Memory: this process's peak RSS after the page's AppTest runs (getrusage maxrss, a running
   peak) and the server's peak RSS after its browser loads (VmHWM, per fresh server).
 Baselines measured in the same run: an empty script (one st.title) under AppTest and in its
@@ -55,6 +59,7 @@ import e2e_support as e2e  # noqa: E402
 TARGET_S = 1.0  # warm: a rerun, a reload
 COLD_TARGET_S = 3.0  # cold: empty caches
 EMPTY_SCRIPT = 'import streamlit as st\n\nst.title("vide")\n'
+WARM_LINE = "dui-metrics : pages prêtes"  # dui_metrics.server, once every page has run
 
 
 @dataclass
@@ -63,6 +68,8 @@ class Row:
     app_cold: float | None = None
     app_warm: list[float] = field(default_factory=list)
     browser_cold: float | None = None
+    warm_up: float | None = None
+    browser_first: float | None = None
     browser_reload: list[float] = field(default_factory=list)
     browser_rerun: list[float] = field(default_factory=list)
     bench_rss: float | None = None
@@ -138,11 +145,19 @@ def bench_browser(pages: list[str], repeat: int, store: Path, work: Path, rows: 
             row = rows.setdefault(name, Row(name))
             cwd = work / f"server-{name.strip('()').replace(' ', '_')}"
             cwd.mkdir(exist_ok=True)
+            with e2e.StreamlitServer(script, store, cwd=cwd, log=cwd / "at-once.log") as server:
+                context = e2e.new_context(browser)
+                row.browser_cold = e2e.open_and_wait(
+                    context.new_page(), f"{server.url}/{path}", timeout_s=300
+                )
+                context.close()
             with e2e.StreamlitServer(script, store, cwd=cwd, log=cwd / "streamlit.log") as server:
+                if script == e2e.APP:
+                    row.warm_up = server.wait_for_output(WARM_LINE)
                 context = e2e.new_context(browser)
                 page = context.new_page()
                 url = f"{server.url}/{path}"
-                row.browser_cold = e2e.open_and_wait(page, url, timeout_s=300)
+                row.browser_first = e2e.open_and_wait(page, url, timeout_s=300)
                 row.browser_reload = [
                     e2e.open_and_wait(page, url, timeout_s=300) for _ in range(repeat)
                 ]
@@ -152,7 +167,8 @@ def bench_browser(pages: list[str], repeat: int, store: Path, work: Path, rows: 
                 row.server_rss = server.peak_rss_mib()
                 context.close()
             print(
-                f"browser: {name} cold {row.browser_cold:.2f} s, reload "
+                f"browser: {name} at once {row.browser_cold:.2f} s, warm-up {fmt(row.warm_up)} s, "
+                f"first visit {row.browser_first:.2f} s, reload "
                 f"{median(row.browser_reload)}, rerun {median(row.browser_rerun)}"
             )
         browser.close()
@@ -181,7 +197,9 @@ def print_table(rows: dict[str, Row], repeat: int) -> None:
         "page",
         "AppTest cold s",
         f"AppTest warm s (med {repeat})",
-        "browser cold s",
+        "browser at once s",
+        "server warm-up s",
+        "browser first visit s",
         f"reload s (med {repeat})",
         f"rerun s (med {repeat})",
         "bench peak RSS MiB",
@@ -200,7 +218,9 @@ def print_table(rows: dict[str, Row], repeat: int) -> None:
         if row.app_cold is not None and row.app_cold > COLD_TARGET_S:
             over.append("AppTest cold")
         if row.browser_cold is not None and row.browser_cold > COLD_TARGET_S:
-            over.append("browser cold")
+            over.append("at once")
+        if row.browser_first is not None and row.browser_first > COLD_TARGET_S:
+            over.append("first visit")
         flag = ("⚠ " + " + ".join(over)) if over else "ok"
         if row.notes:
             flag += " · " + ", ".join(row.notes)
@@ -210,6 +230,8 @@ def print_table(rows: dict[str, Row], repeat: int) -> None:
                 fmt(row.app_cold),
                 median(row.app_warm),
                 fmt(row.browser_cold),
+                fmt(row.warm_up),
+                fmt(row.browser_first),
                 median(row.browser_reload),
                 median(row.browser_rerun),
                 fmt(row.bench_rss, 0),

@@ -1,4 +1,5 @@
-"""The only library module importing Streamlit: the cached store, cached results, formats.
+"""One of the two library modules importing Streamlit (`dui_metrics.server` is the other): the
+cached store, cached results, formats.
 
 The app opens the store read-only and takes one cursor per session (DuckDB connections are
 not thread-safe; Streamlit serves sessions on threads). Results are cached on their

@@ -172,6 +172,18 @@ class StreamlitServer:
         kib = re.search(r"VmHWM:\s+(\d+) kB", status)
         return int(kib.group(1)) / 1024 if kib else None
 
+    def wait_for_output(self, text: str, timeout: float = 300, count: int = 1) -> float:
+        """Seconds until the server's output holds ``text`` ``count`` times (a warm-up line of
+        `dui_metrics.server`, say); raises with the output's end after ``timeout``."""
+        start = time.monotonic()
+        while time.monotonic() - start < timeout:
+            if self.log.read_text(errors="replace").count(text) >= count:
+                return time.monotonic() - start
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.1)
+        raise RuntimeError(f"no « {text} » ×{count} in the server's output:\n{self.tail()}")
+
     def tail(self, lines: int = 40) -> str:
         try:
             return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])

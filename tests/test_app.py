@@ -313,3 +313,19 @@ def test_search_choices_words_prefix_and_limit() -> None:
     )
     # No search: every code matches, the first `limit` are offered.
     assert ui.search_choices(labels, "", limit=1) == (["690000013"], 3)
+
+
+def test_server_warms_every_page_of_the_app_default_first() -> None:
+    # dui_metrics.server opens these addresses in turn: "" is app.py's default page
+    # (accueil), so that a fresh server switches to app.py's navigation before any page.
+    from dui_metrics.server import page_names
+
+    assert page_names() == [
+        "",
+        "comparaison",
+        "donnees",
+        "editeur",
+        "etablissement",
+        "methode",
+        "organisme_gestionnaire",
+    ]

@@ -18,6 +18,7 @@ from e2e_support import (
     CHROMIUM,
     CHROMIUM_MISSING,
     ROOT,
+    TODAY,
     StreamlitServer,
     app_pages,
     build_demo_store,
@@ -194,3 +195,47 @@ def test_og_tabs_compute_the_table_the_user_opens(server: StreamlitServer, brows
     # the matrix: 10 ESMS of the OG; its caption tells the three statuses apart
     assert "❌ manquant : aucune donnée sur la fenêtre" in main.inner_text()
     assert "Chaque critère non rempli" not in main.inner_text()
+
+
+WARM_LINE = "dui-metrics : pages prêtes (7 en "  # dui_metrics.server: the 7 pages of app.py
+
+
+def test_server_prepares_the_pages_at_start_and_after_each_import(tmp_path) -> None:
+    # `streamlit run app.py` serves app.py through its st.App, whose warm-up opens every page
+    # once the server starts, and again when the store gets a new version (here an ingest
+    # by the command line while the server runs). A page opened afterwards shows the new
+    # version: Clos Fleuri, blocked by 0 MSSanté message, gets 3 in 10/2026 and is ready.
+    import os
+    import subprocess
+    import sys
+
+    if not CHROMIUM.exists():
+        pytest.fail(CHROMIUM_MISSING, pytrace=False)
+    store = build_demo_store(tmp_path)
+    log = tmp_path / "server.log"
+    with StreamlitServer(ROOT / "app.py", store, cwd=tmp_path, log=log) as server:
+        server.wait_for_output(WARM_LINE, timeout=300)
+        update = tmp_path / "maj.csv"
+        update.write_text(
+            f"FINESS ET;Période;Indicateur;Valeur\n{CLOS_FLEURI};10/2026;mss_messages_envoyes;3\n",
+            encoding="utf-8",
+        )
+        cli = os.path.join(os.path.dirname(sys.executable), "dui-metrics")
+        done = subprocess.run(
+            [cli, "ingest", "--store", str(store), str(update)],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "DUI_METRICS_TODAY": TODAY},
+        )
+        assert done.returncode == 0, done.stderr
+        server.wait_for_output(WARM_LINE, timeout=120, count=2)
+        assert log.read_text().count(WARM_LINE) == 2  # no warm-up without a new version
+        with sync_playwright() as p:
+            browser = launch_chromium(p)
+            page = new_context(browser).new_page()
+            query = urllib.parse.urlencode(EXPECTED["etablissement"].query)
+            open_and_wait(page, f"{server.url}/etablissement?{query}")
+            assert page.locator('[data-testid="stException"]').count() == 0
+            text = page.locator('[data-testid="stMain"]').inner_text()
+            assert f"Prêt pour la VA sur {WINDOW} : tous les critères sont remplis." in text
+            browser.close()

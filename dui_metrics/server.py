@@ -1,0 +1,110 @@
+"""The dashboard's server: pages ready before the first visitor, and again after each import.
+
+`streamlit run app.py` finds the ``st.App`` that app.py builds when it is imported (as the
+server's module, not as a page view) and starts it with `lifespan`. While the server runs,
+`keep_warm` opens every page of ``pages/`` in its default view, in a session of its own with
+no browser, as soon as the server starts and again whenever the store gets a new version (an
+import from the Données page or from ``dui-metrics ingest``). The first visitor then finds
+the imports done, the store's snapshot open and the pages' results in the shared caches: on
+the national store, a fresh server's first page took 4-12 s in the browser, most of it
+Python imports and the pages' first computations.
+
+Nothing depends on it: a visitor who comes during a warm-up waits for the same computations
+(Streamlit computes each cached value once), and a page that fails here fails the same way
+on screen. Each warm-up writes one line to the server's output.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from pathlib import Path
+
+from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.ClientState_pb2 import ClientState
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+from streamlit.runtime import Runtime
+
+from dui_metrics.store import default_path, version_key
+
+PAGES = Path(__file__).resolve().parent.parent / "pages"
+DEFAULT_PAGE = "accueil"  # app.py's default page: its address is the site's root
+POLL_S = 2.0  # how often the store's version is looked at (one stat)
+PAGE_TIMEOUT_S = 600.0  # a page run longer than this is left to finish on its own
+
+
+def page_names(folder: Path = PAGES) -> list[str]:
+    """Addresses of the dashboard's pages (``pages/<name>.py``): "" first, the default page,
+    whose run switches a fresh server to app.py's navigation."""
+    return ["", *sorted(p.stem for p in folder.glob("*.py") if p.stem != DEFAULT_PAGE)]
+
+
+def store_version() -> tuple[int, int] | None:
+    path = default_path()
+    return version_key(path) if path.exists() else None
+
+
+class _Visitor:
+    """A session client without a browser: drops what the pages draw, notes when a run ends."""
+
+    def __init__(self) -> None:
+        self.finished = asyncio.Event()
+
+    def write_forward_msg(self, msg: ForwardMsg) -> None:  # called on the server's event loop
+        if (
+            msg.WhichOneof("type") == "script_finished"
+            and msg.script_finished != ForwardMsg.FINISHED_EARLY_FOR_RERUN
+        ):
+            self.finished.set()
+
+    @property
+    def client_context(self):
+        return None
+
+
+async def visit(runtime: Runtime, pages: list[str], timeout_s: float = PAGE_TIMEOUT_S) -> None:
+    """Open each page of ``pages`` once, in order, in one new session, as a browser would with
+    an address holding no parameter; return once the last run has ended."""
+    visitor = _Visitor()
+    session_id = runtime.connect_session(client=visitor, user_info={})
+    try:
+        for page in pages:
+            visitor.finished.clear()
+            msg = BackMsg(rerun_script=ClientState(page_name=page, query_string=""))
+            runtime.handle_backmsg(session_id, msg)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(visitor.finished.wait(), timeout_s)
+    finally:
+        runtime.close_session(session_id)
+
+
+async def keep_warm(runtime: Runtime, pages: list[str], poll_s: float = POLL_S) -> None:
+    """Visit ``pages`` now, then again each time the store's version changes, until cancelled."""
+    warmed: object = object()
+    while True:
+        version = store_version()
+        if version != warmed:
+            start = time.perf_counter()
+            try:
+                await visit(runtime, pages)
+            except Exception as exc:  # noqa: BLE001 - the server runs on; the pages will say it
+                print(f"dui-metrics : préparation des pages interrompue ({exc!r})", flush=True)
+            else:
+                seconds = f"{time.perf_counter() - start:.1f}".replace(".", ",")
+                print(f"dui-metrics : pages prêtes ({len(pages)} en {seconds} s)", flush=True)
+            warmed = version
+            continue  # a version written meanwhile is seen at once
+        await asyncio.sleep(poll_s)
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app):
+    """st.App lifespan: `keep_warm` runs while the server serves."""
+    task = asyncio.get_running_loop().create_task(keep_warm(Runtime.instance(), page_names()))
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
