@@ -5,9 +5,11 @@ server's module, not as a page view) and starts it with `lifespan`. While the se
 `keep_warm` opens every page of ``pages/`` in its default view, in a session of its own with
 no browser, as soon as the server starts and again whenever the store gets a new version (an
 import from the Données page or from ``dui-metrics ingest``). The first visitor then finds
-the imports done, the store's snapshot open and the pages' results in the shared caches: on
-the national store, a fresh server's first page took 4-12 s in the browser, most of it
-Python imports and the pages' first computations.
+the imports done, the store's snapshot open and the pages' results in the shared caches. On
+the national store (bench/pages.py), a fresh server's first page took 4-12 s in the browser,
+Python imports and the pages' first computations; after the warm-up (8-10 s from the
+server's start), the first visit takes 2.3-5.8 s, mostly the browser loading Streamlit's
+scripts (1.65 s for an empty script).
 
 Nothing depends on it: a visitor who comes during a warm-up waits for the same computations
 (Streamlit computes each cached value once), and a page that fails here fails the same way

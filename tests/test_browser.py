@@ -9,6 +9,9 @@ and saved as test-artefacts/screenshots/<page>.png. Needs Debian's /usr/bin/chro
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -200,17 +203,11 @@ def test_og_tabs_compute_the_table_the_user_opens(server: StreamlitServer, brows
 WARM_LINE = "dui-metrics : pages prêtes (7 en "  # dui_metrics.server: the 7 pages of app.py
 
 
-def test_server_prepares_the_pages_at_start_and_after_each_import(tmp_path) -> None:
+def test_server_prepares_the_pages_at_start_and_after_each_import(tmp_path, browser_page) -> None:
     # `streamlit run app.py` serves app.py through its st.App, whose warm-up opens every page
     # once the server starts, and again when the store gets a new version (here an ingest
     # by the command line while the server runs). A page opened afterwards shows the new
     # version: Clos Fleuri, blocked by 0 MSSanté message, gets 3 in 10/2026 and is ready.
-    import os
-    import subprocess
-    import sys
-
-    if not CHROMIUM.exists():
-        pytest.fail(CHROMIUM_MISSING, pytrace=False)
     store = build_demo_store(tmp_path)
     log = tmp_path / "server.log"
     with StreamlitServer(ROOT / "app.py", store, cwd=tmp_path, log=log) as server:
@@ -230,12 +227,8 @@ def test_server_prepares_the_pages_at_start_and_after_each_import(tmp_path) -> N
         assert done.returncode == 0, done.stderr
         server.wait_for_output(WARM_LINE, timeout=120, count=2)
         assert log.read_text().count(WARM_LINE) == 2  # no warm-up without a new version
-        with sync_playwright() as p:
-            browser = launch_chromium(p)
-            page = new_context(browser).new_page()
-            query = urllib.parse.urlencode(EXPECTED["etablissement"].query)
-            open_and_wait(page, f"{server.url}/etablissement?{query}")
-            assert page.locator('[data-testid="stException"]').count() == 0
-            text = page.locator('[data-testid="stMain"]').inner_text()
-            assert f"Prêt pour la VA sur {WINDOW} : tous les critères sont remplis." in text
-            browser.close()
+        query = urllib.parse.urlencode(EXPECTED["etablissement"].query)
+        open_and_wait(browser_page, f"{server.url}/etablissement?{query}")
+        assert browser_page.locator('[data-testid="stException"]').count() == 0
+        text = browser_page.locator('[data-testid="stMain"]').inner_text()
+        assert f"Prêt pour la VA sur {WINDOW} : tous les critères sont remplis." in text
