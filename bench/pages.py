@@ -67,7 +67,7 @@ class Row:
     name: str
     app_cold: float | None = None
     app_warm: list[float] = field(default_factory=list)
-    browser_cold: float | None = None
+    browser_at_once: float | None = None
     warm_up: float | None = None
     browser_first: float | None = None
     browser_reload: list[float] = field(default_factory=list)
@@ -147,7 +147,7 @@ def bench_browser(pages: list[str], repeat: int, store: Path, work: Path, rows: 
             cwd.mkdir(exist_ok=True)
             with e2e.StreamlitServer(script, store, cwd=cwd, log=cwd / "at-once.log") as server:
                 context = e2e.new_context(browser)
-                row.browser_cold = e2e.open_and_wait(
+                row.browser_at_once = e2e.open_and_wait(
                     context.new_page(), f"{server.url}/{path}", timeout_s=300
                 )
                 context.close()
@@ -167,7 +167,7 @@ def bench_browser(pages: list[str], repeat: int, store: Path, work: Path, rows: 
                 row.server_rss = server.peak_rss_mib()
                 context.close()
             print(
-                f"browser: {name} at once {row.browser_cold:.2f} s, warm-up {fmt(row.warm_up)} s, "
+                f"browser: {name} at once {row.browser_at_once:.2f} s, warm-up {fmt(row.warm_up)} s, "
                 f"first visit {row.browser_first:.2f} s, reload "
                 f"{median(row.browser_reload)}, rerun {median(row.browser_rerun)}"
             )
@@ -217,7 +217,7 @@ def print_table(rows: dict[str, Row], repeat: int) -> None:
             over.append("reload")
         if row.app_cold is not None and row.app_cold > COLD_TARGET_S:
             over.append("AppTest cold")
-        if row.browser_cold is not None and row.browser_cold > COLD_TARGET_S:
+        if row.browser_at_once is not None and row.browser_at_once > COLD_TARGET_S:
             over.append("at once")
         if row.browser_first is not None and row.browser_first > COLD_TARGET_S:
             over.append("first visit")
@@ -229,7 +229,7 @@ def print_table(rows: dict[str, Row], repeat: int) -> None:
                 row.name,
                 fmt(row.app_cold),
                 median(row.app_warm),
-                fmt(row.browser_cold),
+                fmt(row.browser_at_once),
                 fmt(row.warm_up),
                 fmt(row.browser_first),
                 median(row.browser_reload),
