@@ -28,8 +28,10 @@ Prints figures, asserts nothing. For each page of app.py:
   the first visitor of a server started beforehand waits); then, on that server, reload =
   median of --repeat further navigations (each a new page load and session) and rerun =
   median of --repeat reruns in the same session (the "r" shortcut: what a widget change or a
-  sidebar click costs). Times run from navigation start (or the key press) to the last DOM
-  change before Streamlit went idle.
+  sidebar click costs); cold rerun = the same after emptying the server's caches (the "c"
+  shortcut's « Clear caches »: what a rerun costs when nothing it needs was computed before,
+  a never-seen selection). Times run from navigation start (or the key press) to the last
+  DOM change before Streamlit went idle.
 - Memory: this process's peak RSS after the page's AppTest runs (getrusage maxrss, a running
   peak) and the server's peak RSS after its browser loads (VmHWM, per fresh server).
 Baselines measured in the same run: an empty script (one st.title) under AppTest and in its
@@ -72,6 +74,7 @@ class Row:
     browser_first: float | None = None
     browser_reload: list[float] = field(default_factory=list)
     browser_rerun: list[float] = field(default_factory=list)
+    browser_cold_rerun: list[float] = field(default_factory=list)
     bench_rss: float | None = None
     server_rss: float | None = None
     notes: list[str] = field(default_factory=list)
@@ -162,6 +165,9 @@ def bench_browser(pages: list[str], repeat: int, store: Path, work: Path, rows: 
                     e2e.open_and_wait(page, url, timeout_s=300) for _ in range(repeat)
                 ]
                 row.browser_rerun = [e2e.rerun_and_wait(page, timeout_s=300) for _ in range(repeat)]
+                row.browser_cold_rerun = [
+                    e2e.cold_rerun_and_wait(page, timeout_s=300) for _ in range(repeat)
+                ]
                 if page.locator('[data-testid="stException"]').count():
                     row.notes.append("exception on screen")
                 row.server_rss = server.peak_rss_mib()
@@ -169,7 +175,8 @@ def bench_browser(pages: list[str], repeat: int, store: Path, work: Path, rows: 
             print(
                 f"browser: {name} at once {row.browser_at_once:.2f} s, warm-up {fmt(row.warm_up)} s, "
                 f"first visit {row.browser_first:.2f} s, reload "
-                f"{median(row.browser_reload)}, rerun {median(row.browser_rerun)}"
+                f"{median(row.browser_reload)}, rerun {median(row.browser_rerun)}, cold rerun "
+                f"{median(row.browser_cold_rerun)}"
             )
         browser.close()
 
@@ -202,6 +209,7 @@ def print_table(rows: dict[str, Row], repeat: int) -> None:
         "browser first visit s",
         f"reload s (med {repeat})",
         f"rerun s (med {repeat})",
+        f"cold rerun s (med {repeat})",
         "bench peak RSS MiB",
         "server peak RSS MiB",
         f"> {TARGET_S:g} s warm / > {COLD_TARGET_S:g} s cold",
@@ -217,6 +225,8 @@ def print_table(rows: dict[str, Row], repeat: int) -> None:
             over.append("reload")
         if row.app_cold is not None and row.app_cold > COLD_TARGET_S:
             over.append("AppTest cold")
+        if row.browser_cold_rerun and statistics.median(row.browser_cold_rerun) > COLD_TARGET_S:
+            over.append("cold rerun")
         if row.browser_at_once is not None and row.browser_at_once > COLD_TARGET_S:
             over.append("at once")
         if row.browser_first is not None and row.browser_first > COLD_TARGET_S:
@@ -234,6 +244,7 @@ def print_table(rows: dict[str, Row], repeat: int) -> None:
                 fmt(row.browser_first),
                 median(row.browser_reload),
                 median(row.browser_rerun),
+                median(row.browser_cold_rerun),
                 fmt(row.bench_rss, 0),
                 fmt(row.server_rss, 0),
                 flag,

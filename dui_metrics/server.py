@@ -8,8 +8,8 @@ import from the Données page or from ``dui-metrics ingest``). The first visitor
 the imports done, the store's snapshot open and the pages' results in the shared caches. On
 the national store (bench/pages.py), a fresh server's first page took 4-12 s in the browser,
 Python imports and the pages' first computations; after the warm-up (8-10 s from the
-server's start), the first visit takes 2.3-5.8 s, mostly the browser loading Streamlit's
-scripts (1.65 s for an empty script).
+server's start), the first visit takes 2.2-7.4 s, mostly the browser loading Streamlit's
+scripts (1.1-1.7 s for an empty script).
 
 Nothing depends on it: a visitor who comes during a warm-up waits for the same computations
 (Streamlit computes each cached value once), and a page that fails here fails the same way
@@ -30,14 +30,13 @@ from streamlit.runtime import Runtime
 
 from dui_metrics.store import default_path, version_key
 
-PAGES = Path(__file__).resolve().parent.parent / "pages"
 DEFAULT_PAGE = "accueil"  # app.py's default page: its address is the site's root
 POLL_S = 2.0  # how often the store's version is looked at (one stat)
 PAGE_TIMEOUT_S = 600.0  # a page run longer than this is left to finish on its own
 
 
-def page_names(folder: Path = PAGES) -> list[str]:
-    """Addresses of the dashboard's pages (``pages/<name>.py``): "" first, the default page,
+def page_names(folder: Path) -> list[str]:
+    """Addresses of the dashboard's pages (``<folder>/<name>.py``): "" first, the default page,
     whose run switches a fresh server to app.py's navigation."""
     return ["", *sorted(p.stem for p in folder.glob("*.py") if p.stem != DEFAULT_PAGE)]
 
@@ -102,8 +101,9 @@ async def keep_warm(runtime: Runtime, pages: list[str], poll_s: float = POLL_S) 
 
 @contextlib.asynccontextmanager
 async def lifespan(app):
-    """st.App lifespan: `keep_warm` runs while the server serves."""
-    task = asyncio.get_running_loop().create_task(keep_warm(Runtime.instance(), page_names()))
+    """st.App lifespan: `keep_warm` runs while the server serves, on the pages beside app.py."""
+    pages = page_names(Path(app.script_path).resolve().parent / "pages")
+    task = asyncio.get_running_loop().create_task(keep_warm(Runtime.instance(), pages))
     try:
         yield
     finally:

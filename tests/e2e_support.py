@@ -245,6 +245,18 @@ def rerun_and_wait(page, timeout_s: float = 90, quiet_ms: int = 500) -> float:
     return (page.evaluate("window.__e2e.lastChange") - mark) / 1000
 
 
+def cold_rerun_and_wait(page, timeout_s: float = 90, quiet_ms: int = 500) -> float:
+    """Empty the server's caches (Streamlit's "c" shortcut and its « Clear caches » button:
+    st.cache_data and st.cache_resource, shared by every session), then `rerun_and_wait`:
+    what a rerun costs when nothing it needs was computed before (a never-seen selection)."""
+    page.focus('[data-testid="stMain"]')
+    page.keyboard.press("c")
+    button = page.get_by_role("button", name="Clear caches")
+    button.click(timeout=timeout_s * 1000)
+    button.wait_for(state="detached", timeout=timeout_s * 1000)
+    return rerun_and_wait(page, timeout_s, quiet_ms)
+
+
 def click_and_wait(locator, timeout_s: float = 90, quiet_ms: int = 500) -> None:
     """Click ``locator`` (a tab, a button: something that reruns the script) and wait until
     Streamlit is idle again."""

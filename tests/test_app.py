@@ -320,7 +320,7 @@ def test_server_warms_every_page_of_the_app_default_first() -> None:
     # (accueil), so that a fresh server switches to app.py's navigation before any page.
     from dui_metrics.server import page_names
 
-    assert page_names() == [
+    assert page_names(Path(APP).parent / "pages") == [
         "",
         "comparaison",
         "donnees",
