@@ -80,9 +80,13 @@ async def visit(runtime: Runtime, pages: list[str], timeout_s: float = PAGE_TIME
         runtime.close_session(session_id)
 
 
-async def keep_warm(runtime: Runtime, pages: list[str], poll_s: float = POLL_S) -> None:
-    """Visit ``pages`` now, then again each time the store's version changes, until cancelled."""
+async def keep_warm(
+    runtime: Runtime, pages: list[str], poll_s: float = POLL_S, on_ready=lambda: None
+) -> None:
+    """Visit ``pages`` now, then again each time the store's version changes, until cancelled;
+    ``on_ready()`` once the first visit has ended."""
     warmed: object = object()
+    first = True
     while True:
         version = store_version()
         if version != warmed:
@@ -95,15 +99,40 @@ async def keep_warm(runtime: Runtime, pages: list[str], poll_s: float = POLL_S) 
                 seconds = f"{time.perf_counter() - start:.1f}".replace(".", ",")
                 print(f"dui-metrics : pages prêtes ({len(pages)} en {seconds} s)", flush=True)
             warmed = version
+            if first:
+                first = False
+                on_ready()
             continue  # a version written meanwhile is seen at once
         await asyncio.sleep(poll_s)
 
 
+def open_browser() -> None:
+    """Open the dashboard in the user's browser unless the server is headless, as `streamlit
+    run` does for a plain script (it does not for an st.App). Called once the pages are ready:
+    the first page the user sees is a warm one."""
+    from streamlit import cli_util, config
+    from streamlit.web.server import server_address_is_unix_socket, server_util
+
+    if config.get_option("server.headless"):
+        return
+    if config.is_manually_set("browser.serverAddress"):
+        address = config.get_option("browser.serverAddress")
+    elif config.is_manually_set("server.address"):
+        if server_address_is_unix_socket():
+            return
+        address = server_util.get_display_address(config.get_option("server.address"))
+    else:
+        address = "localhost"
+    cli_util.open_browser(server_util.get_url(address))
+
+
 @contextlib.asynccontextmanager
 async def lifespan(app):
-    """st.App lifespan: `keep_warm` runs while the server serves, on the pages beside app.py."""
+    """st.App lifespan: `keep_warm` runs while the server serves, on the pages beside app.py;
+    the browser opens once they are ready (`open_browser`)."""
     pages = page_names(Path(app.script_path).resolve().parent / "pages")
-    task = asyncio.get_running_loop().create_task(keep_warm(Runtime.instance(), pages))
+    warm = keep_warm(Runtime.instance(), pages, on_ready=open_browser)
+    task = asyncio.get_running_loop().create_task(warm)
     try:
         yield
     finally:

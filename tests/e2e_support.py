@@ -122,8 +122,18 @@ class StreamlitServer:
     config of its working directory.
     """
 
-    def __init__(self, script: Path, store: Path, cwd: Path, log: Path) -> None:
+    def __init__(
+        self,
+        script: Path,
+        store: Path,
+        cwd: Path,
+        log: Path,
+        *,
+        headless: bool = True,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.script, self.store, self.cwd, self.log = script, store, cwd, log
+        self.headless, self.env = headless, env or {}
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
@@ -133,12 +143,17 @@ class StreamlitServer:
         if config.exists():
             (self.cwd / ".streamlit").mkdir(parents=True, exist_ok=True)
             (self.cwd / ".streamlit" / "config.toml").write_bytes(config.read_bytes())
-        env = {**os.environ, "DUI_METRICS_STORE": str(self.store), "DUI_METRICS_TODAY": TODAY}
+        env = {
+            **os.environ,
+            "DUI_METRICS_STORE": str(self.store),
+            "DUI_METRICS_TODAY": TODAY,
+            **self.env,
+        }
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("wb") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "streamlit", "run", str(self.script),
-                 "--server.headless", "true",
+                 "--server.headless", "true" if self.headless else "false",
                  "--server.address", "127.0.0.1",
                  "--server.port", str(self.port),
                  "--browser.gatherUsageStats", "false"],

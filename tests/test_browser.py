@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -232,3 +233,31 @@ def test_server_prepares_the_pages_at_start_and_after_each_import(tmp_path, brow
         assert browser_page.locator('[data-testid="stException"]').count() == 0
         text = browser_page.locator('[data-testid="stMain"]').inner_text()
         assert f"Prêt pour la VA sur {WINDOW} : tous les critères sont remplis." in text
+
+
+def test_a_desktop_server_opens_the_browser_once_the_pages_are_ready(tmp_path) -> None:
+    # Without --server.headless, `streamlit run` opens the dashboard in the user's browser,
+    # but not for an st.App: dui_metrics.server does it, after the first warm-up. A stand-in
+    # xdg-open (what Streamlit calls on Linux) notes the address it gets and how many warm-up
+    # lines the server had written by then.
+    store = build_demo_store(tmp_path)
+    log = tmp_path / "server.log"
+    opened = tmp_path / "opened.txt"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    stand_in = bin_dir / "xdg-open"
+    stand_in.write_text(
+        f"#!/bin/sh\necho \"$1 $(grep -c 'pages prêtes' '{log}')\" >> '{opened}'\n",
+        encoding="utf-8",
+    )
+    stand_in.chmod(0o755)
+    path = {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    with StreamlitServer(
+        ROOT / "app.py", store, cwd=tmp_path, log=log, headless=False, env=path
+    ) as server:
+        server.wait_for_output(WARM_LINE, timeout=300)
+        for _ in range(100):
+            if opened.exists():
+                break
+            time.sleep(0.1)
+        assert opened.read_text().split() == [server.url, "1"]
