@@ -58,10 +58,11 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 import e2e_support as e2e  # noqa: E402
 
+from dui_metrics.server import READY_LINE  # noqa: E402
+
 TARGET_S = 1.0  # warm: a rerun, a reload
 COLD_TARGET_S = 3.0  # cold: empty caches
 EMPTY_SCRIPT = 'import streamlit as st\n\nst.title("vide")\n'
-WARM_LINE = "dui-metrics : pages prêtes"  # dui_metrics.server, once every page has run
 
 
 @dataclass
@@ -156,7 +157,7 @@ def bench_browser(pages: list[str], repeat: int, store: Path, work: Path, rows: 
                 context.close()
             with e2e.StreamlitServer(script, store, cwd=cwd, log=cwd / "streamlit.log") as server:
                 if script == e2e.APP:
-                    row.warm_up = server.wait_for_output(WARM_LINE)
+                    row.warm_up = server.wait_for_output(READY_LINE)
                 context = e2e.new_context(browser)
                 page = context.new_page()
                 url = f"{server.url}/{path}"

@@ -33,6 +33,7 @@ from dui_metrics.store import default_path, version_key
 DEFAULT_PAGE = "accueil"  # app.py's default page: its address is the site's root
 POLL_S = 2.0  # how often the store's version is looked at (one stat)
 PAGE_TIMEOUT_S = 600.0  # a page run longer than this is left to finish on its own
+READY_LINE = "dui-metrics : pages prêtes"  # printed after each warm-up, then "(N en S s)"
 
 
 def page_names(folder: Path) -> list[str]:
@@ -80,30 +81,32 @@ async def visit(runtime: Runtime, pages: list[str], timeout_s: float = PAGE_TIME
         runtime.close_session(session_id)
 
 
+async def warm_up(runtime: Runtime, pages: list[str]) -> tuple[int, int] | None:
+    """`visit` ``pages`` once and say so on the server's output; return the store's version
+    seen before the visit (a version written during it is warmed next time)."""
+    version = store_version()
+    start = time.perf_counter()
+    try:
+        await visit(runtime, pages)
+    except Exception as exc:  # noqa: BLE001 - the server runs on; the pages will say it
+        print(f"dui-metrics : préparation des pages interrompue ({exc!r})", flush=True)
+    else:
+        seconds = f"{time.perf_counter() - start:.1f}".replace(".", ",")
+        print(f"{READY_LINE} ({len(pages)} en {seconds} s)", flush=True)
+    return version
+
+
 async def keep_warm(
     runtime: Runtime, pages: list[str], poll_s: float = POLL_S, on_ready=lambda: None
 ) -> None:
-    """Visit ``pages`` now, then again each time the store's version changes, until cancelled;
-    ``on_ready()`` once the first visit has ended."""
-    warmed: object = object()
-    first = True
+    """`warm_up` now, then ``on_ready()``, then `warm_up` again each time the store's version
+    changes, until cancelled."""
+    warmed = await warm_up(runtime, pages)
+    on_ready()
     while True:
-        version = store_version()
-        if version != warmed:
-            start = time.perf_counter()
-            try:
-                await visit(runtime, pages)
-            except Exception as exc:  # noqa: BLE001 - the server runs on; the pages will say it
-                print(f"dui-metrics : préparation des pages interrompue ({exc!r})", flush=True)
-            else:
-                seconds = f"{time.perf_counter() - start:.1f}".replace(".", ",")
-                print(f"dui-metrics : pages prêtes ({len(pages)} en {seconds} s)", flush=True)
-            warmed = version
-            if first:
-                first = False
-                on_ready()
-            continue  # a version written meanwhile is seen at once
         await asyncio.sleep(poll_s)
+        if store_version() != warmed:
+            warmed = await warm_up(runtime, pages)
 
 
 def open_browser() -> None:
