@@ -1,11 +1,21 @@
-"""Tolerant matching of names written by people: headers, indicator names."""
+"""Text written by people: tolerant matching of headers and indicator names, cleaning of names
+read from files, and escaping of such text for Markdown and Plotly (no Streamlit here)."""
 
 from __future__ import annotations
 
+import html
 import re
+import string
 import unicodedata
 
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
+
+
+def _fold(text: str) -> str:
+    """Lower case, without accents (``œ`` → ``oe``) or byte order mark."""
+    decomposed = unicodedata.normalize("NFKD", str(text).replace("\ufeff", ""))
+    ascii_text = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return ascii_text.replace("œ", "oe").replace("Œ", "oe").lower()
 
 
 def normalize_key(text: str) -> str:
@@ -13,7 +23,68 @@ def normalize_key(text: str) -> str:
 
     "FINESS ET", "finess_et" and "Finess-ET" all give "finess_et".
     """
-    decomposed = unicodedata.normalize("NFKD", str(text).replace("\ufeff", ""))
-    ascii_text = "".join(c for c in decomposed if not unicodedata.combining(c))
-    ascii_text = ascii_text.replace("œ", "oe").replace("Œ", "oe").lower()
-    return _NON_ALNUM.sub("_", ascii_text).strip("_")
+    return _NON_ALNUM.sub("_", _fold(text)).strip("_")
+
+
+# A word boundary inside a run of letters: "firstName" → "first Name", "NIRUsager" → "NIR Usager",
+# and between letters and digits: "prenom2" → "prenom 2".
+_CASE_BOUNDARY = re.compile(
+    r"(?<=[^\W\d_])(?=\d)|(?<=\d)(?=[^\W\d_])|(?<=[a-zà-ÿ])(?=[A-ZÀ-Þ])|(?<=[A-ZÀ-Þ])(?=[A-ZÀ-Þ][a-zà-ÿ])"
+)
+
+
+def words(text: str) -> list[str]:
+    """The words of a header, folded as ``normalize_key`` does, split on case changes,
+    underscores, spaces, punctuation and between letters and digits:
+    "Prénom(s)" → ["prenom", "s"], "dateOfBirth" → ["date", "of", "birth"],
+    "n° sécu" → ["n", "secu"]."""
+    spaced = _CASE_BOUNDARY.sub(" ", str(text).replace("\ufeff", ""))
+    return [w for w in _NON_ALNUM.split(_fold(spaced)) if w]
+
+
+# --- names read from files ---------------------------------------------------------------
+# Bidirectional controls: an override (U+202E) turns "691128813" into "318821196" on screen.
+BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+_BIDI = re.compile("[" + "".join(sorted(BIDI_CONTROLS)) + "]")
+# Line breaks and other control characters (C0, DEL, C1, line and paragraph separators).
+_CONTROLS = "\x00-\x1f\x7f-\x9f\u2028\u2029"
+_CONTROL = re.compile(f"[{_CONTROLS}]")
+_CONTROL_RUN = re.compile(f" *(?:[{_CONTROLS}] *)+")
+
+
+def has_bidi_controls(text: str) -> bool:
+    return _BIDI.search(text) is not None
+
+
+def has_controls(text: str) -> bool:
+    """Line breaks, tabs or other control characters (bidirectional controls aside)."""
+    return _CONTROL.search(text) is not None
+
+
+def clean_name(text: str) -> str:
+    """A name fit for one line of a screen: bidirectional controls removed, line breaks and
+    other control characters replaced by a space, runs of such spaces made one, ends
+    stripped. "EHPAD\\r\\nLes Tilleuls" → "EHPAD Les Tilleuls"."""
+    return _CONTROL_RUN.sub(" ", _BIDI.sub("", text)).strip()
+
+
+# --- text from files, on screen ----------------------------------------------------------
+_MARKDOWN_SPECIALS = re.compile("([" + re.escape(string.punctuation) + "])")
+
+
+def escape_markdown(value: object) -> str:
+    """``value`` as text that Streamlit's Markdown shows literally (st.markdown, captions,
+    titles, labels, tooltips, metric values): every ASCII punctuation character is
+    backslash-escaped (CommonMark shows "\\X" as "X" for all of them), which disarms
+    headings, emphasis, links and images, HTML, tables, LaTeX (``$``) and Streamlit's
+    directives and shortcodes (``:red[…]``, ``:smile:``). The name is cleaned first
+    (`clean_name`): a stored name may predate the cleaning at ingest."""
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", clean_name(str(value)))
+
+
+def escape_plotly(value: object) -> str:
+    """``value`` as text that Plotly shows literally in titles, labels, legends and hovers
+    (Plotly reads ``<b>``, ``<br>``, ``<a href>`` and HTML entities there)."""
+    return html.escape(clean_name(str(value)), quote=False)

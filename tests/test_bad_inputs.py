@@ -128,6 +128,13 @@ REFUSED_SIZE = "la limite est de 0,0001 Mo par fichier (option --taille-max ou v
     "DUI_METRICS_MAX_FILE_MB)"
 )
 FIX_QUOTE = '(doublez un guillemet dans une valeur : "")'
+# Personal data in the bad files: never printed back (issue 12, item 5).
+NIR = "1 40 02 75 123 456 78"  # a NIR as written by hand: 15 digits in groups
+EMAIL = "jeanne.dupont@example.org"
+PERSONAL_TAIL = (
+    " : dui-metrics ne garde aucune donnée identifiante ; retirez-la du fichier (la valeur "
+    "n'est pas reprise ici)"
+)
 
 
 def zip_of_a_csv(path: Path) -> None:
@@ -256,6 +263,44 @@ CASES = [
         id="identifying-column",
     ),
     case(
+        "courriels.csv",
+        # "Courriel" → the word courriel: an e-mail address column (issue 12)
+        text(LONG.rstrip("\n") + ";Courriel\n" + ROW_TEXT.rstrip("\n") + f";{EMAIL}\n"),
+        [
+            "courriels.csv, ligne 1, colonne Courriel : donnée identifiante (adresse e-mail) "
+            "refusée : dui-metrics ne garde que des comptages agrégés, sans nom, date de "
+            "naissance, adresse ni NIR / matricule INS ; retirez cette colonne de l'export"
+        ],
+        id="identifying-column-email",
+    ),
+    case(
+        "large.csv",
+        # wide file, "nir_usager" → nir + usager (issue 12: accepted with a warning before)
+        text(f"finess_et;periode;ins_qualifiees;nir_usager\n{E1};2025-05;5;{NIR}\n"),
+        [
+            "large.csv, ligne 1, colonne nir_usager : donnée identifiante (NIR / matricule INS) "
+            "refusée : dui-metrics ne garde que des comptages agrégés, sans nom, date de "
+            "naissance, adresse ni NIR / matricule INS ; retirez cette colonne de l'export"
+        ],
+        id="identifying-column-nir-usager",
+    ),
+    case(
+        "etab.csv",
+        # a NIR typed in the OG's name, an e-mail address as the editor (line 3): the values
+        # themselves never appear in the messages
+        text(
+            "FINESS ET;FINESS EJ;Raison sociale;Organisme gestionnaire;Éditeur\n"
+            f"{E1};{E2};EHPAD A;{NIR};Logidom\n"
+            f"690000021;{E2};EHPAD B;OG B;{EMAIL}\n"
+        ),
+        [
+            "etab.csv, ligne 2, colonne Organisme gestionnaire : ressemble à un NIR (13 ou 15 "
+            f"chiffres){PERSONAL_TAIL}",
+            f"etab.csv, ligne 3, colonne Éditeur : ressemble à une adresse e-mail{PERSONAL_TAIL}",
+        ],
+        id="reference-values-like-nir-or-email",
+    ),
+    case(
         "champs.csv",
         text(LONG + f"{E1};2025-05;ins_qualifiees;5;voir mail du 3/06\n"),
         [
@@ -296,11 +341,11 @@ CASES = [
     ),
     case(
         "contacts.csv",
-        # (a « Nom » or « Adresse » column would also be refused as identifying data)
-        text("Service;Commentaire;Téléphone\nAccueil;RAS;0400000000\n"),
+        # (a « Nom », « Adresse » or « Téléphone » column would be refused as identifying data)
+        text("Service;Commentaire;Horaires\nAccueil;RAS;9h-17h\n"),
         [
             "contacts.csv, ligne 1 : type de fichier non reconnu d'après ses colonnes "
-            "(« Service », « Commentaire », « Téléphone ») ; attendu : référentiel (finess_et, "
+            "(« Service », « Commentaire », « Horaires ») ; attendu : référentiel (finess_et, "
             "finess_ej, raison_sociale), usages au format long (finess_et, periode, indicateur, "
             "valeur) ou au format large (finess_et, periode, une colonne par comptage)"
         ],
@@ -545,6 +590,7 @@ def test_bad_input_is_refused_with_its_reason_and_nothing_else_changes(
     out = run("ingest", "--store", "store.duckdb", name, "ok.csv", *args, cwd=tmp_path, env=env)
     assert out.returncode == 1, out.stderr
     assert "Traceback" not in out.stderr
+    assert NIR not in out.stderr + out.stdout and EMAIL not in out.stderr + out.stdout
     assert f"{name} : fichier refusé, {len(expected)} problème" in out.stderr
     for message in expected:
         assert f"\n  {message}\n" in out.stderr

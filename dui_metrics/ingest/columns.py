@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from dui_metrics.errors import Problem
 from dui_metrics.referentiel import Referentiel
-from dui_metrics.text import normalize_key
+from dui_metrics.text import normalize_key, words
 
 REFERENCE = "etablissements"
 LONG = "usages_long"
@@ -72,44 +72,120 @@ FINESS_COLUMNS = ("finess_et", "finess_ej")
 
 _LOOKUP = {normalize_key(s): canon for canon, names in SYNONYMS.items() for s in names}
 
-# Headers of data that identify a person (domain.md §7): names, birth dates, addresses, NIR /
-# matricule INS. What each is, as the message says it → headers (normalized before comparison).
-# A file with such a column is refused: the store keeps aggregated counts only.
-IDENTIFYING: dict[str, tuple[str, ...]] = {
-    "nom": (
-        "nom",
-        "nom de naissance",
-        "nom d'usage",
-        "nom usage",
-        "nom de famille",
-        "nom patient",
-        "nom usager",
-        "nom du patient",
-        "nom de l'usager",
-        "nom prenom",
+
+def _word_set(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# Data that identify a person (domain.md §7): names, birth dates, addresses, e-mail addresses,
+# telephone numbers, NIR / matricule INS. A header is matched by its words (``text.words``:
+# split on case, underscores, spaces and punctuation, folded) and their usual stems, never by
+# a bare prefix: « Nombre de … » is not « nom », ``ins_qualifiees`` is not a matricule INS.
+# What each kind is, as the message says it → the words that name it. A file with such a
+# column is refused: the store keeps aggregated counts only.
+IDENTIFYING: dict[str, frozenset[str]] = {
+    "nom": _word_set(
+        """
+        nom noms name names surname lastname familyname fullname middlename maidenname birthname
+        username nomprenom prenomnom nomusage nomnaissance nomfamille patronyme
+    """
     ),
-    "prénom": ("prenom", "prenoms", "prenom patient", "prenom usager", "premier prenom"),
-    "date de naissance": ("date de naissance", "date naissance", "ddn", "naissance", "ne le"),
-    "adresse": ("adresse", "adresse postale", "adresse du domicile", "domicile"),
-    "NIR / matricule INS": (
-        "nir",
-        "matricule ins",
-        "numero de securite sociale",
-        "n securite sociale",
-        "numero secu",
-        "n secu",
-        "nss",
-        "ins nir",
-        "identifiant ins",
-        "numero ins",
+    "prénom": _word_set("""prenom prenoms firstname givenname forename forenames"""),
+    "date de naissance": _word_set(
+        """
+        naissance naiss naissances ddn dob birth birthdate birthday dateofbirth datenaissance
+        datenaiss datedenaissance
+    """
+    ),
+    "adresse": _word_set(
+        """
+        adresse adresses adress address addresses domicile adressepostale streetaddress street
+    """
+    ),
+    "adresse e-mail": _word_set(
+        """
+        mail mails email emails courriel courriels mel emailaddress adressemail adresseemail
+    """
+    ),
+    "téléphone": _word_set(
+        """
+        tel telephone telephones phone phones phonenumber telephonenumber mobilephone cellphone
+        numtel telportable gsm
+    """
+    ),
+    "NIR / matricule INS": _word_set(
+        """
+        nir nirpp secu nss ssn matricule numsecu numerosecu nosecu insnir insnia matriculeins
+        numins numeroins
+    """
     ),
 }
-_IDENTIFYING = {normalize_key(h): what for what, heads in IDENTIFYING.items() for h in heads}
+_KIND_OF_WORD = {word: kind for kind, names in IDENTIFYING.items() for word in names}
+# « Nom OG », « Nom établissement »: a name of something other than a person, unless a word
+# says it is a person's all the same (« Nom du directeur de l'établissement »).
+_NOT_A_PERSON = _word_set(
+    """
+        og organisme organismes gestionnaire gestionnaires etablissement etablissements etab
+        esms ej structure structures association entite societe raison sociale service services
+        pole site unite equipe groupe editeur editeurs logiciel logiciels application solution
+        produit fichier indicateur indicateurs commande commune ville departement region
+        categorie organisation organization facility establishment provider company commercial
+        enseigne software vendor file
+    """
+)
+_PERSON = _word_set(
+    """
+        prenom prenoms naissance usage famille patient patients usager usagers personne
+        personnes beneficiaire resident residente client directeur directrice responsable
+        referent referente contact medecin salarie agent professionnel first last family given
+        middle maiden full user person
+    """
+)
+# Words that make a header a count or a rate of something (« Nombre d'adresses mail »,
+# « Taux d'INS qualifiées »): aggregated, never identifying.
+_AGGREGATE = _word_set(
+    """
+        nombre nb nbr nbre taux total totaux somme pourcentage proportion part ratio moyenne
+        count percent percentage rate share
+    """
+)
+_NUMBER = _word_set("""n no nr num numero number id identifiant matricule""")
 
 
 def identifying(header: str) -> str | None:
-    """What identifying data a header names (``IDENTIFYING``), or None."""
-    return _IDENTIFYING.get(normalize_key(header))
+    """What identifying data a header names (a key of ``IDENTIFYING``), or None.
+
+    Known columns and indicators are never asked about (``detect_layout``)."""
+    found = words(header)
+    if not found or found[0] in _AGGREGATE or found[:2] == ["number", "of"]:
+        return None
+    seen = set(found)
+    kinds = {_KIND_OF_WORD[w] for w in found if w in _KIND_OF_WORD}
+    if (
+        ("ins" in seen and ("nir" in seen or "nia" in seen or seen & _NUMBER or seen == {"ins"}))
+        or ("securite" in seen and "sociale" in seen)
+        or ("social" in seen and "security" in seen)
+    ):
+        kinds.add("NIR / matricule INS")
+    if any(w in ("ne", "nee") and "le" in found[i + 1 : i + 3] for i, w in enumerate(found)):
+        kinds.add("date de naissance")  # « né le », « né(e) le »
+    if "nom" in kinds and seen & {"first", "given", "fore"}:
+        kinds.discard("nom")  # « first name »
+        kinds.add("prénom")
+    if seen in ({"portable"}, {"mobile"}):
+        kinds.add("téléphone")
+    if "adresse e-mail" in kinds or ("electronique" in seen and "adresse" in kinds):
+        kinds.discard("adresse")
+        kinds.add("adresse e-mail")
+    if "lieu" in seen and "date de naissance" in kinds and "date" not in seen:
+        kinds.discard("date de naissance")
+        kinds.add("lieu de naissance")
+    if kinds == {"nom"} and seen & _NOT_A_PERSON and not seen & _PERSON:
+        return None  # the name of an organisation, a software, a file…
+    for kind in (*IDENTIFYING, "lieu de naissance"):  # the first kind, in a stable order
+        if kind in kinds:
+            return kind
+    return None
 
 
 def canonical(header: str) -> str | None:

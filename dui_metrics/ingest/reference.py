@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 
 import pyarrow as pa
 
@@ -17,10 +18,86 @@ from dui_metrics.ingest.columns import REFERENCE_COLUMNS, Layout
 from dui_metrics.ingest.readers import RawTable
 from dui_metrics.ingest.usage import parse_month
 from dui_metrics.store import Store
-from dui_metrics.text import normalize_key
+from dui_metrics.text import clean_name, has_bidi_controls, has_controls, normalize_key
 
 # Départements as the FINESS extract writes them overseas.
 _FINESS_OVERSEAS = {"9A": "971", "9B": "972", "9C": "973", "9D": "974", "9F": "976"}
+
+
+# A value that looks like a NIR (13 digits, or 15 with its key; spaces between groups allowed,
+# as in "1 40 02 75 123 456 78") or an e-mail address: personal data, the file is refused and
+# the value never written in a message (domain.md §7).
+_NIR_LIKE = re.compile(r"(?<![0-9])[0-9](?: ?[0-9]){12}(?: ?[0-9]{2})?(?![0-9])")
+_EMAIL_LIKE = re.compile(r"[^\s@<>()\[\],;:\"]+@[^\s@<>()\[\],;:\"]+\.[^\s@<>()\[\],;:\"]+")
+PERSONAL_TAIL = (
+    " : dui-metrics ne garde aucune donnée identifiante ; retirez-la du fichier (la valeur "
+    "n'est pas reprise ici)"
+)
+
+
+def personal_value(text: str) -> str | None:
+    """What personal data a cell looks like (``« ressemble à … »``), or None."""
+    if _NIR_LIKE.search(text):
+        return "ressemble à un NIR (13 ou 15 chiffres)"
+    if _EMAIL_LIKE.search(text):
+        return "ressemble à une adresse e-mail"
+    return None
+
+
+def _personal_cells(data: dict[str, list]) -> dict[int, list[tuple[str, str]]]:
+    """Row index → (column, what it looks like) of the cells that look like personal data.
+
+    Each column is searched once as a whole (a national reference has 40,000 rows), cell by
+    cell only when something was found; the line breaks between cells stop both patterns."""
+    found: dict[int, list[tuple[str, str]]] = {}
+    for name, values in data.items():
+        whole = "\n".join(v for v in values if v is not None)
+        if not (_NIR_LIKE.search(whole) or _EMAIL_LIKE.search(whole)):
+            continue
+        for i, value in enumerate(values):
+            looks = personal_value(value) if value is not None else None
+            if looks:
+                found.setdefault(i, []).append((name, looks))
+    return found
+
+
+def _cleaned(
+    data: dict[str, list], header: dict[str, str], lines: list[int], file: str
+) -> list[Problem]:
+    """Names made fit for one line of a screen (``text.clean_name``), in place, with one
+    warning per kind of character removed: where the first one was, and how many values."""
+    found: dict[str, list] = {"bidi": [], "control": []}
+    for pos, (name, values) in enumerate(data.items()):
+        whole = "".join(v for v in values if v is not None)
+        if not (has_bidi_controls(whole) or has_controls(whole)):
+            continue  # one search per column: the usual case
+        for i, value in enumerate(values):
+            if value is None:
+                continue
+            bidi, control = has_bidi_controls(value), has_controls(value)
+            if bidi:
+                found["bidi"].append((lines[i], pos, header[name]))
+            if control:
+                found["control"].append((lines[i], pos, header[name]))
+            if bidi or control:
+                values[i] = clean_name(value) or None
+    what = {
+        "bidi": "caractères de contrôle de direction du texte retirés (ils peuvent inverser "
+        "l'affichage d'un nom ou d'un numéro)",
+        "control": "retours à la ligne ou caractères de contrôle remplacés par une espace",
+    }
+    warnings = []
+    for kind, places in found.items():
+        if places:
+            line, _, column = min(places)
+            n = len(places)
+            many = f"{n} valeurs concernées" if n > 1 else "1 valeur concernée"
+            warnings.append(
+                Problem(
+                    file, line, column, f"{what[kind]} : {many} dans le fichier, la première ici"
+                )
+            )
+    return warnings
 
 
 # The three parsers below are kept per distinct text: a national reference repeats a few
@@ -67,7 +144,8 @@ def check(raw: RawTable, layout: Layout) -> tuple[list[dict], list[Problem]]:
     data = {name: raw.column(pos).to_pylist() for name, pos in cols.items()}
     lines = raw.table.column("_line").to_pylist()
     problems: list[Problem] = []
-    warnings: list[Problem] = []
+    warnings: list[Problem] = _cleaned(data, header, lines, raw.file)
+    flagged = _personal_cells(data)
     rows: dict[str, dict] = {}
     first_line: dict[str, int] = {}
 
@@ -80,6 +158,11 @@ def check(raw: RawTable, layout: Layout) -> tuple[list[dict], list[Problem]]:
             problems.append(Problem(raw.file, line, header[name], message))
 
         row: dict = {name: cell(name, i) for name in REFERENCE_COLUMNS}
+        personal = flagged.get(i, ())
+        for name, looks in personal:
+            bad(name, looks + PERSONAL_TAIL)
+        if personal:
+            continue  # the row is checked no further: another message could show the value
         for name in ("finess_et", "finess_ej"):
             value = row[name]
             if value is None:
