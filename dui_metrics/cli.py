@@ -1,6 +1,7 @@
 """Command line: parse arguments → one library call → print, and an exit code.
 
-Exit codes: 0 success, 1 rejected input, 2 usage error. Human messages (French) go to stderr,
+Exit codes: 0 success, 1 rejected input (or no input file found), 2 usage error, 3 fault of
+the store or the machine (unreadable store, write-protected, disk full). Human messages (French) go to stderr,
 machine-readable outputs (CSV, JSON) to stdout, sorted so that the same store prints the same
 bytes.
 """
@@ -24,13 +25,19 @@ from pathlib import Path
 from dui_metrics import indicators, va
 from dui_metrics import referentiel as referentiel_mod
 from dui_metrics.errors import MAX_LISTED, UsageError
-from dui_metrics.ingest import LOADED, REJECTED, describe, ingest_paths
+from dui_metrics.ingest import IGNORED, LOADED, REJECTED, SKIPPED, describe, ingest_paths
 from dui_metrics.ingest.usage import parse_month
 from dui_metrics.referentiel import ReferentielError
-from dui_metrics.store import Store, StoreError, default_path
+from dui_metrics.store import (
+    Store,
+    StoreError,
+    StoreFault,
+    default_path,
+    fault,
+)
 from dui_metrics.writer import writable_copy
 
-EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_FAULT = 0, 1, 2, 3
 
 
 def _month(text: str) -> dt.date:
@@ -350,26 +357,70 @@ def _report(results) -> int:
                 f"avertissement : {result.file} : … et {hidden} autres avertissements",
                 file=sys.stderr,
             )
-    loaded = sum(1 for r in results if r.status == LOADED)
-    rejected = sum(1 for r in results if r.status == REJECTED)
-    skipped = len(results) - loaded - rejected
-    print(
-        f"{len(results)} fichier(s) : {loaded} chargé(s), {skipped} déjà importé(s), "
-        f"{rejected} refusé(s)",
-        file=sys.stderr,
+    counts = {
+        status: sum(1 for r in results if r.status == status)
+        for status in (LOADED, SKIPPED, REJECTED, IGNORED)
+    }
+    read = len(results) - counts[IGNORED]
+    line = (
+        f"{read} fichier(s) : {counts[LOADED]} chargé(s), {counts[SKIPPED]} déjà importé(s), "
+        f"{counts[REJECTED]} refusé(s)"
     )
+    if counts[IGNORED]:
+        line += f" ; {counts[IGNORED]} autre(s) fichier(s) ignoré(s)"
+    print(line, file=sys.stderr)
+    if not read:
+        print(
+            "dui-metrics : aucun fichier à importer (CSV, XLSX ou Parquet) dans les chemins donnés",
+            file=sys.stderr,
+        )
+        return EXIT_REJECTED
     return code
 
 
-def _progress(done: int, total: int, result) -> None:
-    print(f"[{done}/{total}] {result.file} : {result.status}", file=sys.stderr)
+def _ingest(args: argparse.Namespace, paths, ref, max_mb=None, demo: bool = False) -> int:
+    """Ingest ``paths`` into the store in one copy-on-write command and report. On a fault of
+    the machine (disk full…) nothing of the command is saved, and the message says so, with
+    the files that had been accepted before it."""
+    path = _store_path(args)
+    accepted: list[str] = []
+
+    def progress(done: int, total: int, result) -> None:
+        if result.status == LOADED:
+            accepted.append(result.file)
+        # « accepté »: checked, written into the store only when the command ends well
+        status = "accepté" if result.status == LOADED else result.status
+        print(f"[{done}/{total}] {result.file} : {status}", file=sys.stderr)
+
+    try:
+        with writable_copy(path) as store:
+            state = store.demo_state()
+            if state and not demo:
+                print(
+                    f"avertissement : le magasin {path} contient les données de "
+                    "démonstration (fictives) : vos fichiers s'y ajoutent ; pour vos données "
+                    "réelles, utilisez un autre magasin (--store ou DUI_METRICS_STORE)",
+                    file=sys.stderr,
+                )
+            results = ingest_paths(store, paths, ref, progress=progress, max_mb=max_mb)
+            if demo:
+                from dui_metrics.ingest import sha256_of
+
+                store.add_demo_digests({sha256_of(Path(p)) for p in paths})
+    except StoreFault as exc:
+        print(f"dui-metrics : erreur : {exc}", file=sys.stderr)
+        saved = "aucun fichier n'a été enregistré : le magasin est resté tel qu'il était"
+        if accepted:
+            saved += " ; fichiers acceptés mais non enregistrés, à importer de nouveau : "
+            saved += ", ".join(accepted)
+        print(f"dui-metrics : {saved}", file=sys.stderr)
+        return EXIT_FAULT
+    return _report(results)
 
 
 def cmd_ingest(args: argparse.Namespace, ref: referentiel_mod.Referentiel) -> int:
     # A missing path raises UsageError inside: the copy is thrown away, nothing is written.
-    with writable_copy(_store_path(args)) as store:
-        results = ingest_paths(store, args.paths, ref, progress=_progress, max_mb=args.taille_max)
-    return _report(results)
+    return _ingest(args, args.paths, ref, max_mb=args.taille_max)
 
 
 def cmd_demo(args: argparse.Namespace, ref: referentiel_mod.Referentiel) -> int:
@@ -377,9 +428,7 @@ def cmd_demo(args: argparse.Namespace, ref: referentiel_mod.Referentiel) -> int:
 
     paths = write_demo_exports(args.dossier)
     print(f"{len(paths)} exports de démonstration écrits dans {args.dossier}", file=sys.stderr)
-    with writable_copy(_store_path(args)) as store:
-        results = ingest_paths(store, paths, ref, progress=_progress)
-    code = _report(results)
+    code = _ingest(args, paths, ref, demo=True)
     print(f"magasin : {_store_path(args)}", file=sys.stderr)
     return code
 
@@ -417,6 +466,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         ref = referentiel_mod.load(args.referentiel)
         return COMMANDS[args.command](args, ref)
+    except StoreFault as exc:
+        print(f"dui-metrics : erreur : {exc}", file=sys.stderr)
+        return EXIT_FAULT
     except (UsageError, StoreError, ReferentielError) as exc:
         print(f"dui-metrics : erreur : {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -424,6 +476,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Output piped into `head` and closed early: not an error of ours.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+    except Exception as exc:
+        # A fault met while reading the store (a corrupt block found by a query) or writing
+        # an output: said in French, never a traceback. Anything else is a bug: raised.
+        found = fault(exc, _store_path(args), "lecture")
+        if found is None:
+            raise
+        print(f"dui-metrics : erreur : {found}", file=sys.stderr)
+        return EXIT_FAULT
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ Nothing connects at import time. The app opens the store read-only.
 from __future__ import annotations
 
 import contextlib
+import errno
 import glob
 import os
 import threading
@@ -32,10 +33,97 @@ import duckdb
 SCHEMA_VERSION = 1
 DEFAULT_PATH = Path("data") / "dui-metrics.duckdb"
 ENV_VAR = "DUI_METRICS_STORE"
+# meta key: SHA-256 of the demo files imported (comma-separated); see Store.demo_state
+DEMO_KEY = "demo_sha256"
+DEMO_ONLY, DEMO_MIXED = "demo", "mixte"
 
 
 class StoreError(RuntimeError):
-    """The store cannot be opened or used (missing file, newer schema...)."""
+    """The store cannot be opened or used (missing file, newer schema...): exit code 2."""
+
+
+class StoreFault(StoreError):
+    """A fault of the store's file or of the machine: unreadable (truncated, corrupt, not a
+    dui-metrics store), write-protected, disk full. Exit code 3; ``cause`` is one of
+    ``UNREADABLE``, ``READ_ONLY``, ``DISK_FULL``, ``IO``."""
+
+    def __init__(self, message: str, cause: str = "") -> None:
+        super().__init__(message)
+        self.cause = cause
+
+
+UNREADABLE, READ_ONLY, DISK_FULL, IO = "illisible", "protégé en écriture", "disque plein", "e/s"
+
+# What DuckDB and the system say, lowercased, for each cause (DuckDB words its I/O errors
+# itself, without an errno).
+_FAULT_WORDS = (
+    (DISK_FULL, ("no space left on device", "disk full", "quota exceeded")),
+    (READ_ONLY, ("read-only file system", "permission denied", "operation not permitted")),
+    (
+        UNREADABLE,
+        (
+            "corrupt database",
+            "not a valid duckdb database",
+            "could not read enough bytes",
+            "checksum",
+            "serialization error",
+        ),
+    ),
+)
+_FAULT_ERRNOS = {
+    errno.ENOSPC: DISK_FULL,
+    errno.EDQUOT: DISK_FULL,
+    errno.EROFS: READ_ONLY,
+    errno.EACCES: READ_ONLY,
+    errno.EPERM: READ_ONLY,
+}
+
+
+def fault_cause(exc: BaseException) -> str | None:
+    """The cause of a machine fault (``DISK_FULL``, ``READ_ONLY``, ``UNREADABLE``, ``IO``) behind
+    an exception, or None when it is not one (a bug, a bad input)."""
+    if isinstance(exc, StoreFault):
+        return exc.cause or IO
+    if isinstance(exc, OSError) and exc.errno in _FAULT_ERRNOS:
+        return _FAULT_ERRNOS[exc.errno]
+    if isinstance(exc, OSError | duckdb.Error):
+        text = str(exc).lower()
+        for cause, words in _FAULT_WORDS:
+            if any(word in text for word in words):
+                return cause
+        if isinstance(exc, OSError | duckdb.IOException):
+            return IO
+    return None
+
+
+def fault(exc: BaseException, path: str | Path, doing: str = "") -> StoreFault | None:
+    """A French ``StoreFault`` for a machine fault met on the store at ``path`` while
+    ``doing`` (e.g. « écriture »), or None when ``exc`` is not one. The message names the
+    path and what to do, never the input's content."""
+    cause = fault_cause(exc)
+    if cause is None:
+        return None
+    if isinstance(exc, StoreFault):
+        return exc
+    where = f"{path}" + (f" ({doing})" if doing else "")
+    detail = getattr(exc, "strerror", None) or str(exc).splitlines()[0][:200]
+    messages = {
+        DISK_FULL: f"disque plein : plus de place pour écrire le magasin {where} ; libérez de "
+        "l'espace puis relancez la commande",
+        READ_ONLY: f"magasin protégé en écriture : {where} ; le dossier ou le fichier n'est pas "
+        "modifiable par cet utilisateur (droits, disque en lecture seule)",
+        UNREADABLE: f"magasin illisible : {where} n'est pas un magasin DuckDB lisible (fichier "
+        "tronqué ou endommagé ?) ; restaurez une sauvegarde, ou indiquez un autre fichier "
+        "avec --store",
+        IO: f"erreur d'entrée-sortie sur le magasin {where} : {detail}",
+    }
+    return StoreFault(messages[cause], cause)
+
+
+def resolve(path: str | Path) -> Path:
+    """The real path of a store: symbolic links resolved, so that copies, locks and the
+    final rename act on the real file, and two aliases of one store share one lock."""
+    return Path(os.path.realpath(path))
 
 
 def version_key(path: str | Path) -> tuple[int, int]:
@@ -54,10 +142,21 @@ def remove_stale_snapshot_links(path: str | Path) -> None:
     would keep an old version of the store on disk. Age, not the pid in the name, tells them
     apart: a reader in another container sharing the folder has a pid unknown here."""
     path = Path(path)
-    for link in path.parent.glob(f".{glob.escape(path.name)}.snapshot-*"):
-        with contextlib.suppress(FileNotFoundError):  # removed meanwhile by its reader
-            if time.time() - link.stat().st_ctime > STALE_SNAPSHOT_LINK_S:
-                link.unlink()
+    # A read-only folder cannot hold links, nor lose them: nothing to do there.
+    with contextlib.suppress(OSError):
+        for link in path.parent.glob(f".{glob.escape(path.name)}.snapshot-*"):
+            with contextlib.suppress(FileNotFoundError):  # removed meanwhile by its reader
+                if time.time() - link.stat().st_ctime > STALE_SNAPSHOT_LINK_S:
+                    link.unlink()
+
+
+def check_location(path: str | Path) -> None:
+    """A usage error when the store path names a folder (exit 2)."""
+    if Path(path).is_dir():
+        raise StoreError(
+            f"le magasin doit être un fichier, pas un dossier : {path} ; indiquez par exemple "
+            f"{Path(path) / 'dui-metrics.duckdb'}"
+        )
 
 
 def default_path() -> Path:
@@ -87,23 +186,39 @@ class Store:
         self.path = str(path)
         self.read_only = read_only
         in_memory = self.path == ":memory:"
+        if not in_memory:
+            check_location(self.path)
         if read_only and not in_memory and not Path(self.path).exists():
             raise StoreError(
-                f"aucun magasin de données à {self.path} : importez des exports avec "
+                f"magasin introuvable : {self.path} ; importez des exports avec "
                 "« dui-metrics ingest » ou créez la démo avec « dui-metrics demo »"
             )
-        if not in_memory:
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        if read_only and not in_memory:
-            self._upgrade_if_needed()
+        if not in_memory and not read_only:
+            try:
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise fault(exc, self.path, "création du dossier") or exc from exc
         try:
+            if read_only and not in_memory:
+                self._upgrade_if_needed()
             self.con = duckdb.connect(self.path, read_only=read_only and not in_memory)
-        except duckdb.Error as exc:
-            raise StoreError(f"impossible d'ouvrir le magasin {self.path} : {exc}") from exc
-        if not read_only or in_memory:
-            self._ensure_schema()
-        else:
-            self._check_version(self._version())
+        except StoreError:
+            raise
+        except (duckdb.Error, OSError) as exc:
+            raise fault(exc, self.path, "ouverture") or StoreError(
+                f"impossible d'ouvrir le magasin {self.path} : {exc}"
+            ) from exc
+        try:
+            if not read_only or in_memory:
+                self._ensure_schema()
+            else:
+                self._check_version(self._version())
+        except BaseException as exc:
+            self.con.close()
+            found = None if isinstance(exc, StoreError) else fault(exc, self.path, "lecture")
+            if found is not None:
+                raise found from exc
+            raise
 
     @classmethod
     def _from_connection(cls, parent: Store, con: duckdb.DuckDBPyConnection) -> Store:
@@ -136,7 +251,11 @@ class Store:
 
     def _check_version(self, version: int | None) -> None:
         if version is None:
-            raise StoreError(f"{self.path} n'est pas un magasin dui-metrics")
+            raise StoreFault(
+                f"magasin illisible : {self.path} n'est pas un magasin dui-metrics ; il est "
+                "laissé intact, indiquez un autre fichier avec --store",
+                UNREADABLE,
+            )
         if version > SCHEMA_VERSION:
             raise StoreError(
                 f"le magasin {self.path} a le schéma {version}, plus récent que celui de cette "
@@ -146,6 +265,20 @@ class Store:
     def _ensure_schema(self) -> None:
         version = self._version()
         if version is None:
+            others = [
+                name
+                for (name,) in self.execute(
+                    "select table_name from information_schema.tables order by 1"
+                ).fetchall()
+            ]
+            if others:  # someone else's database: never add our tables to it
+                shown = ", ".join(others[:5]) + (", …" if len(others) > 5 else "")
+                raise StoreFault(
+                    f"magasin illisible : {self.path} est une base DuckDB qui n'est pas un "
+                    f"magasin dui-metrics (tables : {shown}) ; elle est laissée intacte, "
+                    "indiquez un autre fichier avec --store",
+                    UNREADABLE,
+                )
             with self.transaction():
                 _create_v1(self.con)
                 self.con.execute(
@@ -183,21 +316,30 @@ class Store:
         its own instance; the link is removed at once (the open file stays readable).
         ``version_key`` tells whether the store has been replaced since.
         """
-        path = Path(path)
+        given = Path(path)
+        path = resolve(given)
+        check_location(given)
         if not path.exists():
-            return cls(path, read_only=True)  # raises the explanatory StoreError
+            return cls(given, read_only=True)  # raises the explanatory StoreError
         remove_stale_snapshot_links(path)
         key = version_key(path)
         # pid and thread: two threads snapshotting the same version must not share a link
         owner = f"{os.getpid()}-{threading.get_ident()}"
         alias = path.with_name(f".{path.name}.snapshot-{owner}-{key[0]}-{key[1]}")
-        alias.unlink(missing_ok=True)
-        os.link(path, alias)
         try:
-            snap = cls(alias, read_only=True)
-        finally:
             alias.unlink(missing_ok=True)
-        snap.path, snap.version_key = str(path), key
+            os.link(path, alias)
+        except OSError:
+            # A read-only folder (or one refusing hard links): nobody can replace the store
+            # there, so the file itself is the snapshot.
+            snap = cls(path, read_only=True)
+        else:
+            try:
+                snap = cls(alias, read_only=True)
+            finally:
+                with contextlib.suppress(OSError):
+                    alias.unlink(missing_ok=True)
+        snap.path, snap.version_key = str(given), key
         return snap
 
     @property
@@ -257,6 +399,35 @@ class Store:
         )
         cols = [d[0] for d in cur.description]
         return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+
+    # --- demo data ------------------------------------------------------------------------
+    def add_demo_digests(self, digests: set[str]) -> None:
+        """Record in the store that the files of these SHA-256 are demo data (`demo_state`)."""
+        known = self.demo_digests() or set()
+        value = ",".join(sorted(known | set(digests)))
+        self.execute("insert or replace into meta values (?, ?)", [DEMO_KEY, value])
+
+    def demo_digests(self) -> set[str] | None:
+        """SHA-256 of the demo files imported into this store, or None for a store written
+        before demo data were recorded (see `demo_state`)."""
+        value = self.scalar("select value from meta where key = ?", [DEMO_KEY])
+        return None if value is None else set(filter(None, str(value).split(",")))
+
+    def demo_state(self) -> str:
+        """``DEMO_ONLY`` when every import is demo data, ``DEMO_MIXED`` when demo data and
+        real imports are mixed, ``""`` otherwise. A store written before demo data were
+        recorded in ``meta`` is judged by file names, as then."""
+        digests = self.demo_digests()
+        if digests is None:
+            names = [row["file_name"] for row in self.imports()]
+            demo = [("demo" in name) for name in names]
+        else:
+            demo = [
+                sha in digests for (sha,) in self.execute("select sha256 from imports").fetchall()
+            ]
+        if not demo or not any(demo):
+            return ""
+        return DEMO_ONLY if all(demo) else DEMO_MIXED
 
     def months(self) -> list:
         """Months with usage data, oldest first."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import numbers
+import os
 import threading
 from pathlib import Path
 
@@ -19,7 +20,17 @@ import streamlit as st
 from dui_metrics import referentiel as referentiel_mod
 from dui_metrics import va
 from dui_metrics.indicators import esms_dimensions
-from dui_metrics.store import Store, default_path, version_key
+from dui_metrics.store import (
+    DEFAULT_PATH,
+    DEMO_MIXED,
+    DEMO_ONLY,
+    ENV_VAR,
+    Store,
+    StoreError,
+    StoreFault,
+    default_path,
+    version_key,
+)
 from dui_metrics.text import normalize_key
 from dui_metrics.writer import writable_copy
 
@@ -66,33 +77,72 @@ def store_path() -> Path:
 
 def _build_demo(path: Path) -> None:
     from dui_metrics.demo import write_demo_exports
-    from dui_metrics.ingest import ingest_paths
+    from dui_metrics.ingest import ingest_paths, sha256_of
 
     with writable_copy(path) as store:
-        ingest_paths(store, write_demo_exports(DEMO_FOLDER))
+        paths = write_demo_exports(DEMO_FOLDER)
+        ingest_paths(store, paths)
+        store.add_demo_digests({sha256_of(p) for p in paths})
 
 
 _SNAPSHOTS: dict[str, Store] = {}
 _SNAPSHOTS_LOCK = threading.Lock()
+# Stores this process has opened: one of them that disappears is missing, not to be created.
+_SEEN: set[str] = set()
+
+
+def may_create_demo(path: Path) -> bool:
+    """Whether the dashboard may write the demo into a missing store at ``path``: only on its
+    very first start, at the default path, when nothing exists yet. A store path chosen by
+    the user (``DUI_METRICS_STORE``) never receives demo data, nor does a store that
+    disappears while the dashboard runs (deleted, a disk unmounted): both are « introuvable »."""
+    return (
+        not os.environ.get(ENV_VAR)
+        and Path(path) == DEFAULT_PATH
+        and str(path) not in _SEEN
+        and not Path(path).exists()
+    )
 
 
 def _snapshot(path: Path) -> Store:
     """The read-only snapshot of the store's current version, shared by all sessions."""
     with _SNAPSHOTS_LOCK:
-        if not path.exists():
+        if not path.exists() and may_create_demo(path):
             with st.spinner("Premier démarrage : création des données de démonstration…"):
                 _build_demo(path)
         snap = _SNAPSHOTS.get(str(path))
+        if not path.exists():  # raises the explanatory StoreError (« magasin introuvable »)
+            Store.snapshot(path)
         if snap is None or snap.version_key != version_key(path):
             snap = Store.snapshot(path)  # a newer version was written: readers move to it
             _SNAPSHOTS[str(path)] = snap
+        _SEEN.add(str(path))
         return snap
+
+
+def current_snapshot() -> Store:
+    """`_snapshot` of the store, or, when it cannot be read (missing, unreadable, not a
+    dui-metrics store), the reason in French on the page, and the page stops there."""
+    path = store_path()
+    try:
+        return _snapshot(path)
+    except StoreError as exc:
+        st.error(f"Magasin de données indisponible : {exc}", icon="⛔")
+        if isinstance(exc, StoreFault):
+            st.caption("Le tableau de bord reprendra dès que le magasin sera de nouveau lisible.")
+        else:
+            st.caption(
+                "Aucun magasin n'est créé à la place : importez vos exports avec "
+                "« dui-metrics ingest --store CHEMIN FICHIERS… », ou corrigez le chemin "
+                f"({ENV_VAR}) puis rechargez la page."
+            )
+        st.stop()
 
 
 def store() -> Store:
     """This session's cursor on the current snapshot of the store (one cursor per session:
     DuckDB connections are not thread-safe and Streamlit serves sessions on threads)."""
-    snap = _snapshot(store_path())
+    snap = current_snapshot()
     key = "_dui_metrics_cursor"
     current = st.session_state.get(key)
     if current is None or current[0] is not snap:
@@ -108,26 +158,38 @@ def referentiel() -> referentiel_mod.Referentiel:
 
 def store_version() -> tuple[int, int]:
     """Changes whenever the store is rewritten: part of every cache key."""
-    _snapshot(store_path())
-    return version_key(store_path())
+    return current_snapshot().version_key
 
 
-def _import_log(store: Store, ref: referentiel_mod.Referentiel) -> pd.DataFrame:
-    return pd.DataFrame(store.imports())
+def _demo_state(store: Store, ref: referentiel_mod.Referentiel) -> str:
+    return store.demo_state()
+
+
+def demo_state() -> str:
+    """`Store.demo_state` of the store: ``DEMO_ONLY``, ``DEMO_MIXED`` or "" (cached)."""
+    return cached(_demo_state)()
 
 
 def is_demo() -> bool:
     """True when the store holds only the bundled demo exports."""
-    log = cached(_import_log)()
-    return bool(len(log)) and bool(log["file_name"].str.contains("demo").all())
+    return demo_state() == DEMO_ONLY
 
 
 def demo_banner() -> None:
-    if is_demo():
+    state = demo_state()
+    if state == DEMO_ONLY:
         st.info(
             "Données de démonstration (fictives). Pour suivre vos établissements, importez vos "
             "exports sur la page Données ou avec `dui-metrics ingest VOS_FICHIERS…`.",
             icon="ℹ️",
+        )
+    elif state == DEMO_MIXED:
+        st.warning(
+            "Ce magasin mélange les données de démonstration (fictives) et des imports réels : "
+            "les chiffres affichés ne sont pas ceux de vos seuls établissements. Importez vos "
+            "exports dans un magasin à part (variable `DUI_METRICS_STORE`, ou "
+            "`dui-metrics ingest --store AUTRE_FICHIER`).",
+            icon="⚠️",
         )
 
 

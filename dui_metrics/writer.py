@@ -12,6 +12,7 @@ next writer removes.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import glob
 import os
@@ -19,8 +20,18 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NoReturn
 
-from dui_metrics.store import Store, remove_stale_snapshot_links
+from dui_metrics.formats import fr_size
+from dui_metrics.store import (
+    DISK_FULL,
+    Store,
+    StoreFault,
+    check_location,
+    fault,
+    remove_stale_snapshot_links,
+    resolve,
+)
 
 
 def _fsync(path: Path) -> None:
@@ -33,14 +44,36 @@ def _fsync(path: Path) -> None:
 
 @contextmanager
 def writers_lock(path: Path) -> Iterator[None]:
-    """Exclusive lock among writers of ``path`` (waits for the writer before)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_name(path.name + ".lock"), "w") as handle:
+    """Exclusive lock among writers of ``path`` (waits for the writer before). ``path`` is the
+    store's real path (`store.resolve`): two aliases of one store share its lock."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(path.with_name(path.name + ".lock"), "w")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise fault(exc, path, "verrou des écritures") or exc from exc
+    with handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+# Free space asked for beyond the copy itself before a write starts: what a small command
+# writes. A larger write that fills the disk fails later, cleanly (the copy is removed).
+FREE_SPACE_MARGIN = 1 << 20
+
+
+def check_free_space(folder: Path, needed: int, path: Path) -> None:
+    """A ``StoreFault`` (disk full) when ``folder`` has less than ``needed`` bytes free."""
+    free = shutil.disk_usage(folder).free
+    if free < needed:
+        raise StoreFault(
+            f"disque plein : {fr_size(free)} libres dans {folder}, il en faut au moins "
+            f"{fr_size(needed)} pour écrire une copie du magasin {path} ; libérez de "
+            "l'espace puis relancez la commande (rien n'a été écrit)",
+            DISK_FULL,
+        )
 
 
 @contextmanager
@@ -49,31 +82,57 @@ def writable_copy(path: str | Path, *, commit: bool = True) -> Iterator[Store]:
 
     On normal exit with ``commit`` the copy replaces the store atomically; on an exception,
     or with ``commit=False`` (a dry run: "what would happen if…"), the copy is thrown away.
+    ``path`` may be a symbolic link: the real file is copied, locked and replaced. Faults of
+    the machine (read-only folder, full disk, unreadable store) raise ``StoreFault`` in
+    French, and no copy is left behind on any path.
     """
-    path = Path(path)
+    check_location(path)
+    path = resolve(path)
     with writers_lock(path):
-        for stray in path.parent.glob(glob.escape(path.name) + ".*.tmp*"):
-            stray.unlink()  # left by a writer that was killed: never the live store
-        remove_stale_snapshot_links(path)  # left by readers killed while opening
         tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        if path.exists():
-            shutil.copyfile(path, tmp)
-        store = Store(tmp)
+        try:
+            for stray in path.parent.glob(glob.escape(path.name) + ".*.tmp*"):
+                stray.unlink()  # left by a writer that was killed: never the live store
+            remove_stale_snapshot_links(path)  # left by readers killed while opening
+            if path.exists():
+                check_free_space(path.parent, path.stat().st_size + FREE_SPACE_MARGIN, path)
+                shutil.copyfile(path, tmp)
+            store = Store(tmp)
+        except StoreFault as exc:  # worded on the copy: said of the store itself
+            _remove(tmp)
+            raise StoreFault(str(exc).replace(str(tmp), str(path)), exc.cause) from exc
+        except BaseException as exc:
+            _remove(tmp)
+            _raise_fault(exc, path, "copie")
         try:
             yield store
-        except BaseException:
-            store.close()
+        except BaseException as exc:
+            with contextlib.suppress(Exception):
+                store.close()
             _remove(tmp)
-            raise
-        store.close()  # checkpoints: everything is in the file, no .wal left
-        if not commit:
+            _raise_fault(exc, path, "écriture")
+        try:
+            store.close()  # checkpoints: everything is in the file, no .wal left
+            if not commit:
+                _remove(tmp)
+                return
+            _fsync(tmp)
+            os.replace(tmp, path)
+            _fsync(path.parent)
+        except BaseException as exc:
             _remove(tmp)
-            return
-        _fsync(tmp)
-        os.replace(tmp, path)
-        _fsync(path.parent)
+            _raise_fault(exc, path, "enregistrement")
+
+
+def _raise_fault(exc: BaseException, path: Path, doing: str) -> NoReturn:
+    """Raise ``exc`` again, as a French ``StoreFault`` when it is a fault of the machine."""
+    found = fault(exc, path, doing)
+    if found is not None and found is not exc:
+        raise found from exc
+    raise exc
 
 
 def _remove(tmp: Path) -> None:
     for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
-        leftover.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            leftover.unlink(missing_ok=True)

@@ -252,7 +252,7 @@ def test_store_option_and_environment_variable(workdir: Path) -> None:
 def test_read_command_without_store_is_a_usage_error(tmp_path: Path) -> None:
     out = run("va", cwd=tmp_path)
     assert out.returncode == 2
-    assert "aucun magasin de données" in out.stderr
+    assert "magasin introuvable : data/dui-metrics.duckdb" in out.stderr
 
 
 @pytest.mark.parametrize("command", ["ingest", "indicators", "va", "demo", "historique"])

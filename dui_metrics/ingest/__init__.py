@@ -32,6 +32,7 @@ from dui_metrics.indicators import register_definitions
 from dui_metrics.ingest import reference, usage
 from dui_metrics.ingest.columns import KIND_LABELS, REFERENCE, detect_layout
 from dui_metrics.ingest.readers import (
+    ARCHIVE_SUFFIXES,
     SUPPORTED_SUFFIXES,
     XLSX_UNPACKED_FACTOR,
     RawTable,
@@ -39,9 +40,11 @@ from dui_metrics.ingest.readers import (
     read,
 )
 from dui_metrics.referentiel import Referentiel
-from dui_metrics.store import Store, StoreError
+from dui_metrics.store import Store, StoreError, fault, fault_cause
 
 LOADED, SKIPPED, REJECTED = "chargé", "déjà importé", "refusé"
+# A file of a folder that is not an input (archive, other extension, hidden): listed, unread.
+IGNORED = "ignoré"
 
 # Size limit per file, checked before reading: 1 Mo = 1 048 576 octets, as file managers count.
 MAX_FILE_ENV = "DUI_METRICS_MAX_FILE_MB"
@@ -119,31 +122,76 @@ class FileResult:
 def expand(
     paths: Iterable[str | Path], names: Mapping[str, str] | None = None
 ) -> list[tuple[Path, str]]:
-    """(path, name for messages) of every file to ingest, in order.
+    """(path, name for messages) of every file to ingest, in order (see `scan`)."""
+    return scan(paths, names)[0]
 
-    A folder gives its supported files in name order. ``names`` maps a given path (as text)
-    to the name messages use (uploads name their files, not their temporary paths). A path
-    that does not exist is a usage error, raised before anything is ingested.
+
+def scan(
+    paths: Iterable[str | Path], names: Mapping[str, str] | None = None
+) -> tuple[list[tuple[Path, str]], list[FileResult]]:
+    """The files to ingest, as (path, name for messages), in order; and the files of the
+    folders given that are not inputs, as ``IGNORED`` results saying why.
+
+    A folder gives its input files (`SUPPORTED_SUFFIXES`) and those of its subfolders, in
+    the order of their paths (names compared folder by folder). Hidden files and folders,
+    archives and other extensions are listed as ignored, never silently skipped (a hidden
+    folder is listed once, unread). ``names`` maps a given path (as text) to the name
+    messages use (uploads name their files, not their temporary paths). A path that does
+    not exist is a usage error, raised before anything is ingested.
     """
+    paths = list(paths)
     names = names or {}
     files: list[tuple[Path, str]] = []
+    ignored: list[FileResult] = []
     missing = [str(p) for p in paths if not Path(p).exists()]
     if missing:
         raise UsageError("chemin introuvable : " + ", ".join(missing))
     for given in paths:
         path = Path(given)
-        if path.is_dir():
-            children = sorted(
-                p
-                for p in path.iterdir()
-                if p.is_file()
-                and not p.name.startswith(".")
-                and p.suffix.lower() in SUPPORTED_SUFFIXES
-            )
-            files += [(p, str(Path(given) / p.name)) for p in children]
-        else:
+        if not path.is_dir():
             files.append((path, names.get(str(given), str(given))))
-    return files
+            continue
+        for child in _walk(path):
+            shown = str(Path(given) / child.relative_to(path))
+            reason = _not_an_input(child)
+            if reason:
+                ignored.append(FileResult(shown, IGNORED, note=reason))
+            else:
+                files.append((child, shown))
+    return files, ignored
+
+
+def _walk(folder: Path) -> Iterable[Path]:
+    """Files and hidden folders under ``folder``, depth first, in name order; a hidden
+    folder is given itself, unread; symbolic links to folders are not followed."""
+    try:
+        children = sorted(folder.iterdir(), key=lambda p: p.name)
+    except OSError as exc:
+        raise UsageError(f"dossier illisible : {folder} ({exc.strerror or exc})") from exc
+    for child in children:
+        if child.is_dir() and not child.name.startswith(".") and not child.is_symlink():
+            yield from _walk(child)
+        else:
+            yield child
+
+
+def _not_an_input(path: Path) -> str:
+    """Why a file found in a folder is not read ("" when it is an input file)."""
+    suffix = path.suffix.lower()
+    if path.name.startswith("."):
+        return "dossier caché ignoré" if path.is_dir() else "fichier caché ignoré"
+    if path.is_dir():
+        return "lien vers un dossier ignoré"
+    if not path.is_file():
+        return "pas un fichier ordinaire, ignoré"
+    if suffix in ARCHIVE_SUFFIXES:
+        return "archive ignorée, jamais ouverte : extrayez-en les fichiers"
+    if suffix == ".xls":
+        return "ancien classeur Excel (.xls) ignoré : enregistrez-le au format .xlsx"
+    if suffix not in SUPPORTED_SUFFIXES:
+        kind = f"extension {suffix}" if suffix else "fichier sans extension"
+        return f"{kind} ignoré(e) : formats lus CSV, XLSX et Parquet"
+    return ""
 
 
 def sha256_of(path: Path) -> str:
@@ -288,6 +336,8 @@ class Session:
                     self.cur.unregister("pending_imports")
         except Exception as exc:
             names = ", ".join(row[0] for row, _ in self._pending)
+            if fault_cause(exc):
+                raise fault(exc, self.cur.path, "écriture") from exc
             raise StoreError(
                 f"écriture dans le magasin impossible ({type(exc).__name__} : {exc}) ; "
                 f"fichiers non enregistrés : {names}"
@@ -349,8 +399,9 @@ def ingest_paths(
     """
     ref = ref or referentiel_mod.default()
     limit_mb = max_file_mb(max_mb)
-    files = _reference_first(expand(list(paths), names), ref, limit_mb)
-    results = []
+    found, ignored = scan(paths, names)
+    files = _reference_first(found, ref, limit_mb)
+    results: list[FileResult] = list(ignored)
     cursors: queue.SimpleQueue[Store] = queue.SimpleQueue()
     opened = []
     for _ in range(WORKERS):
@@ -502,6 +553,8 @@ def ingest_table(
     except StoreError:
         raise  # writing files processed before this one failed: the command fails
     except Exception as exc:  # noqa: BLE001 - the transaction rolled back; other files go on
+        if fault_cause(exc):  # the machine's fault, not the file's: the command stops
+            raise fault(exc, cur.path, "écriture") from exc
         result.status, result.error = REJECTED, _unexpected(raw.file, exc)
         return result
     session.written(digest, raw.file, now, staged)
