@@ -35,6 +35,7 @@ from dui_metrics import finess, formats, va
 from dui_metrics.indicators import add_months, esms_dimensions, period_rates
 from dui_metrics.referentiel import Referentiel
 from dui_metrics.store import Store
+from dui_metrics.text import escape_plotly
 
 # Filter name → column of the per-ESMS frame it applies to. Values within one filter are
 # alternatives (OR); filters combine with AND; an empty filter keeps every ESMS.
@@ -578,8 +579,10 @@ def distribution_figure(
 
 def _box(name: str, sub: pd.DataFrame, rate_label: str) -> go.Box:
     """A box with every ESMS as a point, hovered in French."""
+    esc = escape_plotly  # names come from the files: Plotly reads <b>, <br>, <a href> in them
     hover = [
-        f"<b>{e}</b> ({f})<br>{rate_label} : {formats.fr_percent(t)}<br>{og} · {dep}"
+        f"<b>{esc(e)}</b> ({esc(f)})<br>{esc(rate_label)} : {formats.fr_percent(t)}<br>"
+        f"{esc(og)} · {esc(dep)}"
         for e, f, t, og, dep in zip(
             sub["etablissement"],
             sub["finess_et"],
@@ -628,7 +631,8 @@ def _quartile_box(name: str, sub: pd.DataFrame) -> go.Box:
 
 
 def _short(text: str, width: int = 40) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
+    """A group's name for a Plotly axis: cut to ``width`` characters, then escaped."""
+    return escape_plotly(text if len(text) <= width else text[: width - 1] + "…")
 
 
 @cache

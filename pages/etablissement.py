@@ -5,6 +5,7 @@ import streamlit as st
 
 from dui_metrics import finess, indicators, ui, va
 from dui_metrics.formats import fr_date, fr_int, fr_percent, month_short
+from dui_metrics.text import escape_markdown
 
 ref = ui.referentiel()
 ui.page_title(
@@ -51,12 +52,13 @@ if search is not None:
         note = f"{total} établissements : la liste propose les {fr_int(ui.CHOICES_LIMIT)}"
         note += " premiers par nom ; tapez une partie du nom ou du FINESS pour les autres."
     elif not found:
-        note = f"Aucun établissement ne correspond à « {search} » : vérifiez l'orthographe."
+        note = f"Aucun établissement ne correspond à « {escape_markdown(search)} » : "
+        note += "vérifiez l'orthographe."
         note += " La liste garde l'établissement affiché."
     else:
         plural = "s" if found > 1 else ""
         note = f"{fr_int(found)} établissement{plural} sur {total} correspond"
-        note += f"{'ent' if found > 1 else ''} à « {search} »"
+        note += f"{'ent' if found > 1 else ''} à « {escape_markdown(search)} »"
         if found > ui.CHOICES_LIMIT:
             note += f" : la liste propose les {fr_int(ui.CHOICES_LIMIT)} premiers."
     left.caption(note)
@@ -64,14 +66,15 @@ row = esms.set_index("finess_et").loc[code]
 
 
 def text(value) -> str:
-    return "—" if value is None or value != value else str(value)
+    """A value read from the files, shown as it is written (never as Markdown)."""
+    return "—" if value is None or value != value else escape_markdown(value)
 
 
 category = finess.category_label(row["categorie"]) if isinstance(row["categorie"], str) else None
 st.markdown(
-    f"**{text(row['raison_sociale'])}** · FINESS {code} · "
+    f"**{text(row['raison_sociale'])}** · FINESS {text(code)} · "
     f"{text(row['og_nom'])} (FINESS EJ {text(row['finess_ej'])})  \n"
-    f"Catégorie {text(row['categorie'])} {('– ' + category) if category else ''} · "
+    f"Catégorie {text(row['categorie'])} {('– ' + text(category)) if category else ''} · "
     f"Département {text(row['departement'])} · Région "
     f"{text(finess.region_name(row['region']) if isinstance(row['region'], str) else None)}  \n"
     f"Éditeur {text(row['editeur'])} · Logiciel {text(row['logiciel'])} · Bon de commande "
@@ -122,7 +125,7 @@ else:
     c.metric(
         "Dernier export importé",
         fr_date(f["dernier_import"]),
-        help=f"Fichier : {f['dernier_fichier']}",
+        help=f"Fichier : {escape_markdown(f['dernier_fichier'])}",
         border=True,
     )
 
@@ -194,7 +197,9 @@ else:
 
 # --- the numbers ------------------------------------------------------------------------
 st.subheader("Valeurs mensuelles")
-st.caption("Les mêmes chiffres que « dui-metrics indicators --finess-et " + code + " ».")
+st.caption(
+    "Les mêmes chiffres que « dui-metrics indicators --finess-et " + escape_markdown(code) + " »."
+)
 if monthly.empty:
     st.info("Aucune valeur mensuelle.")
 else:

@@ -7,6 +7,7 @@ from plotly.subplots import make_subplots
 
 from dui_metrics import indicators, ui, va
 from dui_metrics.formats import fr_int, fr_percent, month_range, month_short
+from dui_metrics.text import escape_markdown
 
 ui.page_title(
     "Organisme gestionnaire",
@@ -68,7 +69,8 @@ window = ui.cached(va.va_window)(au, int(window_months))
 counts = ui.readiness_summary(**question)
 total = len(scope)
 blocked = counts["bloquees"] + counts["sans_donnees"]
-who = og_names.get(og, "l'ensemble des organismes") if og else "l'ensemble des organismes"
+# The OG's name as written in the files: shown as text, never read as Markdown.
+who = escape_markdown(og_names.get(og, og)) if og else "l'ensemble des organismes"
 if total and not blocked:
     st.success(
         f"Les {fr_int(total)} établissements de {who} remplissent tous les critères sur "
