@@ -25,7 +25,15 @@ from pathlib import Path
 from dui_metrics import indicators, va
 from dui_metrics import referentiel as referentiel_mod
 from dui_metrics.errors import MAX_LISTED, UsageError
-from dui_metrics.ingest import IGNORED, LOADED, REJECTED, SKIPPED, describe, ingest_paths
+from dui_metrics.ingest import (
+    IGNORED,
+    LOADED,
+    REJECTED,
+    SKIPPED,
+    describe,
+    ingest_paths,
+    scan,
+)
 from dui_metrics.ingest.usage import parse_month
 from dui_metrics.referentiel import ReferentielError
 from dui_metrics.store import (
@@ -383,6 +391,9 @@ def _ingest(args: argparse.Namespace, paths, ref, max_mb=None, demo: bool = Fals
     the machine (disk full…) nothing of the command is saved, and the message says so, with
     the files that had been accepted before it."""
     path = _store_path(args)
+    files, ignored = scan(paths)
+    if not files:  # nothing to read: the store is not even opened
+        return _report(ignored)
     accepted: list[str] = []
 
     def progress(done: int, total: int, result) -> None:

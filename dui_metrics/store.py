@@ -81,7 +81,22 @@ _FAULT_ERRNOS = {
 
 def fault_cause(exc: BaseException) -> str | None:
     """The cause of a machine fault (``DISK_FULL``, ``READ_ONLY``, ``UNREADABLE``, ``IO``) behind
-    an exception, or None when it is not one (a bug, a bad input)."""
+    an exception or the exceptions it was raised from or while handling (DuckDB reports a
+    full disk, then « transaction aborted » for the next statement), or None when it is not
+    one (a bug, a bad input)."""
+    seen: list[BaseException] = []
+    while exc is not None and len(seen) < 10 and exc not in seen:
+        seen.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    causes = [_own_fault_cause(e) for e in seen]
+    # The most telling cause wins: a full disk over the generic I/O error it led to.
+    for wanted in (DISK_FULL, READ_ONLY, UNREADABLE, IO):
+        if wanted in causes:
+            return wanted
+    return None
+
+
+def _own_fault_cause(exc: BaseException) -> str | None:
     if isinstance(exc, StoreFault):
         return exc.cause or IO
     if isinstance(exc, OSError) and exc.errno in _FAULT_ERRNOS:
@@ -105,6 +120,8 @@ def fault(exc: BaseException, path: str | Path, doing: str = "") -> StoreFault |
         return None
     if isinstance(exc, StoreFault):
         return exc
+    if isinstance(exc.__cause__ or exc.__context__, StoreFault):
+        return exc.__cause__ or exc.__context__
     where = f"{path}" + (f" ({doing})" if doing else "")
     detail = getattr(exc, "strerror", None) or str(exc).splitlines()[0][:200]
     messages = {
@@ -353,7 +370,10 @@ class Store:
         try:
             yield
         except BaseException:
-            self.con.execute("rollback")
+            # The rollback of a failed write (a full disk) may fail too: the first error is
+            # the one that tells what happened.
+            with contextlib.suppress(duckdb.Error):
+                self.con.execute("rollback")
             raise
         self.con.execute("commit")
 

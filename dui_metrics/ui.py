@@ -99,7 +99,7 @@ def may_create_demo(path: Path) -> bool:
     return (
         not os.environ.get(ENV_VAR)
         and Path(path) == DEFAULT_PATH
-        and str(path) not in _SEEN
+        and os.path.abspath(path) not in _SEEN
         and not Path(path).exists()
     )
 
@@ -116,7 +116,7 @@ def _snapshot(path: Path) -> Store:
         if snap is None or snap.version_key != version_key(path):
             snap = Store.snapshot(path)  # a newer version was written: readers move to it
             _SNAPSHOTS[str(path)] = snap
-        _SEEN.add(str(path))
+        _SEEN.add(os.path.abspath(path))
         return snap
 
 

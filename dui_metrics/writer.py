@@ -98,19 +98,16 @@ def writable_copy(path: str | Path, *, commit: bool = True) -> Iterator[Store]:
                 check_free_space(path.parent, path.stat().st_size + FREE_SPACE_MARGIN, path)
                 shutil.copyfile(path, tmp)
             store = Store(tmp)
-        except StoreFault as exc:  # worded on the copy: said of the store itself
-            _remove(tmp)
-            raise StoreFault(str(exc).replace(str(tmp), str(path)), exc.cause) from exc
         except BaseException as exc:
             _remove(tmp)
-            _raise_fault(exc, path, "copie")
+            _raise_fault(exc, path, "copie", tmp)
         try:
             yield store
         except BaseException as exc:
             with contextlib.suppress(Exception):
                 store.close()
             _remove(tmp)
-            _raise_fault(exc, path, "écriture")
+            _raise_fault(exc, path, "écriture", tmp)
         try:
             store.close()  # checkpoints: everything is in the file, no .wal left
             if not commit:
@@ -121,15 +118,19 @@ def writable_copy(path: str | Path, *, commit: bool = True) -> Iterator[Store]:
             _fsync(path.parent)
         except BaseException as exc:
             _remove(tmp)
-            _raise_fault(exc, path, "enregistrement")
+            _raise_fault(exc, path, "enregistrement", tmp)
 
 
-def _raise_fault(exc: BaseException, path: Path, doing: str) -> NoReturn:
-    """Raise ``exc`` again, as a French ``StoreFault`` when it is a fault of the machine."""
+def _raise_fault(exc: BaseException, path: Path, doing: str, tmp: Path) -> NoReturn:
+    """Raise ``exc`` again, as a French ``StoreFault`` when it is a fault of the machine,
+    worded about the store at ``path`` (never its private copy ``tmp``)."""
     found = fault(exc, path, doing)
-    if found is not None and found is not exc:
-        raise found from exc
-    raise exc
+    if found is None:
+        raise exc
+    text = str(found).replace(str(tmp), str(path))
+    if found is exc and text == str(exc):
+        raise exc
+    raise StoreFault(text, found.cause) from exc
 
 
 def _remove(tmp: Path) -> None:

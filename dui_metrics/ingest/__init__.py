@@ -10,6 +10,7 @@ store exactly as it was; the other files of the command still load. A file whose
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import os
@@ -331,9 +332,10 @@ class Session:
                         f"rows_replaced) select *, 0 from pending_imports"
                     )
                     self.cur.execute("insert into usage select * from pending_usage")
-                finally:
-                    self.cur.unregister("pending_usage")
-                    self.cur.unregister("pending_imports")
+                finally:  # never masks the error of the insert (a full disk)
+                    with contextlib.suppress(Exception):
+                        self.cur.unregister("pending_usage")
+                        self.cur.unregister("pending_imports")
         except Exception as exc:
             names = ", ".join(row[0] for row, _ in self._pending)
             if fault_cause(exc):
@@ -620,6 +622,6 @@ def describe(result: FileResult) -> str:
         if result.rows_replaced:
             text += f" dont {result.rows_replaced} remplaçant des valeurs existantes"
         return text + (f" ({kind})" if kind else "")
-    if result.status == SKIPPED:
+    if result.status in (SKIPPED, IGNORED):
         return f"{result.file} : {result.note}"
     return result.error.summary() if result.error else f"{result.file} : refusé"

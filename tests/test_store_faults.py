@@ -1,0 +1,474 @@
+"""The store and the process around it under faults (issue 12, items 1-4), with the real console
+script, real DuckDB files and the real dashboard under AppTest.
+
+- A real store never receives demo data: the dashboard writes the demo only on its very first
+  start at the default path; a configured or vanished store is « introuvable », nothing is
+  created; a store mixing demo data and real imports says so on every page.
+- A symbolic link to a store is followed: the real store gets the data, the link stays a link,
+  and two aliases of one store share one writers' lock.
+- Faults are French messages with exit code 3 (2 for a folder given as --store), no traceback,
+  no leftover copy, the store left exactly as it was; a full disk during the write says that
+  no file was saved. A full disk or a read-only folder is a small tmpfs mounted by the test
+  (root only: elsewhere those tests are skipped, with the reason).
+- Folders are read recursively in name order; files that are not inputs are listed as ignored;
+  a command that finds no input file says so and exits 1.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import random
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dui_metrics.store import DEMO_MIXED, DEMO_ONLY, Store
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "app.py")
+SCRIPT = shutil.which("dui-metrics", path=str(Path(sys.executable).parent)) or "dui-metrics"
+TODAY = "2025-06-15"
+DEMO_TODAY = "2026-11-15"  # the demo's months end in 10/2026
+E1, E2 = "690000013", "010780914"  # Luhn keys ok
+LONG = "finess_et;periode;indicateur;valeur\n"
+REFERENCE = (
+    "finess_et;finess_ej;raison_sociale;og_nom\n"
+    f"{E1};690000005;EHPAD Un;OG A\n"
+    f"{E2};010000008;IME Deux;OG B\n"
+)
+
+
+def run(*args: str, cwd: Path, env: dict | None = None, timeout: float = 120):
+    full_env = {**os.environ, "DUI_METRICS_TODAY": TODAY}
+    full_env.pop("DUI_METRICS_STORE", None)
+    full_env.update(env or {})
+    return subprocess.run(
+        [SCRIPT, *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def beside(store: Path) -> list[str]:
+    """Every file in the store's folder but the store and its lock (copies, WAL, links)."""
+    return sorted(
+        p.name for p in store.parent.iterdir() if p.name not in (store.name, store.name + ".lock")
+    )
+
+
+def no_traceback(out: subprocess.CompletedProcess) -> None:
+    assert "Traceback" not in out.stderr, out.stderr
+
+
+@pytest.fixture
+def filled(tmp_path: Path) -> Path:
+    """A store holding the two-ESMS reference and one usage value (E1 04/2025: 40 people)."""
+    (tmp_path / "ref.csv").write_text(REFERENCE, encoding="utf-8")
+    (tmp_path / "u.csv").write_text(LONG + f"{E1};2025-04;personnes_accompagnees;40\n")
+    store = tmp_path / "store" / "store.duckdb"
+    out = run("ingest", "--store", str(store), "ref.csv", "u.csv", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    return store
+
+
+# --- 1. demo data never go into a real store ---------------------------------------------------
+def page_texts(at: AppTest) -> str:
+    parts = [e.value for kind in ("error", "warning", "info", "caption") for e in getattr(at, kind)]
+    return "\n".join(str(p) for p in parts)
+
+
+def test_dashboard_never_creates_a_configured_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = tmp_path / "reel" / "magasin.duckdb"
+    monkeypatch.setenv("DUI_METRICS_STORE", str(store))
+    monkeypatch.chdir(tmp_path)
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    assert f"magasin introuvable : {store}" in page_texts(at)
+    # Nothing created: no store, no demo exports, not even the folder.
+    assert not store.exists() and not (tmp_path / "data").exists()
+    assert not store.parent.exists()
+
+
+def test_a_store_that_disappears_is_missing_not_recreated_with_demo_data(
+    filled: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DUI_METRICS_STORE", str(filled))
+    monkeypatch.chdir(filled.parent)
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception and at.title[0].value == "Suivi des usages du DUI Ségur"
+    filled.unlink()  # deleted while the dashboard runs
+    at.run()
+    assert f"magasin introuvable : {filled}" in page_texts(at)
+    assert not filled.exists() and not (filled.parent / "data").exists()
+
+
+def test_the_default_store_gets_the_demo_only_at_the_very_first_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A fresh folder, no DUI_METRICS_STORE: the first start writes the demo at the default path.
+    folder = tmp_path / f"premier-{uuid.uuid4().hex}"  # a path this process never opened
+    folder.mkdir()
+    monkeypatch.chdir(folder)
+    monkeypatch.setenv("DUI_METRICS_TODAY", DEMO_TODAY)
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    assert not at.exception
+    default = folder / "data" / "dui-metrics.duckdb"
+    assert default.exists()
+    with Store(default, read_only=True) as s:
+        assert s.demo_state() == DEMO_ONLY
+    assert "Données de démonstration (fictives)" in page_texts(at)
+    # Deleted afterwards: « introuvable », and not written again.
+    default.unlink()
+    at.run()
+    assert "magasin introuvable : data/dui-metrics.duckdb" in page_texts(at)
+    assert not default.exists()
+
+
+MIXED = "Ce magasin mélange les données de démonstration (fictives) et des imports réels"
+
+
+def test_demo_and_real_imports_mixed_say_so_on_every_page(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = tmp_path / "s.duckdb"
+    demo_env = {"DUI_METRICS_TODAY": DEMO_TODAY}
+    out = run(
+        "demo",
+        "--store",
+        str(store),
+        "--dossier",
+        str(tmp_path / "demo"),
+        cwd=tmp_path,
+        env=demo_env,
+    )
+    assert out.returncode == 0, out.stderr
+    with Store(store, read_only=True) as s:
+        assert s.demo_state() == DEMO_ONLY  # recorded in the store, by content
+    # A real file, named like nothing demo-ish: the old banner (file names) vanished here.
+    (tmp_path / "octobre.csv").write_text(LONG + f"{E1};2025-04;personnes_accompagnees;40\n")
+    out = run("ingest", "--store", str(store), "octobre.csv", cwd=tmp_path, env=demo_env)
+    assert out.returncode == 0, out.stderr
+    assert "contient les données de démonstration (fictives)" in out.stderr
+    with Store(store, read_only=True) as s:
+        assert s.demo_state() == DEMO_MIXED
+    monkeypatch.setenv("DUI_METRICS_STORE", str(store))
+    monkeypatch.setenv("DUI_METRICS_TODAY", DEMO_TODAY)
+    pages = [
+        "pages/accueil.py",
+        "pages/organisme_gestionnaire.py",
+        "pages/etablissement.py",
+        "pages/comparaison.py",
+        "pages/editeur.py",
+        "pages/donnees.py",
+        "pages/methode.py",
+    ]
+    for page in pages:  # each page opened afresh, as from its address
+        at = AppTest.from_file(APP, default_timeout=120).run()
+        at.switch_page(page).run()
+        assert not at.exception, page
+        assert any(MIXED in w.value for w in at.warning), page
+
+
+# --- 2. symbolic links ------------------------------------------------------------------------
+def test_ingest_through_a_symlink_writes_the_real_store(filled: Path, tmp_path: Path) -> None:
+    link = tmp_path / "alias.duckdb"
+    link.symlink_to(filled)
+    (tmp_path / "mai.csv").write_text(LONG + f"{E2};2025-05;ins_qualifiees;7\n")
+    out = run("ingest", "--store", str(link), "mai.csv", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert link.is_symlink() and link.resolve() == filled.resolve()
+    with Store.snapshot(filled) as s:
+        assert s.scalar("select valeur from usage where finess_et = ?", [E2]) == 7
+    assert beside(filled) == []
+
+
+def test_two_aliases_of_one_store_share_its_writers_lock(filled: Path, tmp_path: Path) -> None:
+    link = tmp_path / "alias.duckdb"
+    link.symlink_to(filled)
+    (tmp_path / "mai.csv").write_text(LONG + f"{E2};2025-05;ins_qualifiees;7\n")
+    env = {**os.environ, "DUI_METRICS_TODAY": TODAY}
+    # Another writer, through the real path, holds the lock: the link's writer must wait.
+    with open(filled.with_name(filled.name + ".lock"), "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        writer = subprocess.Popen(
+            [SCRIPT, "ingest", "--store", str(link), "mai.csv"],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(3)
+        waited = writer.poll() is None
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    _, err = writer.communicate(timeout=60)
+    assert waited, "the writer through the link did not wait for the lock of the real store"
+    assert writer.returncode == 0, err
+    assert not link.with_name("alias.duckdb.lock").exists()
+
+
+# --- 3. faults ----------------------------------------------------------------------------------
+def test_a_folder_as_store_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "u.csv").write_text(LONG + f"{E1};2025-04;personnes_accompagnees;40\n")
+    (tmp_path / "magasins").mkdir()
+    for args in (("ingest", "u.csv"), ("va",), ("indicators",), ("historique",)):
+        out = run(args[0], "--store", "magasins", *args[1:], cwd=tmp_path)
+        assert out.returncode == 2, (args, out.stderr)
+        assert "le magasin doit être un fichier, pas un dossier : magasins" in out.stderr
+        no_traceback(out)
+    assert list((tmp_path / "magasins").iterdir()) == []
+
+
+def truncated(store: Path) -> None:
+    data = store.read_bytes()
+    store.write_bytes(data[: len(data) // 2])
+
+
+def garbage(store: Path) -> None:
+    store.write_bytes(b"finess_et;periode\n" * 50)
+
+
+def empty(store: Path) -> None:
+    store.write_bytes(b"")
+
+
+def corrupt_block(store: Path) -> None:
+    data = bytearray(store.read_bytes())
+    data[5000:9000] = b"\x00" * 4000  # the checksums of the first blocks no longer match
+    store.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(truncated, id="tronque"),
+        pytest.param(garbage, id="pas-duckdb"),
+        pytest.param(empty, id="vide"),
+        pytest.param(corrupt_block, id="bloc-corrompu"),
+    ],
+)
+@pytest.mark.parametrize("command", ["ingest", "va", "indicators", "historique"])
+def test_an_unreadable_store_is_exit_3_and_left_as_it_was(
+    filled: Path, tmp_path: Path, damage, command: str
+) -> None:
+    damage(filled)
+    before = sha(filled)
+    args = ["ingest", "--store", str(filled), "u.csv"] if command == "ingest" else [command]
+    if command != "ingest":
+        args += ["--store", str(filled)]
+    out = run(*args, cwd=tmp_path)
+    assert out.returncode == 3, out.stderr
+    assert f"dui-metrics : erreur : magasin illisible : {filled}" in out.stderr
+    no_traceback(out)
+    assert sha(filled) == before
+    assert beside(filled) == []
+
+
+def test_a_duckdb_file_of_someone_else_is_refused_and_untouched(tmp_path: Path) -> None:
+    other = tmp_path / "compta.duckdb"
+    with duckdb.connect(str(other)) as con:
+        con.execute("create table factures (n integer)")
+        con.execute("insert into factures values (1), (2)")
+    before = sha(other)
+    (tmp_path / "u.csv").write_text(LONG + f"{E1};2025-04;personnes_accompagnees;40\n")
+    out = run("ingest", "--store", str(other), "u.csv", cwd=tmp_path)
+    assert out.returncode == 3, out.stderr
+    assert (
+        f"magasin illisible : {other} est une base DuckDB qui n'est pas un magasin dui-metrics "
+        "(tables : factures) ; elle est laissée intacte"
+    ) in out.stderr
+    assert "aucun fichier n'a été enregistré" in out.stderr
+    out_va = run("va", "--store", str(other), cwd=tmp_path)
+    assert out_va.returncode == 3, out_va.stderr
+    assert f"magasin illisible : {other} n'est pas un magasin dui-metrics" in out_va.stderr
+    no_traceback(out)
+    no_traceback(out_va)
+    assert sha(other) == before  # no table added
+    assert beside(other) == ["u.csv"]
+
+
+# Small file systems mounted by the test: a full disk, a read-only folder (root only).
+@contextlib.contextmanager
+def tmpfs(folder: Path, size_kb: int) -> Iterator[Path]:
+    if os.geteuid() != 0:
+        pytest.skip("monter un tmpfs (disque plein, dossier en lecture seule) demande root")
+    folder.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size_kb}k", "tmpfs", str(folder)],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"mount tmpfs impossible ici : {done.stderr.strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def remount_read_only(folder: Path) -> None:
+    subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True)
+
+
+def test_a_store_in_a_read_only_folder(
+    filled: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with tmpfs(tmp_path / "ro", 20_000) as folder:
+        store = folder / "store.duckdb"
+        shutil.copyfile(filled, store)
+        remount_read_only(folder)
+        before = sha(store)
+        out = run("ingest", "--store", str(store), "u.csv", cwd=tmp_path)
+        assert out.returncode == 3, out.stderr
+        assert f"dui-metrics : erreur : magasin protégé en écriture : {store}" in out.stderr
+        assert "aucun fichier n'a été enregistré" in out.stderr
+        no_traceback(out)
+        assert sha(store) == before and sorted(p.name for p in folder.iterdir()) == [store.name]
+        # Reading works: the CLI, and the dashboard (its snapshot link cannot be made there).
+        va = run("va", "--store", str(store), "--format", "json", cwd=tmp_path)
+        assert va.returncode == 0, va.stderr
+        assert '"finess_et": "690000013"' in va.stdout
+        monkeypatch.setenv("DUI_METRICS_STORE", str(store))
+        at = AppTest.from_file(APP, default_timeout=60).run()
+        assert not at.exception
+        assert {m.label: m.value for m in at.metric}["Établissements (ESMS)"] == "2"
+        assert not at.error
+
+
+def big_wide_file(path: Path, esms: int = 20_000, months: int = 10) -> None:
+    """Random counts (they do not compress): far more than the few hundred KB left free."""
+    rng = random.Random(1)
+    with path.open("w") as handle:
+        handle.write(
+            "finess_et;periode;personnes_accompagnees;mss_messages_recus;"
+            "mss_messages_envoyes;dmp_documents_envoyes\n"
+        )
+        for e in range(esms):
+            code = f"{690000000 + e * 10:09d}"
+            for m in range(1, months + 1):
+                values = ";".join(str(rng.randint(0, 10**6)) for _ in range(4))
+                handle.write(f"{code};2024-{m:02d};{values}\n")
+
+
+def test_a_full_disk_before_the_copy(filled: Path, tmp_path: Path) -> None:
+    size_kb = filled.stat().st_size // 1024 + 600  # the store fits, its copy does not
+    with tmpfs(tmp_path / "plein", size_kb) as folder:
+        store = folder / "store.duckdb"
+        shutil.copyfile(filled, store)
+        before = sha(store)
+        out = run("ingest", "--store", str(store), "u.csv", cwd=tmp_path)
+        assert out.returncode == 3, out.stderr
+        assert "dui-metrics : erreur : disque plein : " in out.stderr
+        assert f"pour écrire une copie du magasin {store}" in out.stderr
+        no_traceback(out)
+        assert sha(store) == before
+        assert beside(store) == []
+
+
+def test_a_full_disk_during_the_write_saves_nothing_and_says_so(
+    filled: Path, tmp_path: Path
+) -> None:
+    big_wide_file(tmp_path / "gros.csv")
+    (tmp_path / "mai.csv").write_text(LONG + f"{E2};2025-05;ins_qualifiees;7\n")
+    # Room for the copy (and the 1 Mo margin asked for) but not for gros.csv's rows.
+    size_kb = 2 * filled.stat().st_size // 1024 + 1024 + 300
+    with tmpfs(tmp_path / "plein", size_kb) as folder:
+        store = folder / "store.duckdb"
+        shutil.copyfile(filled, store)
+        before = sha(store)
+        out = run("ingest", "--store", str(store), "mai.csv", "gros.csv", cwd=tmp_path)
+        assert out.returncode == 3, out.stderr
+        assert (
+            f"dui-metrics : erreur : disque plein : plus de place pour écrire le magasin {store}"
+            in out.stderr
+        )
+        assert (
+            "dui-metrics : aucun fichier n'a été enregistré : le magasin est resté tel qu'il "
+            "était ; fichiers acceptés mais non enregistrés, à importer de nouveau : "
+            "mai.csv, gros.csv"
+        ) in out.stderr
+        # Never « chargé » for a file that was not saved, and no file refused as if it were bad.
+        assert "chargé" not in out.stderr.replace("chargé(s)", "") and "refusé" not in out.stderr
+        no_traceback(out)
+        assert sha(store) == before
+        assert beside(store) == []
+    # The same files on a disk with room: both load (the command was right, the disk full).
+    again = run("ingest", "--store", str(filled), "mai.csv", "gros.csv", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "2 fichier(s) : 2 chargé(s), 0 déjà importé(s), 0 refusé(s)" in again.stderr
+
+
+# --- 4. folders -----------------------------------------------------------------------------------
+def test_a_folder_is_read_recursively_and_what_is_not_read_is_listed(tmp_path: Path) -> None:
+    exports = tmp_path / "exports"
+    (exports / "b-sous-dossier" / "c").mkdir(parents=True)
+    (exports / ".git").mkdir()
+    (exports / ".git" / "config.csv").write_text("x")
+    (exports / "a-ref.csv").write_text(REFERENCE)
+    (exports / "b-sous-dossier" / "mars.csv").write_text(LONG + f"{E1};2025-03;ins_qualifiees;3\n")
+    (exports / "b-sous-dossier" / "c" / "avril.csv").write_text(
+        LONG + f"{E1};2025-04;ins_qualifiees;4\n"
+    )
+    (exports / "d-mai.csv").write_text(LONG + f"{E1};2025-05;ins_qualifiees;5\n")
+    (exports / "archive.zip").write_bytes(b"PK\x05\x06" + b"\x00" * 18)
+    (exports / "notes.pdf").write_bytes(b"%PDF-1.4")
+    (exports / "vieux.xls").write_bytes(b"\xd0\xcf\x11\xe0")
+    (exports / ".cache.csv").write_text(LONG)
+    (exports / "LISEZMOI").write_text("x")
+    out = run("ingest", "--store", "s.duckdb", "exports", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[:6] == [
+        "exports/.cache.csv : fichier caché ignoré",
+        "exports/.git : dossier caché ignoré",
+        "exports/LISEZMOI : fichier sans extension ignoré(e) : formats lus CSV, XLSX et Parquet",
+        "exports/archive.zip : archive ignorée, jamais ouverte : extrayez-en les fichiers",
+        "exports/notes.pdf : extension .pdf ignoré(e) : formats lus CSV, XLSX et Parquet",
+        "exports/vieux.xls : ancien classeur Excel (.xls) ignoré : enregistrez-le au format .xlsx",
+    ]
+    # Then the reference first, then the usage files in path order (b-sous-dossier/c/avril
+    # before b-sous-dossier/mars: « c » < « mars.csv »).
+    assert [line.split(" : ")[0] for line in lines[6:]] == [
+        "exports/a-ref.csv",
+        "exports/b-sous-dossier/c/avril.csv",
+        "exports/b-sous-dossier/mars.csv",
+        "exports/d-mai.csv",
+    ]
+    assert (
+        "4 fichier(s) : 4 chargé(s), 0 déjà importé(s), 0 refusé(s) ; 6 autre(s) fichier(s) ignoré(s)"
+        in out.stderr
+    )
+    with Store.snapshot(tmp_path / "s.duckdb") as s:
+        assert s.execute("select month(periode), valeur from usage order by 1").fetchall() == [
+            (3, 3),
+            (4, 4),
+            (5, 5),
+        ]
+
+
+def test_a_command_that_finds_no_input_file_says_so_and_exits_1(tmp_path: Path) -> None:
+    (tmp_path / "vide").mkdir()
+    (tmp_path / "archives").mkdir()
+    (tmp_path / "archives" / "exports.zip").write_bytes(b"PK\x05\x06" + b"\x00" * 18)
+    for folder in ("vide", "archives"):
+        out = run("ingest", "--store", "s.duckdb", folder, cwd=tmp_path)
+        assert out.returncode == 1, out.stderr
+        assert (
+            "aucun fichier à importer (CSV, XLSX ou Parquet) dans les chemins donnés" in out.stderr
+        )
+        no_traceback(out)
