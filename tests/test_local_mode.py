@@ -1,0 +1,69 @@
+"""Local mode (issue 12, item 9): `streamlit run app.py` with the project's settings listens on
+the loopback address only, so that nobody else on the network reaches the dashboard."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from e2e_support import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+LISTEN = "0A"  # socket state in /proc/net/tcp*
+
+
+def listening_addresses(port: int) -> set[str]:
+    """Local addresses (hex, as /proc/net/tcp and tcp6 write them) listening on ``port``."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        if not os.path.exists(table):
+            continue
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            address, hex_port = fields[1].rsplit(":", 1)
+            if int(hex_port, 16) == port and fields[3] == LISTEN:
+                found.add(address)
+    return found
+
+
+def test_the_dashboard_listens_on_the_loopback_address_only(tmp_path: Path) -> None:
+    port = free_port()
+    env = {**os.environ, "DUI_METRICS_STORE": str(tmp_path / "absent.duckdb")}
+    # The project's folder as working directory: Streamlit reads .streamlit/config.toml there.
+    # No --server.address: the setting under test is the project's own.
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2):
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "the server did not answer within 60 s"
+                assert server.poll() is None, "the server stopped"
+                time.sleep(0.3)
+        # 127.0.0.1 only: not 0.0.0.0 (00000000), nor every IPv6 address (::).
+        assert listening_addresses(port) == {"0100007F"}
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
