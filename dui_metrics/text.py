@@ -55,7 +55,7 @@ _CONTROL_RUN = re.compile(f" *(?:[{_CONTROLS}] *)+")
 
 
 def has_bidi_controls(text: str) -> bool:
-    return _BIDI.search(text) is not None
+    return any(c in text for c in BIDI_CONTROLS)  # 12 substring scans: faster than a regex
 
 
 def has_controls(text: str) -> bool:

@@ -10,7 +10,9 @@ import datetime as dt
 import functools
 import re
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from dui_metrics import finess
 from dui_metrics.errors import ExportError, Problem
@@ -27,8 +29,17 @@ _FINESS_OVERSEAS = {"9A": "971", "9B": "972", "9C": "973", "9D": "974", "9F": "9
 # A value that looks like a NIR (13 digits, or 15 with its key; spaces between groups allowed,
 # as in "1 40 02 75 123 456 78") or an e-mail address: personal data, the file is refused and
 # the value never written in a message (domain.md §7).
-_NIR_LIKE = re.compile(r"(?<![0-9])[0-9](?: ?[0-9]){12}(?: ?[0-9]{2})?(?![0-9])")
-_EMAIL_LIKE = re.compile(r"[^\s@<>()\[\],;:\"]+@[^\s@<>()\[\],;:\"]+\.[^\s@<>()\[\],;:\"]+")
+_NIR = r"[0-9](?: ?[0-9]){12}(?: ?[0-9]{2})?"
+_NIR_LIKE = re.compile(rf"(?<![0-9]){_NIR}(?![0-9])")
+_EMAIL = r"[^\s@<>()\[\],;:\"]+@[^\s@<>()\[\],;:\"]+\.[^\s@<>()\[\],;:\"]+"
+_EMAIL_LIKE = re.compile(_EMAIL)
+# Cells worth a closer look, found in a whole column at once by RE2 (a national reference has
+# 40,000 rows): a NIR or an e-mail address as above, a control character (``text.clean_name``).
+_SUSPECT_RE2 = (
+    rf"(?:^|[^0-9]){_NIR}(?:[^0-9]|$)|{_EMAIL}"
+    r"|[\x00-\x1f\x7f-\x9f\x{2028}\x{2029}\x{61c}\x{200e}\x{200f}\x{202a}-\x{202e}"
+    r"\x{2066}-\x{2069}]"
+)
 PERSONAL_TAIL = (
     " : dui-metrics ne garde aucune donnée identifiante ; retirez-la du fichier (la valeur "
     "n'est pas reprise ici)"
@@ -44,60 +55,55 @@ def personal_value(text: str) -> str | None:
     return None
 
 
-def _personal_cells(data: dict[str, list]) -> dict[int, list[tuple[str, str]]]:
-    """Row index → (column, what it looks like) of the cells that look like personal data.
-
-    Each column is searched once as a whole (a national reference has 40,000 rows), cell by
-    cell only when something was found; the line breaks between cells stop both patterns."""
-    found: dict[int, list[tuple[str, str]]] = {}
-    for name, values in data.items():
-        whole = "\n".join(v for v in values if v is not None)
-        if not (_NIR_LIKE.search(whole) or _EMAIL_LIKE.search(whole)):
-            continue
-        for i, value in enumerate(values):
-            looks = personal_value(value) if value is not None else None
-            if looks:
-                found.setdefault(i, []).append((name, looks))
-    return found
-
-
-def _cleaned(
-    data: dict[str, list], header: dict[str, str], lines: list[int], file: str
-) -> list[Problem]:
-    """Names made fit for one line of a screen (``text.clean_name``), in place, with one
-    warning per kind of character removed: where the first one was, and how many values."""
-    found: dict[str, list] = {"bidi": [], "control": []}
-    for pos, (name, values) in enumerate(data.items()):
-        whole = "".join(v for v in values if v is not None)
-        if not (has_bidi_controls(whole) or has_controls(whole)):
-            continue  # one search per column: the usual case
-        for i, value in enumerate(values):
-            if value is None:
-                continue
+def _screen(
+    raw: RawTable,
+    cols: dict[str, int],
+    data: dict[str, list],
+    header: dict[str, str],
+    lines: list[int],
+) -> tuple[list[Problem], dict[int, list[tuple[str, str]]]]:
+    """Names made fit for one line of a screen (``text.clean_name``, in ``data``), with one
+    warning per kind of character removed (where the first one was, how many values); and
+    the cells that look like personal data: row index → (column, what it looks like)."""
+    removed: dict[str, list] = {"bidi": [], "control": []}
+    personal: dict[int, list[tuple[str, str]]] = {}
+    for name, pos in cols.items():
+        hits = pc.match_substring_regex(raw.column(pos), _SUSPECT_RE2).fill_null(False)
+        if not pc.any(hits).as_py():
+            continue  # the usual case: one pass of RE2 over the column
+        values = data[name]
+        for i in np.flatnonzero(hits.to_numpy()).tolist():
+            value = values[i]
             bidi, control = has_bidi_controls(value), has_controls(value)
             if bidi:
-                found["bidi"].append((lines[i], pos, header[name]))
+                removed["bidi"].append((lines[i], pos, header[name]))
             if control:
-                found["control"].append((lines[i], pos, header[name]))
+                removed["control"].append((lines[i], pos, header[name]))
             if bidi or control:
-                values[i] = clean_name(value) or None
+                value = values[i] = clean_name(value) or None
+            looks = personal_value(value) if value is not None else None
+            if looks:
+                personal.setdefault(i, []).append((name, looks))
     what = {
         "bidi": "caractères de contrôle de direction du texte retirés (ils peuvent inverser "
         "l'affichage d'un nom ou d'un numéro)",
         "control": "retours à la ligne ou caractères de contrôle remplacés par une espace",
     }
     warnings = []
-    for kind, places in found.items():
+    for kind, places in removed.items():
         if places:
             line, _, column = min(places)
             n = len(places)
             many = f"{n} valeurs concernées" if n > 1 else "1 valeur concernée"
             warnings.append(
                 Problem(
-                    file, line, column, f"{what[kind]} : {many} dans le fichier, la première ici"
+                    raw.file,
+                    line,
+                    column,
+                    f"{what[kind]} : {many} dans le fichier, la première ici",
                 )
             )
-    return warnings
+    return warnings, personal
 
 
 # The three parsers below are kept per distinct text: a national reference repeats a few
@@ -144,8 +150,7 @@ def check(raw: RawTable, layout: Layout) -> tuple[list[dict], list[Problem]]:
     data = {name: raw.column(pos).to_pylist() for name, pos in cols.items()}
     lines = raw.table.column("_line").to_pylist()
     problems: list[Problem] = []
-    warnings: list[Problem] = _cleaned(data, header, lines, raw.file)
-    flagged = _personal_cells(data)
+    warnings, flagged = _screen(raw, cols, data, header, lines)
     rows: dict[str, dict] = {}
     first_line: dict[str, int] = {}
 
