@@ -353,6 +353,8 @@ class Store:
         else:
             try:
                 snap = cls(alias, read_only=True)
+            except StoreFault as exc:  # worded on the private link: said of the store
+                raise StoreFault(str(exc).replace(str(alias), str(given)), exc.cause) from exc
             finally:
                 with contextlib.suppress(OSError):
                     alias.unlink(missing_ok=True)

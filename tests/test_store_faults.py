@@ -472,3 +472,18 @@ def test_a_command_that_finds_no_input_file_says_so_and_exits_1(tmp_path: Path) 
             "aucun fichier à importer (CSV, XLSX ou Parquet) dans les chemins donnés" in out.stderr
         )
         no_traceback(out)
+
+
+def test_the_dashboard_on_an_unreadable_store_says_so_without_a_traceback(
+    filled: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    truncated(filled)
+    before = sha(filled)
+    monkeypatch.setenv("DUI_METRICS_STORE", str(filled))
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    assert f"magasin illisible : {filled} (ouverture)" in page_texts(at)
+    at.switch_page("pages/donnees.py").run()
+    assert not at.exception
+    assert f"magasin illisible : {filled} (ouverture)" in page_texts(at)
+    assert sha(filled) == before
