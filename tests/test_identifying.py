@@ -228,3 +228,44 @@ def test_an_organisation_name_column_loads_in_a_reference_file(store, write_file
         "(référentiel des établissements)",
     ]
     assert result.kind == REFERENCE
+
+
+@pytest.mark.parametrize(
+    ("value", "looks"),
+    [
+        pytest.param("1400275123456", "un NIR", id="nir-13-digits"),
+        pytest.param("140027512345678", "un NIR", id="nir-15-digits"),
+        pytest.param("1 40 02 75 123 456 78", "un NIR", id="nir-in-groups"),
+        pytest.param("OG 1400275123456 bis", "un NIR", id="nir-inside-text"),
+        pytest.param("jeanne.dupont@example.org", "une adresse e-mail", id="email"),
+        pytest.param("14002751234567", None, id="14-digits-siret"),
+        pytest.param("BC-2024-0012", None, id="order-id"),
+        pytest.param("690000013", None, id="finess"),
+        pytest.param("support@", None, id="at-sign-alone"),
+    ],
+)
+def test_values_that_look_like_personal_data(value, looks) -> None:
+    from dui_metrics.ingest.reference import personal_value
+
+    found = personal_value(value)
+    assert (found and found.removeprefix("ressemble à ").split(" (")[0]) == looks
+
+
+def test_a_reference_value_like_a_nir_refuses_the_file_without_showing_it(
+    store, write_file, ref
+) -> None:
+    path = write_file(
+        "etab.csv",
+        "finess_et;finess_ej;raison_sociale;commande\n"
+        f"{E1};{E2};EHPAD A;1400275123456\n"
+        f"690000021;{E2};EHPAD B;14002751234567\n",  # 14 digits: not a NIR, loads
+    )
+    result = ingest_file(store, path, ref)
+    assert result.status == "refusé"
+    assert [str(p) for p in result.error.problems] == [
+        f"{path}, ligne 2, colonne commande : ressemble à un NIR (13 ou 15 chiffres) : "
+        "dui-metrics ne garde aucune donnée identifiante ; retirez-la du fichier (la valeur "
+        "n'est pas reprise ici)"
+    ]
+    assert "1400275123456" not in str(result.error)
+    assert store.execute("select count(*) from establishments").fetchall() == [(0,)]
