@@ -73,12 +73,16 @@ def test_a_folder_gives_its_files_in_name_order(store, write_file, ingest):
     # Written z first so that creation order differs from name order.
     write_file("z_juin.csv", LONG + f"{E1};2025-05;ins_qualifiees;7\n")
     write_file("a_mai.csv", LONG + f"{E1};2025-05;ins_qualifiees;5\n")
-    write_file("notes.md", "pas un export\n")  # not a supported format: not taken
+    write_file("notes.md", "pas un export\n")  # not a supported format: listed, not read
     results = ingest(".")
-    assert [r.file for r in results] == ["a_mai.csv", "z_juin.csv"]
+    assert [(r.file, r.status) for r in results] == [
+        ("notes.md", "ignoré"),
+        ("a_mai.csv", "chargé"),
+        ("z_juin.csv", "chargé"),
+    ]
     # z_juin.csv comes last and replaces a_mai.csv's 5 by 7.
     assert loaded_values(store) == [(E1, "2025-05", "ins_qualifiees", 7)]
-    assert results[1].rows_replaced == 1
+    assert results[2].rows_replaced == 1
 
 
 def test_reference_files_are_ingested_before_usage_files(store, write_file, ingest):
@@ -245,7 +249,7 @@ def test_a_failed_batch_write_fails_the_command_and_names_its_files(
     # disk would). The command stops with a French error naming the files not written, and
     # the store, written through a copy, is exactly as before.
     from dui_metrics.store import Store as RealStore
-    from dui_metrics.store import StoreError
+    from dui_metrics.store import DISK_FULL, StoreError, StoreFault
     from dui_metrics.writer import writable_copy
 
     write_file("a.csv", LONG + f"{E1};2025-04;ins_qualifiees;5\n")
@@ -264,9 +268,11 @@ def test_a_failed_batch_write_fails_the_command_and_names_its_files(
     monkeypatch.setattr(RealStore, "execute", execute)
     with pytest.raises(StoreError) as raised, writable_copy(store_path) as s:
         ingest_paths(s, [tmp_path / "in" / "b.csv", tmp_path / "in" / "c.csv"], ref)
+    # A fault of the machine (exit code 3 in the CLI, which names the files not saved).
+    assert isinstance(raised.value, StoreFault) and raised.value.cause == DISK_FULL
     assert str(raised.value) == (
-        "écriture dans le magasin impossible (OSError : [Errno 28] No space left on device) ; "
-        f"fichiers non enregistrés : {tmp_path / 'in' / 'b.csv'}, {tmp_path / 'in' / 'c.csv'}"
+        f"disque plein : plus de place pour écrire le magasin {store_path} (écriture) ; "
+        "libérez de l'espace puis relancez la commande"
     )
     monkeypatch.undo()
     assert store_path.read_bytes() == before
