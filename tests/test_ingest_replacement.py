@@ -248,8 +248,8 @@ def test_a_failed_batch_write_fails_the_command_and_names_its_files(
     # Writing what waits fails (simulated: the insert of the waiting rows raises, as a full
     # disk would). The command stops with a French error naming the files not written, and
     # the store, written through a copy, is exactly as before.
-    from dui_metrics.store import Store as RealStore
     from dui_metrics.store import DISK_FULL, StoreError, StoreFault
+    from dui_metrics.store import Store as RealStore
     from dui_metrics.writer import writable_copy
 
     write_file("a.csv", LONG + f"{E1};2025-04;ins_qualifiees;5\n")
