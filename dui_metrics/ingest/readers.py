@@ -5,6 +5,12 @@ columns ``c0``…``cN`` (None for an empty cell) plus ``_line``, the line a pers
 (CSV: physical line; XLSX: the spreadsheet row; Parquet: row index + 2, the header being
 line 1). Typing and validation happen later, on whole columns. A numeric cell in a FINESS
 column (spreadsheets drop the leading zero of ``010780914``) is left-padded back to 9 digits.
+
+The work per file is bounded (``Caps``): a header of more columns than ``Caps.columns`` is
+refused at once; a workbook is read as a stream, its sheets' XML first counted at C speed
+(rows, cells) so that a small file unpacking to millions of cells is refused before any cell
+is parsed, and the caps are enforced again while the rows are parsed. A Parquet file is judged
+on its metadata before it is read. A CSV file is bounded by its size (``--taille-max``).
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import os
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -21,8 +28,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dui_metrics.errors import MAX_LISTED, ExportError, Problem
-from dui_metrics.formats import fr_size
+from dui_metrics.errors import MAX_LISTED, ExportError, Problem, UsageError
+from dui_metrics.formats import fr_int, fr_size
 from dui_metrics.ingest.columns import is_finess_header
 
 CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
@@ -49,17 +56,94 @@ class RawTable:
         return self.table.column(f"c{pos}")
 
 
-def read(path: Path, file: str, max_unpacked: float = float("inf")) -> RawTable:
+# --- bounded work per file -------------------------------------------------------------------
+MAX_ROWS_ENV = "DUI_METRICS_MAX_ROWS"
+MAX_CELLS_ENV = "DUI_METRICS_MAX_CELLS"
+MAX_COLUMNS_ENV = "DUI_METRICS_MAX_COLUMNS"
+# Above any real export: a national monthly export is 40,000 ESMS × 36 months = 1.44 M rows of
+# about 10 columns (and a sheet of Excel holds at most 1,048,576 rows × 16,384 columns).
+DEFAULT_MAX_ROWS = 2_000_000
+DEFAULT_MAX_CELLS = 50_000_000
+DEFAULT_MAX_COLUMNS = 1_000
+# A row of a sheet never has more cells than Excel has columns (A … XFD).
+EXCEL_COLUMNS = 16_384
+
+
+@dataclass(frozen=True)
+class Caps:
+    """The most rows and cells per sheet (XLSX) or Parquet file, and columns per header (any
+    format), read before a file is refused. Environment variables change them."""
+
+    rows: int = DEFAULT_MAX_ROWS
+    cells: int = DEFAULT_MAX_CELLS
+    columns: int = DEFAULT_MAX_COLUMNS
+
+    @classmethod
+    def from_env(cls) -> Caps:
+        """$DUI_METRICS_MAX_ROWS, $DUI_METRICS_MAX_CELLS, $DUI_METRICS_MAX_COLUMNS, else the
+        defaults. A value that is not a positive integer is a usage error."""
+        return cls(
+            _env_cap(MAX_ROWS_ENV, DEFAULT_MAX_ROWS),
+            _env_cap(MAX_CELLS_ENV, DEFAULT_MAX_CELLS),
+            _env_cap(MAX_COLUMNS_ENV, DEFAULT_MAX_COLUMNS),
+        )
+
+
+def _env_cap(name: str, default: int) -> int:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    digits = re.sub(r"[\s_]", "", text)  # « 2 000 000 », 2_000_000
+    if not (digits.isascii() and digits.isdigit() and int(digits) > 0):
+        raise UsageError(f"{name} invalide « {text} » : nombre entier positif attendu")
+    return int(digits)
+
+
+# The unit of each cap in messages, and the variable that changes it.
+_CAP_WORDS = {
+    "rows": ("lignes", MAX_ROWS_ENV),
+    "cells": ("cellules", MAX_CELLS_ENV),
+    "columns": ("colonnes", MAX_COLUMNS_ENV),
+}
+
+
+def over_cap(
+    file: str, cap: str, limit: int, where: str = "", line: int | None = None
+) -> ExportError:
+    """The refusal of a file that passes one of its caps (``cap``: rows, cells or columns);
+    ``where`` starts the message (« feuille « X » : »)."""
+    unit, env = _CAP_WORDS[cap]
+    per = "par en-tête" if cap == "columns" else "par feuille ou fichier"
+    return ExportError(
+        [
+            Problem(
+                file,
+                line,
+                None,
+                f"{where}plus de {fr_int(limit)} {unit} : fichier refusé sans être lu plus "
+                f"avant (limite de {fr_int(limit)} {unit} {per}, modifiable par la variable "
+                f"d'environnement {env}) ; découpez le fichier ou vérifiez que c'est bien "
+                "un export",
+            )
+        ]
+    )
+
+
+def read(
+    path: Path, file: str, max_unpacked: float = float("inf"), caps: Caps | None = None
+) -> RawTable:
     """Read ``path`` (named ``file`` in messages) whatever its format. ``max_unpacked``: the
-    most bytes an XLSX file may unpack to (see `check_unpacked`)."""
+    most bytes an XLSX file may unpack to (see `check_unpacked`); ``caps``: the most rows,
+    cells and columns read (default: ``Caps.from_env()``)."""
+    caps = caps or Caps.from_env()
     suffix = path.suffix.lower()
     if suffix in CSV_SUFFIXES:
-        raw = read_csv(path, file)
+        raw = read_csv(path, file, caps)
     elif suffix in XLSX_SUFFIXES:
         check_unpacked(path, file, max_unpacked)
-        raw = read_xlsx(path, file)
+        raw = read_xlsx(path, file, caps)
     elif suffix in PARQUET_SUFFIXES:
-        raw = read_parquet(path, file)
+        raw = read_parquet(path, file, caps)
     else:
         raise ExportError([Problem(file, None, None, _unsupported(suffix))])
     if not raw.headers:
@@ -69,11 +153,16 @@ def read(path: Path, file: str, max_unpacked: float = float("inf")) -> RawTable:
     return raw
 
 
+# peek_headers looks for a header in at most this many rows and cells of each sheet.
+PEEK_CAPS = Caps(rows=10_000, cells=100_000)
+
+
 def peek_headers(path: Path, max_unpacked: float = float("inf")) -> list[str] | None:
     """The header row of a file, reading as little as possible (to order a command's files).
 
     None when there is no header to find. May raise on an unreadable file: ``read`` words the
-    problem when the file's turn comes.
+    problem when the file's turn comes. In a workbook, the header is looked for in the first
+    rows of each sheet only (``PEEK_CAPS``).
     """
     suffix = path.suffix.lower()
     if suffix in CSV_SUFFIXES:
@@ -91,10 +180,12 @@ def peek_headers(path: Path, max_unpacked: float = float("inf")) -> list[str] | 
         import openpyxl
 
         check_unpacked(path, path.name, max_unpacked)  # raises: no peeking into a bomb
+        _check_shared_strings(path, path.name, Caps.from_env())
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
         try:
             for sheet in workbook.worksheets:
-                for row in sheet.iter_rows(values_only=True):
+                for _, cells in _sheet_rows(sheet, path.name, PEEK_CAPS):
+                    row = _row_values(cells)
                     if any(cell_text(v) for v in row):
                         return [cell_text(v) or "" for v in row]
         finally:
@@ -258,8 +349,40 @@ def sniff_separator(header_line: str) -> str:
     return ";"
 
 
-def read_csv(path: Path, file: str) -> RawTable:
+def _first_line(text: str) -> str:
+    """The first line of ``text`` that is not blank ("" if none), without splitting the rest."""
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start)
+        chunk = text[start : end if end >= 0 else len(text)]
+        for line in chunk.splitlines():
+            if line.strip():
+                return line
+        if end < 0:
+            break
+        start = end + 1
+    return ""
+
+
+def _check_header_width(text: str, file: str, caps: Caps) -> None:
+    """Refuse at once a CSV whose header has more than ``caps.columns`` columns: one message,
+    before any per-column work (a million columns made a million of everything)."""
+    first = _first_line(text)
+    sep = sniff_separator(first)
+    if first.count(sep) < caps.columns:
+        return  # at most caps.columns fields, quoted separators or not
+    fields = next(csv.reader([first], delimiter=sep))
+    while fields and not fields[-1].strip():
+        fields.pop()  # trailing separators
+    if len(fields) > caps.columns:
+        raise over_cap(
+            file, "columns", caps.columns, f"en-tête de {fr_int(len(fields))} colonnes, "
+        )
+
+
+def read_csv(path: Path, file: str, caps: Caps | None = None) -> RawTable:
     text, encoding = decode(path.read_bytes(), file)
+    _check_header_width(text, file, caps or Caps())
     encoded = text.encode("utf-8")  # what pyarrow reads; checked as bytes, faster than as str
     if not _is_simple(text, encoded):
         first = next((ln for ln in text.splitlines() if ln.strip()), "")
@@ -554,10 +677,13 @@ def cell_text(value: object, finess: bool = False) -> str | None:
 
 
 # --- XLSX --------------------------------------------------------------------------------
-def read_xlsx(path: Path, file: str) -> RawTable:
+def read_xlsx(path: Path, file: str, caps: Caps | None = None) -> RawTable:
+    """The one sheet holding data, read as a stream within ``caps`` (see ``_scan_sheet_xml``
+    and ``_sheet_rows``)."""
     import openpyxl  # imported here: only XLSX files need it
     from openpyxl.utils.exceptions import InvalidFileException
 
+    caps = caps or Caps()
     with path.open("rb") as handle:
         head = handle.read(8)
     if head == _OLE_MAGIC:
@@ -585,6 +711,7 @@ def read_xlsx(path: Path, file: str) -> RawTable:
             ]
         )
     try:
+        _check_shared_strings(path, file, caps)  # openpyxl loads them whole
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError) as exc:
         raise ExportError(
@@ -601,11 +728,17 @@ def read_xlsx(path: Path, file: str) -> RawTable:
     try:
         if not workbook.worksheets:
             raise ExportError([Problem(file, None, None, "classeur sans feuille")])
+        # Every sheet is counted first (caps), at C speed: no cell is parsed in a bomb.
+        scans = [_scan_sheet_xml(ws, file, caps) for ws in workbook.worksheets]
         # The one sheet holding data is read; several sheets with data are refused (all or
         # nothing per file: never import one sheet and silently leave the others).
-        filled = [ws for ws in workbook.worksheets if _has_data(ws)]
+        filled = [
+            (ws, scan)
+            for ws, scan in zip(workbook.worksheets, scans, strict=True)
+            if _has_data(ws, file, caps)
+        ]
         if len(filled) > 1:
-            names = ", ".join(f"« {ws.title} »" for ws in filled)
+            names = ", ".join(f"« {ws.title} »" for ws, _ in filled)
             raise ExportError(
                 [
                     Problem(
@@ -618,8 +751,7 @@ def read_xlsx(path: Path, file: str) -> RawTable:
                     )
                 ]
             )
-        sheet = filled[0] if filled else workbook.worksheets[0]
-        merged, has_formulas = _scan_sheet_xml(sheet)
+        sheet, (merged, has_formulas) = filled[0] if filled else (workbook.worksheets[0], scans[0])
         if merged:
             raise ExportError(
                 [
@@ -634,32 +766,7 @@ def read_xlsx(path: Path, file: str) -> RawTable:
                     )
                 ]
             )
-        headers: list[str] = []
-        header_row = 0
-        finess_cols: set[int] = set()
-        columns: list[list[str | None]] = []
-        lines: list[int] = []
-        for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
-            if not headers:
-                cells = [cell_text(v) or "" for v in row]
-                while cells and not cells[-1]:
-                    cells.pop()
-                if cells:
-                    headers, header_row = cells, number
-                    finess_cols = {i for i, h in enumerate(headers) if is_finess_header(h)}
-                    columns = [[] for _ in headers]
-                continue
-            values = [cell_text(v, i in finess_cols) for i, v in enumerate(row)]
-            if not any(values):
-                continue
-            values += [None] * (len(headers) - len(values))
-            if any(values[len(headers) :]):
-                raise ExportError(
-                    [Problem(file, number, None, "valeur dans une colonne sans en-tête")]
-                )
-            for col, value in zip(columns, values, strict=False):
-                col.append(value)
-            lines.append(number)
+        headers, header_row, columns, lines = _read_sheet(sheet, file, caps)
         if has_formulas:
             _check_formulas(sheet, file, headers, header_row)
     finally:
@@ -667,13 +774,73 @@ def read_xlsx(path: Path, file: str) -> RawTable:
     return RawTable(file, headers, _table(columns, lines), encoding="XLSX")
 
 
-def _has_data(sheet) -> bool:
-    return any(any(v is not None for v in row) for row in sheet.iter_rows(values_only=True))
+def _read_sheet(
+    sheet, file: str, caps: Caps
+) -> tuple[list[str], int, list[list[str | None]], list[int]]:
+    """Headers, their row, the text cells by column and the row of each data line: one pass."""
+    headers: list[str] = []
+    header_row = 0
+    finess_cols: set[int] = set()
+    columns: list[list[str | None]] = []
+    lines: list[int] = []
+    where = f"feuille « {sheet.title} » : "
+    for number, cells in _sheet_rows(sheet, file, caps):
+        if not headers:
+            texts = [cell_text(v) or "" for v in _row_values(cells)]
+            while texts and not texts[-1]:
+                texts.pop()
+            if texts:
+                if len(texts) > caps.columns:
+                    raise over_cap(
+                        file, "columns", caps.columns, f"en-tête de {fr_int(len(texts))} colonnes, "
+                    )
+                headers, header_row = texts, number
+                finess_cols = {i for i, h in enumerate(headers) if is_finess_header(h)}
+                columns = [[] for _ in headers]
+            continue
+        values = [None] * len(headers)
+        filled = False
+        for cell in cells:
+            pos = cell["column"] - 1
+            text = cell_text(cell["value"], pos in finess_cols)
+            if text is None:
+                continue
+            if pos >= len(headers):
+                raise ExportError(
+                    [Problem(file, number, None, "valeur dans une colonne sans en-tête")]
+                )
+            values[pos], filled = text, True
+        if not filled:
+            continue
+        # Cells kept in memory: the table's, rows × header width.
+        if (len(lines) + 1) * len(headers) > caps.cells:
+            raise over_cap(file, "cells", caps.cells, where, number)
+        for col, value in zip(columns, values, strict=True):
+            col.append(value)
+        lines.append(number)
+    return headers, header_row, columns, lines
+
+
+def _row_values(cells: list[dict]) -> list:
+    """The values of a parsed row by position, from column A (missing cells: None)."""
+    if not cells:
+        return []
+    values = [None] * max(cell["column"] for cell in cells)
+    for cell in cells:
+        values[cell["column"] - 1] = cell["value"]
+    return values
+
+
+def _has_data(sheet, file: str, caps: Caps) -> bool:
+    return any(
+        cell["value"] is not None for _, cells in _sheet_rows(sheet, file, caps) for cell in cells
+    )
 
 
 _XLSX_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
 _MERGE_TAG = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)([0-9]+)((?::[A-Z]+[0-9]+)?)"')
+_ROOT_TAG = re.compile(rb"<(\w+:)?(?:worksheet|sst)[\s>]")
 
 
 def _sheet_xml(sheet):
@@ -683,25 +850,189 @@ def _sheet_xml(sheet):
     return archive.open(member) if archive is not None and member else None
 
 
-def _scan_sheet_xml(sheet) -> tuple[list[tuple[int, str]], bool]:
+def _chunks(handle, size: int = 1 << 20):
+    """The bytes of ``handle`` in blocks that end just before a ``<`` (no tag is cut in two;
+    a block without any ``<`` is given whole)."""
+    tail = b""
+    for block in iter(lambda: handle.read(size), b""):
+        chunk = tail + block
+        cut = chunk.rfind(b"<")
+        if cut <= 0:
+            tail = b""
+            yield chunk
+        else:
+            tail = chunk[cut:]
+            yield chunk[:cut]
+    if tail:
+        yield tail
+
+
+def _count_tags(chunk: bytes, prefix: bytes, name: bytes) -> int:
+    """Elements ``name`` opened in ``chunk`` (``<name ``, ``<name>``, ``<name/>``)."""
+    start = b"<" + prefix + name
+    return sum(chunk.count(start + end) for end in (b" ", b">", b"/>", b"\t", b"\n", b"\r"))
+
+
+def _scan_sheet_xml(sheet, file: str, caps: Caps) -> tuple[list[tuple[int, str]], bool]:
     """(row, range) of merged cells sorted by row, and whether any cell holds a formula.
 
     openpyxl's read-only mode shows neither (a merged range is its top-left value and empty
-    cells; a formula is its cached value, None when never computed): one pass over the XML.
+    cells; a formula is its cached value, None when never computed): one pass over the XML,
+    which also counts the rows and cells of the sheet and reads the numbers of its rows, so
+    that a sheet beyond ``caps`` is refused before any cell is parsed (about 1 s per 500 Mo
+    of XML; parsing them would take minutes).
     """
     handle = _sheet_xml(sheet)
     if handle is None:
         return [], False
+    where = f"feuille « {sheet.title} » : "
+    big_row = re.compile(rb"<(?:\w+:)?row\s[^>]*?\br=\"(\d{%d,})" % len(str(caps.rows)))
     merged: set[tuple[int, str]] = set()
-    has_formulas, tail = False, b""
+    has_formulas, prefix = False, None
+    rows = cells = 0
     with handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            chunk = tail + block
+        for chunk in _chunks(handle):
+            if prefix is None:
+                root = _ROOT_TAG.search(chunk)
+                prefix = (root.group(1) or b"") if root else b""
             has_formulas = has_formulas or _FORMULA_TAG.search(chunk) is not None
             for col, row, rest in _MERGE_TAG.findall(chunk):
                 merged.add((int(row), (col + row + rest).decode()))
-            tail = chunk[-200:]
+            rows += _count_tags(chunk, prefix, b"row")
+            cells += _count_tags(chunk, prefix, b"c")
+            numbered = max((int(n) for n in big_row.findall(chunk)), default=0)
+            if rows > caps.rows or numbered > caps.rows:
+                raise over_cap(file, "rows", caps.rows, where)
+            if cells > caps.cells:
+                raise over_cap(file, "cells", caps.cells, where)
     return sorted(merged), has_formulas
+
+
+def _check_shared_strings(path: Path, file: str, caps: Caps) -> None:
+    """Refuse a workbook whose shared strings (loaded whole by openpyxl) outnumber the cells a
+    sheet may have: counted in the XML at C speed, before openpyxl reads them."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = [
+                info.filename
+                for info in archive.infolist()
+                if info.filename.lower().endswith("sharedstrings.xml")
+            ]
+            for member in members:
+                strings, prefix = 0, None
+                with archive.open(member) as handle:
+                    for chunk in _chunks(handle):
+                        if prefix is None:
+                            root = _ROOT_TAG.search(chunk)
+                            prefix = (root.group(1) or b"") if root else b""
+                        strings += _count_tags(chunk, prefix, b"si")
+                        if strings > caps.cells:
+                            raise over_cap(file, "cells", caps.cells, "textes partagés : ")
+    except (zipfile.BadZipFile, OSError, KeyError):
+        return  # not a readable zip: load_workbook words that
+
+
+def _sheet_rows(sheet, file: str, caps: Caps):
+    """(row number, cells) of each row present in the sheet's XML, in order, as a stream.
+
+    Each cell is openpyxl's parse of it (``column``, ``value``: shared strings, numbers,
+    dates by their style, booleans, cached values of formulas), as its read-only sheets give
+    them, but without their padding of every row to the declared dimension (a sheet declaring
+    ``A1:XFD1048576`` made them walk 17 G empty cells) and with memory kept flat (each row is
+    dropped once parsed). Rows absent from the XML are blank: not given. ``caps`` are enforced
+    as the rows come: their number and count, and cells in all and per row.
+    """
+    from xml.etree.ElementTree import iterparse
+
+    from openpyxl.worksheet._reader import WorkSheetParser
+
+    handle = _sheet_xml(sheet)
+    if handle is None:
+        return
+    book = sheet.parent
+    parser = WorkSheetParser(
+        None,
+        sheet._shared_strings,
+        data_only=True,
+        epoch=book.epoch,
+        date_formats=book._date_formats,
+        timedelta_formats=book._timedelta_formats,
+    )
+    where = f"feuille « {sheet.title} » : "
+    row_tag, cell_tag = _XLSX_NS + "row", _XLSX_NS + "c"
+    rows = cells = in_row = last = 0
+    # The open elements: each element ended outside a row is removed from its parent at once
+    # (a row once parsed), so that memory stays flat whatever the XML holds.
+    stack: list = []
+    row_depth = 0  # depth of the open row, 0 outside rows
+    with handle:
+        for event, element in iterparse(handle, events=("start", "end")):
+            tag = element.tag
+            if event == "start":
+                stack.append(element)
+                if tag == row_tag and not row_depth:
+                    row_depth = len(stack)
+                    rows, in_row = rows + 1, 0
+                    if rows > caps.rows:
+                        raise over_cap(file, "rows", caps.rows, where)
+                continue
+            stack.pop()
+            if len(stack) >= row_depth > 0:  # inside a row: kept until the row ends
+                if tag == cell_tag and len(stack) == row_depth:
+                    cells, in_row = cells + 1, in_row + 1
+                    if cells > caps.cells:
+                        raise over_cap(file, "cells", caps.cells, where)
+                    if in_row > EXCEL_COLUMNS:
+                        raise _wide_row(file, where, last + 1)
+                continue
+            if stack:
+                stack[-1].remove(element)
+            if tag == row_tag and row_depth:
+                row_depth = 0
+                number = _row_number(element.get("r"), last, file, where)
+                if number > caps.rows:
+                    raise over_cap(file, "rows", caps.rows, where, number)
+                parser.row_counter, parser.col_counter = number, 0
+                parsed = [parser.parse_cell(c) for c in element if c.tag == cell_tag]
+                last = number
+                yield number, parsed
+
+
+def _wide_row(file: str, where: str, line: int) -> ExportError:
+    return ExportError(
+        [
+            Problem(
+                file,
+                line,
+                None,
+                f"{where}ligne de plus de {fr_int(EXCEL_COLUMNS)} cellules, le maximum d'un "
+                "classeur : fichier abîmé ou qui n'est pas un export",
+            )
+        ]
+    )
+
+
+def _row_number(given: str | None, last: int, file: str, where: str) -> int:
+    """The number of a row (its ``r``, else the one after the last), after the last one."""
+    if given is None:
+        return last + 1
+    try:
+        number = int(float(given)) if not given.isdigit() else int(given)
+    except ValueError:
+        number = 0
+    if number <= last:
+        raise ExportError(
+            [
+                Problem(
+                    file,
+                    None,
+                    None,
+                    f"{where}ligne numérotée « {given} » après la ligne {last} : numéros de "
+                    "lignes dans le désordre ou illisibles (fichier abîmé ?)",
+                )
+            ]
+        )
+    return number
 
 
 def _check_formulas(sheet, file: str, headers: list[str], header_row: int) -> None:
@@ -750,9 +1081,29 @@ def _check_formulas(sheet, file: str, headers: list[str], header_row: int) -> No
 
 
 # --- Parquet -----------------------------------------------------------------------------
-def read_parquet(path: Path, file: str) -> RawTable:
+def _check_parquet_size(path: Path, file: str, caps: Caps) -> None:
+    """Refuse a Parquet file beyond ``caps`` from its metadata, before reading it (a compressed
+    file: a few Ko may hold millions of rows)."""
     import pyarrow.parquet as pq
 
+    try:
+        meta = pq.read_metadata(path)
+    except (pa.ArrowException, OSError):
+        return  # unreadable: read_table words it
+    if meta.num_columns > caps.columns:
+        where = f"en-tête de {fr_int(meta.num_columns)} colonnes, "
+        raise over_cap(file, "columns", caps.columns, where)
+    if meta.num_rows > caps.rows:
+        raise over_cap(file, "rows", caps.rows, f"{fr_int(meta.num_rows)} lignes, ")
+    if meta.num_rows * meta.num_columns > caps.cells:
+        cells = fr_int(meta.num_rows * meta.num_columns)
+        raise over_cap(file, "cells", caps.cells, f"{cells} cellules, ")
+
+
+def read_parquet(path: Path, file: str, caps: Caps | None = None) -> RawTable:
+    import pyarrow.parquet as pq
+
+    _check_parquet_size(path, file, caps or Caps())
     try:
         source = pq.read_table(path)
     except (pa.ArrowException, OSError) as exc:
