@@ -258,7 +258,8 @@ CASES = [
         [
             "patients.xlsx, ligne 1, colonne Date de naissance : donnée identifiante (date de "
             "naissance) refusée : dui-metrics ne garde que des comptages agrégés, sans nom, date "
-            "de naissance, adresse ni NIR / matricule INS ; retirez cette colonne de l'export"
+            "de naissance, adresse, e-mail, téléphone ni NIR / matricule INS ; retirez cette "
+            "colonne de l'export"
         ],
         id="identifying-column",
     ),
@@ -269,7 +270,8 @@ CASES = [
         [
             "courriels.csv, ligne 1, colonne Courriel : donnée identifiante (adresse e-mail) "
             "refusée : dui-metrics ne garde que des comptages agrégés, sans nom, date de "
-            "naissance, adresse ni NIR / matricule INS ; retirez cette colonne de l'export"
+            "naissance, adresse, e-mail, téléphone ni NIR / matricule INS ; retirez cette "
+            "colonne de l'export"
         ],
         id="identifying-column-email",
     ),
@@ -280,7 +282,8 @@ CASES = [
         [
             "large.csv, ligne 1, colonne nir_usager : donnée identifiante (NIR / matricule INS) "
             "refusée : dui-metrics ne garde que des comptages agrégés, sans nom, date de "
-            "naissance, adresse ni NIR / matricule INS ; retirez cette colonne de l'export"
+            "naissance, adresse, e-mail, téléphone ni NIR / matricule INS ; retirez cette "
+            "colonne de l'export"
         ],
         id="identifying-column-nir-usager",
     ),

@@ -181,8 +181,8 @@ def test_an_identifying_header_is_named_and_refuses_the_file(
     _, problems = detect_layout("etab.csv", [*REFERENCE_HEADER, header], ref_module)
     assert [str(p) for p in problems] == [
         f"etab.csv, ligne 1, colonne {header} : donnée identifiante ({kind}) refusée : "
-        "dui-metrics ne garde que des comptages agrégés, sans nom, date de naissance, adresse "
-        "ni NIR / matricule INS ; retirez cette colonne de l'export"
+        "dui-metrics ne garde que des comptages agrégés, sans nom, date de naissance, adresse, "
+        "e-mail, téléphone ni NIR / matricule INS ; retirez cette colonne de l'export"
     ]
     # Through a real ingest, in a usage file: refused whole, nothing stored.
     path = write_file(

@@ -626,8 +626,8 @@ def test_wide_file_above_a_stored_denominator_is_rejected(write_file, ingest, re
 
 # --- identifying data (domain.md §7): refused, whatever the kind of file -------------------
 IDENTIFYING_TAIL = (
-    "dui-metrics ne garde que des comptages agrégés, sans nom, date de naissance, adresse ni "
-    "NIR / matricule INS ; retirez cette colonne de l'export"
+    "dui-metrics ne garde que des comptages agrégés, sans nom, date de naissance, adresse, "
+    "e-mail, téléphone ni NIR / matricule INS ; retirez cette colonne de l'export"
 )
 
 

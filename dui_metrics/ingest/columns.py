@@ -225,8 +225,9 @@ def detect_layout(file: str, headers: list[str], ref: Referentiel) -> tuple[Layo
                     1,
                     header,
                     f"donnée identifiante ({personal}) refusée : dui-metrics ne "
-                    "garde que des comptages agrégés, sans nom, date de naissance, adresse ni "
-                    "NIR / matricule INS ; retirez cette colonne de l'export",
+                    "garde que des comptages agrégés, sans nom, date de naissance, adresse, "
+                    "e-mail, téléphone ni NIR / matricule INS ; retirez cette colonne de "
+                    "l'export",
                 )
             )
         elif name is None:
