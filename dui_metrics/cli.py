@@ -37,6 +37,7 @@ from dui_metrics.ingest import (
 from dui_metrics.ingest.usage import parse_month
 from dui_metrics.referentiel import ReferentielError
 from dui_metrics.store import (
+    DEMO_ONLY,
     Store,
     StoreError,
     StoreFault,
@@ -406,6 +407,13 @@ def _ingest(args: argparse.Namespace, paths, ref, max_mb=None, demo: bool = Fals
     try:
         with writable_copy(path) as store:
             state = store.demo_state()
+            if demo and state != DEMO_ONLY and store.imports():
+                print(
+                    f"avertissement : le magasin {path} contient déjà des imports réels : la "
+                    "démo s'y ajoute et chaque page le signalera ; pour une démo à part, "
+                    "utilisez un autre magasin (--store ou DUI_METRICS_STORE)",
+                    file=sys.stderr,
+                )
             if state and not demo:
                 print(
                     f"avertissement : le magasin {path} contient les données de "

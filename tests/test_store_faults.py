@@ -487,3 +487,21 @@ def test_the_dashboard_on_an_unreadable_store_says_so_without_a_traceback(
     assert not at.exception
     assert f"magasin illisible : {filled} (ouverture)" in page_texts(at)
     assert sha(filled) == before
+
+
+def test_the_demo_added_to_a_store_with_real_imports_is_flagged(
+    filled: Path, tmp_path: Path
+) -> None:
+    out = run(
+        "demo",
+        "--store",
+        str(filled),
+        "--dossier",
+        str(tmp_path / "demo"),
+        cwd=tmp_path,
+        env={"DUI_METRICS_TODAY": DEMO_TODAY},
+    )
+    assert out.returncode == 0, out.stderr
+    assert f"avertissement : le magasin {filled} contient déjà des imports réels" in out.stderr
+    with Store(filled, read_only=True) as s:
+        assert s.demo_state() == DEMO_MIXED
