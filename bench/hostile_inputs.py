@@ -29,6 +29,7 @@ import argparse
 import io
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -243,11 +244,19 @@ def measure(path: Path, timeout: float, code: Path = ROOT) -> dict:
         command = ["/usr/bin/time", "-v", str(PYTHON), "-c", boot, "ingest", "--store", str(store)]
         command.append(str(path))
         start = time.perf_counter()
+        # Its own process group: at the timeout, the ingest is killed with /usr/bin/time.
+        child = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            start_new_session=True,
+        )  # fmt: skip
         try:
-            done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+            stdout, stderr = child.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.communicate()
             return {"seconds": time.perf_counter() - start, "rss_mib": None, "code": "timeout"}
         seconds = time.perf_counter() - start
+        done = subprocess.CompletedProcess(command, child.returncode, stdout, stderr)
         rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr)
         said = [
             line

@@ -177,13 +177,11 @@ def peek_headers(path: Path, max_unpacked: float = float("inf")) -> list[str] | 
         row = next(csv.reader([first], delimiter=sniff_separator(first)))
         return [cell.strip() for cell in row]
     if suffix in XLSX_SUFFIXES:
-        import openpyxl
-
         check_unpacked(path, path.name, max_unpacked)  # raises: no peeking into a bomb
         _check_shared_strings(path, path.name, Caps.from_env())
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        workbook, sheets = _open_workbook(path)
         try:
-            for sheet in workbook.worksheets:
+            for sheet in sheets:
                 for _, cells in _sheet_rows(sheet, path.name, PEEK_CAPS):
                     row = _row_values(cells)
                     if any(cell_text(v) for v in row):
@@ -680,8 +678,7 @@ def cell_text(value: object, finess: bool = False) -> str | None:
 def read_xlsx(path: Path, file: str, caps: Caps | None = None) -> RawTable:
     """The one sheet holding data, read as a stream within ``caps`` (see ``_scan_sheet_xml``
     and ``_sheet_rows``)."""
-    import openpyxl  # imported here: only XLSX files need it
-    from openpyxl.utils.exceptions import InvalidFileException
+    from openpyxl.utils.exceptions import InvalidFileException  # only XLSX files need openpyxl
 
     caps = caps or Caps()
     with path.open("rb") as handle:
@@ -712,7 +709,7 @@ def read_xlsx(path: Path, file: str, caps: Caps | None = None) -> RawTable:
         )
     try:
         _check_shared_strings(path, file, caps)  # openpyxl loads them whole
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        workbook, sheets = _open_workbook(path)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError) as exc:
         raise ExportError(
             [
@@ -726,16 +723,14 @@ def read_xlsx(path: Path, file: str, caps: Caps | None = None) -> RawTable:
             ]
         ) from exc
     try:
-        if not workbook.worksheets:
+        if not sheets:
             raise ExportError([Problem(file, None, None, "classeur sans feuille")])
         # Every sheet is counted first (caps), at C speed: no cell is parsed in a bomb.
-        scans = [_scan_sheet_xml(ws, file, caps) for ws in workbook.worksheets]
+        scans = [_scan_sheet_xml(ws, file, caps) for ws in sheets]
         # The one sheet holding data is read; several sheets with data are refused (all or
         # nothing per file: never import one sheet and silently leave the others).
         filled = [
-            (ws, scan)
-            for ws, scan in zip(workbook.worksheets, scans, strict=True)
-            if _has_data(ws, file, caps)
+            (ws, scan) for ws, scan in zip(sheets, scans, strict=True) if _has_data(ws, file, caps)
         ]
         if len(filled) > 1:
             names = ", ".join(f"« {ws.title} »" for ws, _ in filled)
@@ -751,7 +746,7 @@ def read_xlsx(path: Path, file: str, caps: Caps | None = None) -> RawTable:
                     )
                 ]
             )
-        sheet, (merged, has_formulas) = filled[0] if filled else (workbook.worksheets[0], scans[0])
+        sheet, (merged, has_formulas) = filled[0] if filled else (sheets[0], scans[0])
         if merged:
             raise ExportError(
                 [
@@ -772,6 +767,42 @@ def read_xlsx(path: Path, file: str, caps: Caps | None = None) -> RawTable:
     finally:
         workbook.close()
     return RawTable(file, headers, _table(columns, lines), encoding="XLSX")
+
+
+@dataclass
+class _Sheet:
+    """A sheet of a workbook opened by ``_open_workbook``: what ``_sheet_rows`` needs (the
+    names of openpyxl's read-only sheets, which ``_sheet_xml`` also reads)."""
+
+    title: str
+    _worksheet_path: str
+    parent: object  # the openpyxl Workbook: its archive, date epoch and date styles
+    _shared_strings: list
+
+
+def _open_workbook(path: Path) -> tuple[object, list[_Sheet]]:
+    """openpyxl's ``load_workbook(read_only=True, data_only=True)`` but for its sheets: the
+    workbook (close it) and its worksheets. openpyxl sizes each read-only sheet when it opens
+    it, and a sheet without a ``<dimension>`` is parsed whole for that: minutes for a bomb,
+    before any cap could be checked."""
+    from openpyxl.reader.excel import ExcelReader
+    from openpyxl.styles.stylesheet import apply_stylesheet
+
+    reader = ExcelReader(path, read_only=True, data_only=True)
+    try:
+        reader.read_manifest()
+        reader.read_strings()
+        reader.read_workbook()
+        apply_stylesheet(reader.archive, reader.wb)
+        sheets = [
+            _Sheet(sheet.name, rel.target, reader.wb, reader.shared_strings)
+            for sheet, rel in reader.parser.find_sheets()
+            if rel.target in reader.valid_files and "chartsheet" not in rel.Type
+        ]
+    except BaseException:
+        reader.archive.close()
+        raise
+    return reader.wb, sheets
 
 
 def _read_sheet(
@@ -868,9 +899,10 @@ def _chunks(handle, size: int = 1 << 20):
 
 
 def _count_tags(chunk: bytes, prefix: bytes, name: bytes) -> int:
-    """Elements ``name`` opened in ``chunk`` (``<name ``, ``<name>``, ``<name/>``)."""
+    """Elements ``name`` opened in ``chunk`` (``<name ``, ``<name>``, ``<name/>``; a tag name
+    followed by a line break is not counted here, but by ``_sheet_rows``)."""
     start = b"<" + prefix + name
-    return sum(chunk.count(start + end) for end in (b" ", b">", b"/>", b"\t", b"\n", b"\r"))
+    return chunk.count(start + b" ") + chunk.count(start + b">") + chunk.count(start + b"/>")
 
 
 def _scan_sheet_xml(sheet, file: str, caps: Caps) -> tuple[list[tuple[int, str]], bool]:
@@ -886,7 +918,6 @@ def _scan_sheet_xml(sheet, file: str, caps: Caps) -> tuple[list[tuple[int, str]]
     if handle is None:
         return [], False
     where = f"feuille « {sheet.title} » : "
-    big_row = re.compile(rb"<(?:\w+:)?row\s[^>]*?\br=\"(\d{%d,})" % len(str(caps.rows)))
     merged: set[tuple[int, str]] = set()
     has_formulas, prefix = False, None
     rows = cells = 0
@@ -895,9 +926,17 @@ def _scan_sheet_xml(sheet, file: str, caps: Caps) -> tuple[list[tuple[int, str]]
             if prefix is None:
                 root = _ROOT_TAG.search(chunk)
                 prefix = (root.group(1) or b"") if root else b""
-            has_formulas = has_formulas or _FORMULA_TAG.search(chunk) is not None
-            for col, row, rest in _MERGE_TAG.findall(chunk):
-                merged.add((int(row), (col + row + rest).decode()))
+                # rows numbered with as many digits as the cap or more (a literal start: fast)
+                digits = len(str(caps.rows))
+                big_row = re.compile(
+                    b"<" + re.escape(prefix) + rb'row\s[^>]*?\br="(\d{%d,})' % digits
+                )
+            # Each regex runs only where a plain search (memchr speed) says it may match.
+            if not has_formulas and (b"<f" in chunk or b":f" in chunk):
+                has_formulas = _FORMULA_TAG.search(chunk) is not None
+            if b"mergeCell" in chunk:
+                for col, row, rest in _MERGE_TAG.findall(chunk):
+                    merged.add((int(row), (col + row + rest).decode()))
             rows += _count_tags(chunk, prefix, b"row")
             cells += _count_tags(chunk, prefix, b"c")
             numbered = max((int(n) for n in big_row.findall(chunk)), default=0)
