@@ -1,11 +1,13 @@
 """Exports uploaded through the dashboard: saved safely, checked (dry run), then ingested.
 
 The Données page hands this module the uploaded files as (name, bytes). They are saved in a
-temporary folder outside the repository under their own base names, then go through
-``ingest_paths`` exactly as from the command line: inside ``writable_copy(commit=False)`` for the
-check (the same checks, cross-file ones included, on a copy thrown away) and
-``commit=True`` for the import. Writers queue behind the writers' lock, so two people importing
-at once are served one after the other.
+temporary folder outside the repository under their own base names (made safe: no folder, no
+control character, at most 255 bytes; a warning says when a name was changed), then go
+through ``ingest_paths`` exactly as from the command line: for the check, on a private copy of
+the store's current version taken without the writers' lock and thrown away (``dry_run_copy``:
+the same checks, cross-file ones included; a check never waits for an import nor makes one
+wait), and inside ``writable_copy`` for the import. Writers queue behind the writers' lock, so
+two people importing at once are served one after the other.
 
 Also here, Streamlit-free so that they can be tested: the French tables of that page (validation
 report, problems, import log, quality flags).
@@ -14,12 +16,16 @@ report, problems, import log, quality flags).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
 
 from dui_metrics import quality
+from dui_metrics.errors import Problem
 from dui_metrics.formats import fr_int
 from dui_metrics.ingest import LOADED, REJECTED, SKIPPED, FileResult, ingest_paths
 from dui_metrics.ingest.columns import KIND_LABELS
@@ -29,20 +35,78 @@ from dui_metrics.writer import writable_copy
 
 ACCEPTED_TYPES = ("csv", "txt", "tsv", "xlsx", "parquet")
 SHORT_SHA = 12  # characters of the SHA-256 shown on screen (the downloads keep all 64)
+# Warnings listed on screen per file (the downloads keep them all; the count says the total).
+MAX_WARNINGS_SHOWN = 50
+# A file name is at most 255 bytes on the usual file systems; a saved name keeps room for the
+# « (2) » of a second file of the same name.
+MAX_NAME_BYTES = 255
+SAVED_NAME_BYTES = 240
 
 Progress = Callable[[int, int, FileResult], None]
 
 
 # --- saving ---------------------------------------------------------------------------------
 def safe_name(name: str) -> str:
-    """The base name of an uploaded file, without any folder part or control character.
+    """The base name of an uploaded file, without any folder part or control character, short
+    enough to be a file name.
 
-    ``../../etc/x.csv`` and ``C:\\exports\\x.csv`` both give ``x.csv``; a name left empty or
-    made only of dots gives ``fichier``.
+    ``../../etc/x.csv`` and ``C:\\exports\\x.csv`` both give ``x.csv``; line breaks and tabs
+    become a space (one per run), any other control or invisible formatting character (NUL, a
+    right-to-left override) goes, and so do spaces around the name; a name left empty or made
+    only of dots gives ``fichier``; a name over ``SAVED_NAME_BYTES`` bytes in UTF-8 is cut (at a character) and
+    ends with « … » before its extension.
     """
     base = re.split(r"[\\/]", name)[-1]
-    base = "".join(ch for ch in base if ch.isprintable()).strip()
-    return base if base.strip(".") else "fichier"
+    kept: list[str] = []
+    for ch in base:
+        if ch.isprintable():
+            kept.append(ch)
+        elif ch.isspace() and (not kept or kept[-1] != "\0"):
+            kept.append("\0")  # a run of line breaks or tabs: one space
+    base = "".join(kept).replace("\0", " ").strip()
+    if not base.strip("."):
+        return "fichier"
+    return _shorten(base, SAVED_NAME_BYTES)
+
+
+def _shorten(name: str, most: int) -> str:
+    """``name`` if it fits in ``most`` bytes of UTF-8, else its stem cut (at a character) and
+    « … », then its extension."""
+    if len(name.encode("utf-8")) <= most:
+        return name
+    stem, suffix = _split(name)
+    if len(suffix.encode("utf-8")) > 16:  # not an extension
+        stem, suffix = name, ""
+    room = most - len(suffix.encode("utf-8")) - len("…".encode())
+    cut = stem.encode("utf-8")[:room].decode("utf-8", errors="ignore").rstrip()
+    return f"{cut}…{suffix}"
+
+
+def name_warning(given: str, saved: str) -> Problem | None:
+    """The warning for a file whose name as uploaded (``given``) was changed to be saved
+    (``saved``, see ``safe_name``), naming what was changed; None when it was kept."""
+    if given == saved:
+        return None
+    reasons = []
+    if re.search(r"[\\/]", given):
+        reasons.append("chemin de dossier retiré")
+    if any(not ch.isprintable() for ch in given):
+        reasons.append("retour à la ligne, tabulation ou caractère invisible retiré")
+    size = len(given.encode("utf-8"))
+    if size > SAVED_NAME_BYTES:
+        reasons.append(
+            f"nom de {fr_int(size)} octets, plus que les {MAX_NAME_BYTES} permis, raccourci"
+        )
+    if not reasons:
+        if saved != "fichier":
+            return None  # spaces around the name only
+        reasons.append("nom vide ou réduit à des points")
+    return Problem(
+        saved,
+        None,
+        None,
+        f"nom de fichier modifié ({' ; '.join(reasons)}) : enregistré et affiché sous « {saved} »",
+    )
 
 
 def save_uploads(files: Sequence[tuple[str, bytes]], folder: Path) -> list[Path]:
@@ -82,13 +146,49 @@ def _run(
     progress: Progress | None,
     *,
     commit: bool,
+    given: Sequence[str] | None = None,
 ) -> list[FileResult]:
     names = list(names) if names is not None else [Path(p).name for p in paths]
-    if len(names) != len(paths):
+    if len(names) != len(paths) or (given is not None and len(given) != len(paths)):
         raise ValueError("one name per path expected")
     shown = {str(p): n for p, n in zip(paths, names, strict=True)}
-    with writable_copy(store_path, commit=commit) as store:
-        return ingest_paths(store, list(paths), ref, progress=progress, names=shown)
+    with writable_copy(store_path) if commit else dry_run_copy(store_path) as store:
+        results = ingest_paths(store, list(paths), ref, progress=progress, names=shown)
+    renamed = {}
+    for original, name in zip(given or [], names, strict=False):
+        warning = name_warning(original, name)
+        if warning is not None:
+            renamed[name] = warning
+    for result in results:
+        if result.file in renamed:
+            result.warnings.insert(0, renamed[result.file])
+    return results
+
+
+@contextmanager
+def dry_run_copy(store_path: str | Path) -> Iterator[Store]:
+    """A read-write Store on a private copy of the store's current version, thrown away at the
+    end, taken without the writers' lock: a check never waits for an import, nor makes an
+    import wait however long its files take.
+
+    Writers never write the store file in place: they rename a finished copy over it
+    (``writer.writable_copy``), so the file opened here is one whole version whatever they do
+    meanwhile (a reader's snapshot). No store yet: the check runs on an empty one, as the
+    import would.
+    """
+    path = Path(store_path)
+    with tempfile.TemporaryDirectory(prefix="dui-metrics-check-") as folder:
+        copy = Path(folder) / "store.duckdb"
+        try:
+            with path.open("rb") as source, copy.open("wb") as target:
+                shutil.copyfileobj(source, target, 1 << 20)
+        except FileNotFoundError:
+            copy.unlink(missing_ok=True)
+        store = Store(copy)
+        try:
+            yield store
+        finally:
+            store.close()
 
 
 def check_uploads(
@@ -97,15 +197,18 @@ def check_uploads(
     ref: Referentiel | None = None,
     names: Sequence[str] | None = None,
     progress: Progress | None = None,
+    given: Sequence[str] | None = None,
 ) -> list[FileResult]:
     """What importing ``paths`` would do, without writing anything.
 
-    The same ``ingest_paths`` run as the import, on a copy of the store thrown away at the
-    end: statuses, rows loaded and replaced, rejections and warnings are those the import
-    would give if nobody writes in between. Files are named ``names`` (default: their base
-    names) in every message.
+    The same ``ingest_paths`` run as the import, on a private copy of the store thrown away
+    at the end (``dry_run_copy``: without the writers' lock): statuses, rows loaded and
+    replaced, rejections and warnings are those the import would give if nobody writes in
+    between. Files are named ``names`` (default: their base names) in every message.
+    ``given``: the names as uploaded, one per path; a file saved under another name (see
+    ``safe_name``) gets a warning saying so.
     """
-    return _run(store_path, paths, ref, names, progress, commit=False)
+    return _run(store_path, paths, ref, names, progress, commit=False, given=given)
 
 
 def ingest_uploads(
@@ -114,10 +217,11 @@ def ingest_uploads(
     ref: Referentiel | None = None,
     progress: Progress | None = None,
     names: Sequence[str] | None = None,
+    given: Sequence[str] | None = None,
 ) -> list[FileResult]:
     """Ingest ``paths`` into the store (all or nothing per file); readers see the new version
-    once every file is done."""
-    return _run(store_path, paths, ref, names, progress, commit=True)
+    once every file is done. ``given``: as for ``check_uploads``."""
+    return _run(store_path, paths, ref, names, progress, commit=True, given=given)
 
 
 # --- French tables and sentences ------------------------------------------------------------
@@ -159,16 +263,18 @@ def _rejection(result: FileResult) -> str:
     return f"{_plural(total, 'problème')} : fichier refusé en entier"
 
 
-def problems_frame(results: Sequence[FileResult]) -> pd.DataFrame:
+def problems_frame(results: Sequence[FileResult], max_warnings: int | None = None) -> pd.DataFrame:
     """Every error and warning: gravité (« erreur » or « avertissement »), file, line (the
-    header is line 1), column, message. Errors first; files in order, lines in order."""
+    header is line 1), column, message. Errors first; files in order, lines in order.
+    ``max_warnings``: the most warnings kept per file, the first ones (see ``unlisted_warnings``
+    for the others)."""
     rows = []
     for r in results:
         if r.error is not None:
             rows += [("erreur", p) for p in r.error.problems]
     for r in results:
         ordered = sorted(r.warnings, key=lambda p: (p.line or 0, p.column or "", p.message))
-        rows += [("avertissement", p) for p in ordered]
+        rows += [("avertissement", p) for p in ordered[:max_warnings]]
     frame = pd.DataFrame(
         [
             {
@@ -193,6 +299,11 @@ def unlisted_problems(results: Sequence[FileResult]) -> dict[str, int]:
         for r in results
         if r.error is not None and r.error.total > len(r.error.problems)
     }
+
+
+def unlisted_warnings(results: Sequence[FileResult], shown: int) -> dict[str, int]:
+    """Per file with more than ``shown`` warnings, how many are not listed on screen."""
+    return {r.file: len(r.warnings) - shown for r in results if len(r.warnings) > shown}
 
 
 def summary(results: Sequence[FileResult], *, dry_run: bool) -> str:

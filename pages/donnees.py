@@ -7,6 +7,7 @@ import streamlit as st
 
 from dui_metrics import ui, uploads
 from dui_metrics.errors import UsageError
+from dui_metrics.formats import fr_int
 from dui_metrics.ingest import LOADED
 from dui_metrics.store import StoreError
 
@@ -46,13 +47,30 @@ def show_report(results, *, dry_run: bool, key: str) -> None:
             st.caption(f"{name} : … et {hidden} autres problèmes non listés.")
     if len(warnings):
         with st.expander(f"{len(warnings)} avertissement(s) : le fichier se charge quand même"):
-            st.dataframe(warnings, hide_index=True, column_config={"Problème": WIDE_TEXT})
+            # The first ones per file on screen (a file may have thousands); all in the download.
+            shown = uploads.problems_frame(results, max_warnings=uploads.MAX_WARNINGS_SHOWN)
+            st.dataframe(
+                shown[shown["Gravité"] == "avertissement"],
+                hide_index=True,
+                column_config={"Problème": WIDE_TEXT},
+            )
+            hidden = uploads.unlisted_warnings(results, uploads.MAX_WARNINGS_SHOWN)
+            for name, count in hidden.items():
+                st.caption(
+                    f"{name} : les {uploads.MAX_WARNINGS_SHOWN} premiers avertissements ci-dessus, "
+                    f"… et {fr_int(count)} autres avertissements (tous dans le téléchargement)."
+                )
     if len(problems):
         ui.download_buttons(problems, "problemes", key=f"{key}_problems")
 
 
 def uploaded(files) -> list[tuple[str, bytes]]:
     return [(f.name, f.getvalue()) for f in files]
+
+
+def given_names(files) -> list[str]:
+    """The names as uploaded: a file saved under another name is warned about."""
+    return [f.name for f in files]
 
 
 def request(action: str) -> None:
@@ -119,8 +137,11 @@ else:
         ):
             try:
                 paths = uploads.save_uploads(uploaded(files), Path(folder))
-                checked = (signature, uploads.check_uploads(store_path, paths, ui.referentiel()))
-            except (UsageError, StoreError) as exc:
+                results = uploads.check_uploads(
+                    store_path, paths, ui.referentiel(), given=given_names(files)
+                )
+                checked = (signature, results)
+            except (UsageError, StoreError, OSError) as exc:
                 st.error(f"Vérification impossible : {exc}")
                 checked = None
         st.session_state[CHECK] = checked
@@ -143,8 +164,10 @@ else:
         with tempfile.TemporaryDirectory(prefix="dui-metrics-upload-") as folder:
             try:
                 paths = uploads.save_uploads(uploaded(files), Path(folder))
-                results = uploads.ingest_uploads(store_path, paths, ui.referentiel(), progress)
-            except (UsageError, StoreError) as exc:
+                results = uploads.ingest_uploads(
+                    store_path, paths, ui.referentiel(), progress, given=given_names(files)
+                )
+            except (UsageError, StoreError, OSError) as exc:
                 st.error(f"Import impossible : {exc}")
                 st.stop()
         st.session_state[IMPORTED] = results

@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from dui_metrics.ingest import ingest_paths
 from dui_metrics.store import Store
+from dui_metrics.writer import writers_lock
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
@@ -147,3 +148,62 @@ def test_changing_the_files_asks_for_a_new_check(tiny_store: Path) -> None:
     two = ("b.csv", (LONG + "690000013;2025-05;dossiers_actifs;1\n").encode(), "text/csv")
     at.file_uploader[0].set_value([one, two]).run()
     assert at.button(key="donnees_importer").disabled
+
+
+def test_at_most_fifty_warnings_per_file_on_screen_with_the_total(tiny_store: Path) -> None:
+    # 60 ESMS absent from the reference: at least 60 warnings (one each; more where the FINESS
+    # key is wrong). The page lists the first 50 and says how many more; the report keeps the
+    # total.
+    rows = "".join(f"69{n:07d};2025-03;dossiers_actifs;1\n" for n in range(100, 160))
+    at = page()
+    at.file_uploader[0].set_value([("beaucoup.csv", (LONG + rows).encode(), "text/csv")]).run()
+    at.button(key="donnees_verifier").click().run()
+    assert not at.exception
+    total = int(table(at, "Résultat")["Avertissements"][0].replace("\u202f", ""))
+    assert total >= 60
+    shown = [
+        frame.value
+        for frame in at.dataframe
+        if "Gravité" in frame.value.columns and (frame.value["Gravité"] == "avertissement").all()
+    ]
+    assert len(shown) == 1 and len(shown[0]) == 50
+    captions = [c.value for c in at.caption]
+    assert (
+        f"beaucoup.csv : les 50 premiers avertissements ci-dessus, … et {total - 50} autres "
+        "avertissements (tous dans le téléchargement)."
+    ) in captions
+
+
+def test_check_does_not_wait_for_the_writers_lock(tiny_store: Path) -> None:
+    # Another writer holds the lock for the whole check: « Vérifier » works on a private copy
+    # and answers. With the lock it would wait: run() times out, the test fails, and the lock
+    # is released at the end of the block so that nothing hangs.
+    at = page()
+    good = LONG + "690000013;2025-04;dossiers_actifs;1\n"
+    at.file_uploader[0].set_value([("a.csv", good.encode(), "text/csv")]).run()
+    with writers_lock(tiny_store):
+        at.button(key="donnees_verifier").click().run(timeout=60)
+    assert not at.exception
+    assert list(table(at, "Résultat")["Résultat"]) == ["✅ prêt à importer"]
+
+
+def test_long_and_multi_line_upload_names(tiny_store: Path) -> None:
+    # A 304-byte name (saving it failed with a traceback before) and a name with a line break:
+    # both checked and imported under a shortened or cleaned name, with a warning each.
+    good = LONG + "690000013;2025-04;dossiers_actifs;1\n"
+    other = LONG + "690000021;2025-04;dossiers_actifs;1\n"
+    long_name = "x" * 300 + ".csv"
+    at = page()
+    at.file_uploader[0].set_value(
+        [(long_name, good.encode(), "text/csv"), ("avril\n2025.csv", other.encode(), "text/csv")]
+    ).run()
+    at.button(key="donnees_verifier").click().run()
+    assert not at.exception
+    shortened = "x" * 233 + "….csv"
+    assert list(table(at, "Résultat")["Fichier"]) == [shortened, "avril 2025.csv"]
+    warnings = table(at, "Gravité")
+    assert list(warnings["Fichier"]) == [shortened, "avril 2025.csv"]
+    assert warnings["Problème"].str.startswith("nom de fichier modifié (").all()
+    at.button(key="donnees_importer").click().run()
+    assert not at.exception
+    assert list(table(at, "Importé le")["Fichier"])[:2] == ["avril 2025.csv", shortened]

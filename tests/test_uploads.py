@@ -154,7 +154,9 @@ def test_files_may_be_named_explicitly(store_path, tmp_path, ref):
         pytest.param("/etc/passwd", "passwd", id="absolute"),
         pytest.param("C:\\Exports\\Usages mai.xlsx", "Usages mai.xlsx", id="windows-path"),
         pytest.param("Établissements été.csv", "Établissements été.csv", id="accents-kept"),
-        pytest.param("a\nb\x00.csv", "ab.csv", id="control-characters"),
+        # a line break between words becomes a space; NUL and a right-to-left override go
+        pytest.param("a\nb\x00.csv", "a b.csv", id="control-characters"),
+        pytest.param("mai\r\n\t2025\u202e.csv", "mai 2025.csv", id="line-breaks-and-bidi"),
         pytest.param("..", "fichier", id="dots-only"),
         pytest.param("dir/", "fichier", id="empty-base"),
     ],
@@ -277,3 +279,47 @@ def test_an_uploaded_workbook_keeps_its_suffix_and_loads(store_path, tmp_path, r
     [path] = uploads.save_uploads([("Export mai.xlsx", content.getvalue())], tmp_path / "up")
     [result] = uploads.ingest_uploads(store_path, [path], ref)
     assert (result.file, result.status, result.rows_loaded) == ("Export mai.xlsx", "chargé", 1)
+
+
+def test_long_or_multi_line_names_are_saved_shortened_with_a_warning(store_path, tmp_path, ref):
+    # Names as a browser may send them: 304 bytes (over the 255 a file name may have), two of
+    # 405 bytes differing only at their end, a line break. Saving 304 bytes failed before
+    # (OSError: File name too long) and the line break went without a word.
+    content = (LONG + f"{E1};2025-05;ins_qualifiees;1\n").encode()
+    long_ascii = "x" * 300 + ".csv"
+    long_accents = ["é" * 200 + "1.csv", "é" * 200 + "2.csv"]
+    given = [long_ascii, *long_accents, "mai\n2025.csv"]
+    folder = tmp_path / "upload"
+    paths = uploads.save_uploads([(name, content) for name in given], folder)
+    assert all(p.parent == folder and p.read_bytes() == content for p in paths)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["upload"]
+    names = [p.name for p in paths]
+    assert all(len(n.encode()) <= 255 for n in names)
+    # cut at 240 bytes with « … » before the extension; the second é…-name gets « (2) »
+    assert names[0] == "x" * 233 + "….csv"
+    assert names[1] == "é" * 116 + "….csv" and names[2] == "é" * 116 + "… (2).csv"
+    assert names[3] == "mai 2025.csv"
+
+    results = uploads.check_uploads(store_path, paths, ref, given=given)
+    assert [r.file for r in results] == names
+    first = [str(r.warnings[0]) for r in results]
+    assert first[0] == (
+        f"{names[0]} : nom de fichier modifié (nom de 304 octets, plus que les 255 permis, "
+        f"raccourci) : enregistré et affiché sous « {names[0]} »"
+    )
+    assert "nom de 405 octets" in first[1]
+    assert first[3] == (
+        "mai 2025.csv : nom de fichier modifié (retour à la ligne, tabulation ou caractère "
+        "invisible retiré) : enregistré et affiché sous « mai 2025.csv »"
+    )
+    # the import logs the files under the names shown
+    uploads.ingest_uploads(store_path, paths[3:], ref, given=given[3:])
+    with Store.snapshot(store_path) as s:
+        assert [row["file_name"] for row in s.imports()] == ["mai 2025.csv"]
+
+
+def test_a_name_kept_as_uploaded_gets_no_warning(store_path, tmp_path, ref):
+    [path] = save(tmp_path, ("b.csv", LONG + f"{E1};2025-05;ins_qualifiees;1\n"))
+    [result] = uploads.check_uploads(store_path, [path], ref, given=["b.csv"])
+    assert result.warnings  # E1 absent from the reference: a warning, but not about the name
+    assert not any("nom de fichier" in str(w) for w in result.warnings)
