@@ -31,7 +31,7 @@ from dui_metrics.store import (
     default_path,
     version_key,
 )
-from dui_metrics.text import normalize_key
+from dui_metrics.text import escape_markdown, normalize_key
 from dui_metrics.writer import writable_copy
 
 DEMO_FOLDER = Path("data") / "demo"
@@ -127,7 +127,8 @@ def current_snapshot() -> Store:
     try:
         return _snapshot(path)
     except StoreError as exc:
-        st.error(f"Magasin de données indisponible : {exc}", icon="⛔")
+        # A path may hold Markdown characters (« _ », « * »): shown as written.
+        st.error(f"Magasin de données indisponible : {escape_markdown(str(exc))}", icon="⛔")
         if isinstance(exc, StoreFault):
             st.caption("Le tableau de bord reprendra dès que le magasin sera de nouveau lisible.")
         else:

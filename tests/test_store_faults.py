@@ -21,6 +21,7 @@ import fcntl
 import hashlib
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -86,8 +87,9 @@ def filled(tmp_path: Path) -> Path:
 
 # --- 1. demo data never go into a real store ---------------------------------------------------
 def page_texts(at: AppTest) -> str:
+    """The page's messages as the reader sees them (Markdown escapes removed)."""
     parts = [e.value for kind in ("error", "warning", "info", "caption") for e in getattr(at, kind)]
-    return "\n".join(str(p) for p in parts)
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", "\n".join(str(p) for p in parts))
 
 
 def test_dashboard_never_creates_a_configured_store(
