@@ -4,6 +4,7 @@ nothing, import loads and empties the uploader) on a tiny hand-made store."""
 from __future__ import annotations
 
 import contextlib
+import threading
 from pathlib import Path
 
 import pytest
@@ -175,14 +176,30 @@ def test_at_most_fifty_warnings_per_file_on_screen_with_the_total(tiny_store: Pa
 
 
 def test_check_does_not_wait_for_the_writers_lock(tiny_store: Path) -> None:
-    # Another writer holds the lock for the whole check: « Vérifier » works on a private copy
-    # and answers. With the lock it would wait: run() times out, the test fails, and the lock
-    # is released at the end of the block so that nothing hangs.
-    at = page()
-    good = LONG + "690000013;2025-04;dossiers_actifs;1\n"
-    at.file_uploader[0].set_value([("a.csv", good.encode(), "text/csv")]).run()
-    with writers_lock(tiny_store):
-        at.button(key="donnees_verifier").click().run(timeout=60)
+    # Another writer (a thread here: flock excludes a second open of the lock file even in
+    # this process) takes the lock and keeps it for up to HOLD_S seconds. « Vérifier » works on
+    # a private copy: it answers while the lock is still held. With the lock it would wait
+    # until the holder lets go (then the assertion fails; nothing hangs).
+    hold_s = 60.0
+    taken, done = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with writers_lock(tiny_store):
+            taken.set()
+            done.wait(hold_s)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert taken.wait(10)
+        at = page()
+        good = LONG + "690000013;2025-04;dossiers_actifs;1\n"
+        at.file_uploader[0].set_value([("a.csv", good.encode(), "text/csv")]).run()
+        at.button(key="donnees_verifier").click().run(timeout=hold_s + 60)
+        assert holder.is_alive(), "the check waited for the lock"
+    finally:
+        done.set()
+        holder.join()
     assert not at.exception
     assert list(table(at, "Résultat")["Résultat"]) == ["✅ prêt à importer"]
 
