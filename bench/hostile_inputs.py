@@ -37,6 +37,8 @@ import time
 import zipfile
 from pathlib import Path
 
+from dui_metrics import referentiel
+
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = ROOT / ".venv" / "bin" / "python"
 # The console script, with dui_metrics imported from the folder given (--code) rather than from
@@ -49,16 +51,8 @@ BOOT = (
 ROWS = 545_000  # rows of the 49 Mo bomb and of the normal file
 
 HEADER = ["finess_et", "periode", "indicateur", "valeur"]
-INDICATORS = [
-    "personnes_accompagnees",
-    "dossiers_actifs",
-    "dossiers_actifs_avec_pp",
-    "dossiers_actifs_avec_evenement",
-    "ins_qualifiees",
-    "dmp_documents_envoyes",
-    "mss_messages_envoyes",
-    "mss_messages_recus",
-]
+# The référentiel's counts, in its order (denominators before their numerators).
+INDICATORS = list(referentiel.default().count_codes)
 MONTHS = [f"{2023 + m // 12}-{m % 12 + 1:02d}" for m in range(30)]  # 2023-01 … 2025-06
 
 _NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"

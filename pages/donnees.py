@@ -10,6 +10,7 @@ from dui_metrics.errors import UsageError
 from dui_metrics.formats import fr_int
 from dui_metrics.ingest import LOADED
 from dui_metrics.store import StoreError
+from dui_metrics.text import escape_markdown
 
 ROUND, CHECK, IMPORTED = "donnees_round", "donnees_check", "donnees_imported"
 ACTION = "donnees_action"
@@ -44,7 +45,7 @@ def show_report(results, *, dry_run: bool, key: str) -> None:
         )
         st.dataframe(errors, hide_index=True, column_config={"Problème": WIDE_TEXT})
         for name, hidden in uploads.unlisted_problems(results).items():
-            st.caption(f"{name} : … et {hidden} autres problèmes non listés.")
+            st.caption(f"{escape_markdown(name)} : … et {hidden} autres problèmes non listés.")
     if len(warnings):
         with st.expander(f"{len(warnings)} avertissement(s) : le fichier se charge quand même"):
             # The first ones per file on screen (a file may have thousands); all in the download.
@@ -57,7 +58,7 @@ def show_report(results, *, dry_run: bool, key: str) -> None:
             hidden = uploads.unlisted_warnings(results, uploads.MAX_WARNINGS_SHOWN)
             for name, count in hidden.items():
                 st.caption(
-                    f"{name} : les {uploads.MAX_WARNINGS_SHOWN} premiers avertissements ci-dessus, "
+                    f"{escape_markdown(name)} : les {uploads.MAX_WARNINGS_SHOWN} premiers avertissements ci-dessus, "
                     f"… et {fr_int(count)} autres avertissements (tous dans le téléchargement)."
                 )
     if len(problems):
@@ -142,7 +143,7 @@ else:
                 )
                 checked = (signature, results)
             except (UsageError, StoreError, OSError) as exc:
-                st.error(f"Vérification impossible : {exc}")
+                st.error(f"Vérification impossible : {escape_markdown(str(exc))}")
                 checked = None
         st.session_state[CHECK] = checked
     ready = checked is not None and any(r.status == LOADED for r in checked[1])
@@ -159,7 +160,11 @@ else:
         bar = st.progress(0.0, text="Import en cours…")
 
         def progress(done: int, total: int, result) -> None:
-            bar.progress(done / total, text=f"{done}/{total} · {result.file} : {result.status}")
+            # « accepté »: checked; the store is saved only when every file is done
+            status = "accepté" if result.status == LOADED else result.status
+            bar.progress(
+                done / total, text=f"{done}/{total} · {escape_markdown(result.file)} : {status}"
+            )
 
         with tempfile.TemporaryDirectory(prefix="dui-metrics-upload-") as folder:
             try:
@@ -168,7 +173,12 @@ else:
                     store_path, paths, ui.referentiel(), progress, given=given_names(files)
                 )
             except (UsageError, StoreError, OSError) as exc:
-                st.error(f"Import impossible : {exc}")
+                # One copy of the store for the whole import: on a failure nothing is saved.
+                st.error(
+                    f"Import impossible : {escape_markdown(str(exc))}. Aucun fichier n'a été "
+                    "enregistré : le magasin est resté tel qu'il était.",
+                    icon="⛔",
+                )
                 st.stop()
         st.session_state[IMPORTED] = results
         st.session_state.pop(CHECK, None)

@@ -170,7 +170,7 @@ def test_at_most_fifty_warnings_per_file_on_screen_with_the_total(tiny_store: Pa
     assert len(shown) == 1 and len(shown[0]) == 50
     captions = [c.value for c in at.caption]
     assert (
-        f"beaucoup.csv : les 50 premiers avertissements ci-dessus, … et {total - 50} autres "
+        rf"beaucoup\.csv : les 50 premiers avertissements ci-dessus, … et {total - 50} autres "
         "avertissements (tous dans le téléchargement)."
     ) in captions
 

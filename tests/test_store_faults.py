@@ -507,3 +507,16 @@ def test_the_demo_added_to_a_store_with_real_imports_is_flagged(
     assert f"avertissement : le magasin {filled} contient déjà des imports réels" in out.stderr
     with Store(filled, read_only=True) as s:
         assert s.demo_state() == DEMO_MIXED
+
+
+def test_an_invalid_cap_is_a_usage_error_before_any_file(tmp_path: Path) -> None:
+    (tmp_path / "u.csv").write_text(LONG + f"{E1};2025-04;personnes_accompagnees;40\n")
+    out = run(
+        "ingest", "--store", "s.duckdb", "u.csv", cwd=tmp_path, env={"DUI_METRICS_MAX_ROWS": "abc"}
+    )
+    assert out.returncode == 2, out.stderr
+    assert out.stderr == (
+        "dui-metrics : erreur : DUI_METRICS_MAX_ROWS invalide « abc » : nombre entier positif "
+        "attendu\n"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.duckdb.lock", "u.csv"]

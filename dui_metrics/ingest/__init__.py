@@ -36,6 +36,7 @@ from dui_metrics.ingest.readers import (
     ARCHIVE_SUFFIXES,
     SUPPORTED_SUFFIXES,
     XLSX_UNPACKED_FACTOR,
+    Caps,
     RawTable,
     peek_headers,
     read,
@@ -401,6 +402,7 @@ def ingest_paths(
     """
     ref = ref or referentiel_mod.default()
     limit_mb = max_file_mb(max_mb)
+    Caps.from_env()  # a cap that is not a positive integer: a usage error, before any file
     found, ignored = scan(paths, names)
     files = _reference_first(found, ref, limit_mb)
     results: list[FileResult] = list(ignored)
