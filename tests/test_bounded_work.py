@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from dui_metrics import uploads
+from dui_metrics.errors import UsageError
 from dui_metrics.formats import fr_int
 from dui_metrics.store import Store
 from dui_metrics.writer import writers_lock
@@ -209,10 +210,11 @@ def test_a_parquet_file_is_judged_on_its_metadata(seeded: Path, tmp_path, ref, m
 
 
 def test_an_invalid_cap_is_named(seeded: Path, tmp_path: Path, ref, monkeypatch):
+    # A usage error of the whole command (exit code 2 in the CLI), raised before any file.
     monkeypatch.setenv("DUI_METRICS_MAX_CELLS", "beaucoup")
     path = write_xlsx(tmp_path / "a.xlsx", data_row(2))
-    result, _, _ = ingest_alone(seeded, path, ref)
-    assert "DUI_METRICS_MAX_CELLS invalide « beaucoup »" in str(result.error)
+    with pytest.raises(UsageError, match="DUI_METRICS_MAX_CELLS invalide « beaucoup »"):
+        ingest_alone(seeded, path, ref)
 
 
 def test_a_check_does_not_wait_for_the_writers_lock(seeded: Path, tmp_path: Path, ref):
