@@ -139,8 +139,25 @@ def fault(exc: BaseException, path: str | Path, doing: str = "") -> StoreFault |
 
 def resolve(path: str | Path) -> Path:
     """The real path of a store: symbolic links resolved, so that copies, locks and the
-    final rename act on the real file, and two aliases of one store share one lock."""
-    return Path(os.path.realpath(path))
+    final rename act on the real file, and two aliases of one store share one lock. A link
+    that loops is a usage error (never replaced by a new file)."""
+    try:
+        return Path(os.path.realpath(path, strict=True))
+    except FileNotFoundError:
+        real = Path(os.path.realpath(path))  # a store not created yet, or a dangling link
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise StoreError(
+                f"le chemin du magasin {path} est un lien symbolique qui boucle sur lui-même ; "
+                "indiquez le fichier lui-même avec --store"
+            ) from exc
+        raise fault(exc, path, "résolution du chemin") or exc from exc
+    if real.is_symlink():  # realpath gave up on a loop
+        raise StoreError(
+            f"le chemin du magasin {path} est un lien symbolique qui boucle sur lui-même ; "
+            "indiquez le fichier lui-même avec --store"
+        )
+    return real
 
 
 def version_key(path: str | Path) -> tuple[int, int]:
@@ -168,7 +185,8 @@ def remove_stale_snapshot_links(path: str | Path) -> None:
 
 
 def check_location(path: str | Path) -> None:
-    """A usage error when the store path names a folder (exit 2)."""
+    """A usage error when the store path names a folder, or is a link that loops (exit 2)."""
+    resolve(path)
     if Path(path).is_dir():
         raise StoreError(
             f"le magasin doit être un fichier, pas un dossier : {path} ; indiquez par exemple "
@@ -301,6 +319,8 @@ class Store:
                 self.con.execute(
                     "insert into meta values ('schema_version', ?)", [str(SCHEMA_VERSION)]
                 )
+                # No demo data yet: recorded, so that `demo_state` never guesses from names.
+                self.con.execute("insert into meta values (?, '')", [DEMO_KEY])
             return
         self._check_version(version)
         while version < SCHEMA_VERSION:

@@ -109,10 +109,21 @@ def writable_copy(path: str | Path, *, commit: bool = True) -> Iterator[Store]:
             _remove(tmp)
             _raise_fault(exc, path, "écriture", tmp)
         try:
-            store.close()  # checkpoints: everything is in the file, no .wal left
             if not commit:
+                store.close()
                 _remove(tmp)
                 return
+            # Everything into the file before it replaces the store. An explicit checkpoint
+            # raises on a full disk; the one that close() makes fails silently, leaving the
+            # data in a .wal that the rename would leave behind (and the next writer delete).
+            store.execute("checkpoint")
+            store.close()
+            if tmp.with_name(tmp.name + ".wal").exists():
+                raise StoreFault(
+                    f"enregistrement du magasin {path} inachevé (journal d'écriture restant) ; "
+                    "vérifiez l'espace disque puis relancez la commande",
+                    DISK_FULL,
+                )
             _fsync(tmp)
             os.replace(tmp, path)
             _fsync(path.parent)

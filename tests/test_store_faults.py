@@ -520,3 +520,70 @@ def test_an_invalid_cap_is_a_usage_error_before_any_file(tmp_path: Path) -> None
         "attendu\n"
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.duckdb.lock", "u.csv"]
+
+
+def test_a_full_disk_at_any_point_of_the_write_never_loses_data_silently(
+    filled: Path, tmp_path: Path
+) -> None:
+    # The demo exports (7 files) into a store on disks of growing sizes: from room for the
+    # copy only, to room for everything. Whatever step the disk fills at (the rows, the
+    # checkpoint that moves them into the file, the rename), either the command says « chargé »
+    # with exit 0 and the store holds the 7 new imports, or it exits 3, names the files not
+    # saved and leaves the store byte for byte as it was, with nothing beside it. (A full disk
+    # during the checkpoint gave exit 0, « 7 chargé(s) », and a store without them.)
+    demo = tmp_path / "demo"
+    env = {"DUI_METRICS_TODAY": DEMO_TODAY}
+    out = run(
+        "demo", "--store", str(tmp_path / "x.duckdb"), "--dossier", str(demo), cwd=tmp_path, env=env
+    )
+    assert out.returncode == 0, out.stderr
+    base_kb = 2 * filled.stat().st_size // 1024 + 1024
+    outcomes = []
+    for extra_kb in range(0, 2800, 200):
+        with tmpfs(tmp_path / f"disque-{extra_kb}", base_kb + extra_kb) as folder:
+            store = folder / "store.duckdb"
+            shutil.copyfile(filled, store)
+            before = sha(store)
+            out = run("ingest", "--store", str(store), str(demo), cwd=tmp_path, env=env)
+            no_traceback(out)
+            if out.returncode == 0:
+                assert "7 fichier(s) : 7 chargé(s), 0 déjà importé(s), 0 refusé(s)" in out.stderr
+                with Store.snapshot(store) as s:
+                    assert s.scalar("select count(*) from imports") == 2 + 7
+                outcomes.append("chargé")
+            else:
+                assert out.returncode == 3, out.stderr
+                assert "dui-metrics : erreur : disque plein" in out.stderr
+                assert "aucun fichier n'a été enregistré" in out.stderr
+                assert sha(store) == before
+                outcomes.append("disque plein")
+            assert beside(store) == []
+    # The sweep went from a disk too small to one large enough.
+    assert outcomes[0] == "disque plein" and outcomes[-1] == "chargé", outcomes
+
+
+def test_a_real_store_is_never_taken_for_the_demo_by_its_file_names(tmp_path: Path) -> None:
+    # Real exports in a folder whose name holds « demo » (a town, a person's name…): a new
+    # store records that it holds no demo data, and never guesses from names.
+    folder = tmp_path / "exports_demolombe"
+    folder.mkdir()
+    (folder / "usages_demo.csv").write_text(LONG + f"{E1};2025-04;personnes_accompagnees;40\n")
+    out = run("ingest", "--store", "s.duckdb", str(folder), cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    with Store(tmp_path / "s.duckdb", read_only=True) as s:
+        assert s.demo_state() == ""
+
+
+def test_a_store_path_that_loops_is_a_usage_error_and_left_alone(tmp_path: Path) -> None:
+    (tmp_path / "a").symlink_to("b")
+    (tmp_path / "b").symlink_to("a")
+    (tmp_path / "u.csv").write_text(LONG + f"{E1};2025-04;personnes_accompagnees;40\n")
+    for args in (("ingest", "u.csv"), ("va",)):
+        out = run(args[0], "--store", "a", *args[1:], cwd=tmp_path)
+        assert out.returncode == 2, out.stderr
+        assert (
+            "dui-metrics : erreur : le chemin du magasin a est un lien symbolique qui boucle sur "
+            "lui-même" in out.stderr
+        )
+        no_traceback(out)
+    assert (tmp_path / "a").is_symlink() and (tmp_path / "b").is_symlink()
