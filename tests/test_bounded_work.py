@@ -190,6 +190,18 @@ def test_a_million_column_csv_header_is_refused_with_one_problem(seeded: Path, t
     assert after == before
 
 
+def test_a_header_of_trailing_separators_counts_every_field(seeded: Path, tmp_path, ref):
+    # 2 named columns, then 1 000 000 separators: 1 000 002 fields, each a column for the
+    # readers (this took 16 s and 3.6 GB when trailing empty fields were not counted).
+    path = tmp_path / "vides.csv"
+    path.write_text("finess_et;periode" + ";" * 1_000_000 + "\n330000001;2025-03\n")
+    result, before, after = ingest_alone(seeded, path, ref)
+    assert only_problem(result).startswith(
+        f"vides.csv : en-tête de {fr_int(1_000_002)} colonnes, plus de {fr_int(1000)} colonnes"
+    )
+    assert after == before
+
+
 def test_a_parquet_file_is_judged_on_its_metadata(seeded: Path, tmp_path, ref, monkeypatch):
     monkeypatch.setenv("DUI_METRICS_MAX_ROWS", "2")
     path = tmp_path / "usages.parquet"
