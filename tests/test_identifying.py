@@ -35,6 +35,13 @@ REFUSED = {
     "full_name": "nom",
     "name": "nom",
     "Nom du directeur de l'établissement": "nom",  # a person, even beside « établissement »
+    # capitals without separators: one word for text.words, read as the words it is made of
+    "NOMUSAGER": "nom",
+    "NOMPATIENT": "nom",
+    "NOMNAIS": "nom",  # nom + nais(sance)
+    "NOMJF": "nom",  # nom de jeune fille
+    "PRENOMUSAGER": "prénom",
+    "PRENOMPATIENT": "prénom",
     # first names
     "prénom": "prénom",
     "prenoms": "prénom",
@@ -57,7 +64,12 @@ REFUSED = {
     "né le": "date de naissance",
     "Né(e) le": "date de naissance",
     "naissance": "date de naissance",
+    "DATENAIS": "date de naissance",
+    "DATE_NAIS": "date de naissance",
+    "DDNAISS": "date de naissance",
+    "DNAIS": "date de naissance",
     "lieu de naissance": "lieu de naissance",
+    "Commune de naissance": "lieu de naissance",
     # NIR, matricule INS
     "nir": "NIR / matricule INS",
     "NIR usager": "NIR / matricule INS",
@@ -77,6 +89,12 @@ REFUSED = {
     "INS-NIA": "NIR / matricule INS",
     "ins_nir": "NIR / matricule INS",
     "matricule": "NIR / matricule INS",
+    "N° SS": "NIR / matricule INS",
+    "numero_ss": "NIR / matricule INS",
+    "NUM_SS": "NIR / matricule INS",
+    "NO_SS": "NIR / matricule INS",
+    "NUMSS": "NIR / matricule INS",
+    "Identifiant national de santé": "NIR / matricule INS",
     # addresses
     "adresse": "adresse",
     "Adresse postale": "adresse",
@@ -84,6 +102,9 @@ REFUSED = {
     "address": "adresse",
     "street address": "adresse",
     "StreetAddress": "adresse",
+    "ADR": "adresse",
+    "ADR1": "adresse",
+    "adresse_commune": "adresse",  # a part of a person's address: a town is no organisation
     # e-mail
     "email": "adresse e-mail",
     "e-mail": "adresse e-mail",
@@ -94,6 +115,9 @@ REFUSED = {
     "adresse électronique": "adresse e-mail",
     "email_address": "adresse e-mail",
     "Mél.": "adresse e-mail",
+    "MAILUSAGER": "adresse e-mail",
+    "EMAILUSAGER": "adresse e-mail",
+    "Email contact éditeur": "adresse e-mail",  # a person's, even beside « éditeur »
     # telephone
     "téléphone": "téléphone",
     "telephone": "téléphone",
@@ -108,6 +132,8 @@ REFUSED = {
     "mobile": "téléphone",
     "mobile phone": "téléphone",
     "n° de téléphone": "téléphone",
+    "TELEPHONEFIXE": "téléphone",
+    "TELPORT": "téléphone",
 }
 
 # Not identifying: organisations' names, counts, indicators, every known column. The known
@@ -150,6 +176,26 @@ ACCEPTED = [
     "Date de déploiement",
     "Sécurité des données",
     "Numéro de commande",
+    # an organisation's contact details (unknown columns: see the test below)
+    "Adresse MSSanté de l'établissement",
+    "Adresse de l'établissement",
+    "Adresse OG",
+    "Téléphone de l'établissement",
+    "Email établissement",
+    "Courriel de l'établissement",
+    "Téléphone accueil",
+    "MAILS_ENVOYES",  # a count of messages
+    # words in capitals that begin like an identifying word but are made of other words
+    "Nombre d'usagers",
+    "NB_USAGERS",
+    "NOMBRE_USAGERS",
+    "NOMBREUSAGERS",
+    "Nombre de mails envoyés",
+    "mss_messages_envoyes",
+    "Télétransmission",
+    "TELETRANSMISSION",
+    "ADRESSAGE",
+    "Identifiant national de santé qualifié",  # « INS qualifiées »
 ]
 
 
@@ -230,17 +276,50 @@ def test_an_organisation_name_column_loads_in_a_reference_file(store, write_file
     assert result.kind == REFERENCE
 
 
+def test_an_organisation_contact_column_is_an_unknown_column(store, write_file, ref) -> None:
+    # Not identifying, but not a known column either: a reference file ignores it with a
+    # warning, a wide usage file refuses it as it refuses any unknown column.
+    headers = ["Adresse MSSanté de l'établissement", "Téléphone accueil", "Email établissement"]
+    path = write_file(
+        "etab.csv",
+        "finess_et;finess_ej;raison_sociale;" + ";".join(headers) + "\n"
+        f"{E1};{E2};EHPAD A;ehpad-a@ehpad.mssante.fr;01 02 03 04 05;accueil@ehpad-a.fr\n",
+    )
+    result = ingest_file(store, path, ref)  # ignored columns: their values are not kept
+    assert result.status == "chargé", result.error
+    assert [str(w) for w in result.warnings] == [
+        f"{path}, ligne 1, colonne {h} : colonne inconnue ignorée (référentiel des établissements)"
+        for h in headers
+    ]
+    path = write_file(
+        "usages.csv",
+        "finess_et;periode;ins_qualifiees;" + ";".join(headers) + f"\n{E1};2025-05;4;x;y;z\n",
+    )
+    result = ingest_file(store, path, ref)
+    assert result.status == "refusé"
+    assert [p.message.split(" ;")[0] for p in result.error.problems] == ["colonne inconnue"] * 3
+    assert store.execute("select count(*) from usage").fetchall() == [(0,)]
+
+
 @pytest.mark.parametrize(
     ("value", "looks"),
     [
         pytest.param("1400275123456", "un NIR", id="nir-13-digits"),
         pytest.param("140027512345678", "un NIR", id="nir-15-digits"),
         pytest.param("1 40 02 75 123 456 78", "un NIR", id="nir-in-groups"),
+        pytest.param("1 85 07 2A 123 456 78", "un NIR", id="nir-corsica-in-groups"),
+        pytest.param("185072A12345678", "un NIR", id="nir-corsica"),
+        pytest.param("285072B123456", "un NIR", id="nir-corsica-13"),
+        pytest.param("1.85.07.75.123.456.78", "un NIR", id="nir-dots"),
+        pytest.param("1-85-07-75-123-456-78", "un NIR", id="nir-hyphens"),
+        pytest.param("1  85  07  75  123  456  78", "un NIR", id="nir-spaces"),
         pytest.param("OG 1400275123456 bis", "un NIR", id="nir-inside-text"),
         pytest.param("jeanne.dupont@example.org", "une adresse e-mail", id="email"),
         pytest.param("14002751234567", None, id="14-digits-siret"),
         pytest.param("BC-2024-0012", None, id="order-id"),
         pytest.param("690000013", None, id="finess"),
+        pytest.param("140-027-512-345-67", None, id="14-digits-in-groups"),
+        pytest.param("01.23.45.67.89", None, id="phone-number"),
         pytest.param("support@", None, id="at-sign-alone"),
     ],
 )

@@ -93,13 +93,14 @@ IDENTIFYING: dict[str, frozenset[str]] = {
     "prénom": _word_set("""prenom prenoms firstname givenname forename forenames"""),
     "date de naissance": _word_set(
         """
-        naissance naiss naissances ddn dob birth birthdate birthday dateofbirth datenaissance
-        datenaiss datedenaissance
+        naissance naiss nais naissances ddn dob birth birthdate birthday dateofbirth
+        datenaissance datenaiss datedenaissance
     """
     ),
     "adresse": _word_set(
         """
-        adresse adresses adress address addresses domicile adressepostale streetaddress street
+        adresse adresses adress address addresses adr domicile adressepostale streetaddress
+        street
     """
     ),
     "adresse e-mail": _word_set(
@@ -121,8 +122,9 @@ IDENTIFYING: dict[str, frozenset[str]] = {
     ),
 }
 _KIND_OF_WORD = {word: kind for kind, names in IDENTIFYING.items() for word in names}
-# « Nom OG », « Nom établissement »: a name of something other than a person, unless a word
-# says it is a person's all the same (« Nom du directeur de l'établissement »).
+# « Nom OG », « Nom établissement », « Adresse de l'établissement », « Téléphone accueil »: the
+# name or the contact details of something other than a person, unless a word says it is a
+# person's all the same (« Nom du directeur de l'établissement », « Email contact éditeur »).
 _NOT_A_PERSON = _word_set(
     """
         og organisme organismes gestionnaire gestionnaires etablissement etablissements etab
@@ -130,17 +132,22 @@ _NOT_A_PERSON = _word_set(
         pole site unite equipe groupe editeur editeurs logiciel logiciels application solution
         produit fichier indicateur indicateurs commande commune ville departement region
         categorie organisation organization facility establishment provider company commercial
-        enseigne software vendor file
+        enseigne software vendor file accueil standard secretariat siege
     """
 )
+# Places: the name of a town is not a person's, but « Adresse commune » or « adresse_ville »
+# may be a part of a person's address: they do not make an address an organisation's.
+_PLACE = _word_set("""commune ville departement region""")
 _PERSON = _word_set(
     """
         prenom prenoms naissance usage famille patient patients usager usagers personne
         personnes beneficiaire resident residente client directeur directrice responsable
         referent referente contact medecin salarie agent professionnel first last family given
-        middle maiden full user person
+        middle maiden full user person domicile perso personnel personnelle prive privee
     """
 )
+# The kinds that an organisation also has: its name and its contact details.
+_ORGANISATION_KINDS = frozenset({"nom", "adresse", "adresse e-mail", "téléphone"})
 # Words that make a header a count or a rate of something (« Nombre d'adresses mail »,
 # « Taux d'INS qualifiées »): aggregated, never identifying.
 _AGGREGATE = _word_set(
@@ -150,19 +157,75 @@ _AGGREGATE = _word_set(
     """
 )
 _NUMBER = _word_set("""n no nr num numero number id identifiant matricule""")
+# « Mails envoyés », « Courriels reçus »: messages (a count), not an address.
+_MESSAGES = _word_set(
+    """envoye envoyes envoyee envoyees recu recus recue recues echange echanges sent received"""
+)
+# A place, with a birth word: « Commune de naissance » is a place of birth, not a date.
+_BIRTH_PLACE = _word_set("""lieu commune ville pays departement localite place city country town""")
+# Headers written in capitals without separators (« NOMUSAGER », « DATENAIS », « NUMSS »,
+# « TELPORT ») are one word for ``text.words``: such a word is read as the words it is made of
+# when it is made, whole, of the words below: a stem of ``IDENTIFYING``, the words that say
+# whose it is or which one (usager, patient, naiss, fixe, port, jf…) and the words that come
+# before a birth date or a number (d, dd, date, n, no, num, numero). Never a bare prefix:
+# « NOMBREUSAGERS », « TELETRANSMISSION », « ADRESSAGE » are made of no such words and stay
+# one unknown word.
+_GLUED = frozenset(
+    _KIND_OF_WORD.keys()
+    | _PERSON
+    | _word_set(
+        """
+        d dd dt date n no nr num numero ss jf fixe port portable mobile pro principal secondaire
+    """
+    )
+)
+_GLUED_LONGEST = max(len(w) for w in _GLUED)
+
+
+def _unglue(word: str) -> list[str]:
+    """``word`` as two or more words of ``_GLUED`` (the fewest), or as itself."""
+    if word in _KIND_OF_WORD or not word.isalpha():
+        return [word]
+    # best[i]: the fewest words of _GLUED making word[:i], or None
+    best: list[list[str] | None] = [[]] + [None] * len(word)
+    for end in range(1, len(word) + 1):
+        for start in range(max(0, end - _GLUED_LONGEST), end):
+            head, piece, current = best[start], word[start:end], best[end]
+            if (
+                head is not None
+                and piece in _GLUED
+                and (current is None or len(head) + 1 < len(current))
+            ):
+                best[end] = [*head, piece]
+    found = best[-1]
+    return found if found is not None and len(found) >= 2 else [word]
+
+
+def _words(header: str) -> list[str]:
+    """The words of a header, glued words taken apart, « identifiant national de santé »
+    read as « ins »."""
+    found = [piece for word in words(header) for piece in _unglue(word)]
+    for i in range(len(found) - 2):
+        if found[i : i + 2] == ["identifiant", "national"] and "sante" in found[i + 2 : i + 4]:
+            end = found.index("sante", i + 2) + 1
+            found[i:end] = ["ins"]
+            break
+    return found
 
 
 def identifying(header: str) -> str | None:
-    """What identifying data a header names (a key of ``IDENTIFYING``), or None.
+    """What identifying data a header names (a key of ``IDENTIFYING``, or « lieu de
+    naissance »), or None.
 
     Known columns and indicators are never asked about (``detect_layout``)."""
-    found = words(header)
+    found = _words(header)
     if not found or found[0] in _AGGREGATE or found[:2] == ["number", "of"]:
         return None
     seen = set(found)
     kinds = {_KIND_OF_WORD[w] for w in found if w in _KIND_OF_WORD}
     if (
         ("ins" in seen and ("nir" in seen or "nia" in seen or seen & _NUMBER or seen == {"ins"}))
+        or ("ss" in seen and seen & _NUMBER)  # « N° SS », « numero_ss », « NUMSS »
         or ("securite" in seen and "sociale" in seen)
         or ("social" in seen and "security" in seen)
     ):
@@ -177,11 +240,18 @@ def identifying(header: str) -> str | None:
     if "adresse e-mail" in kinds or ("electronique" in seen and "adresse" in kinds):
         kinds.discard("adresse")
         kinds.add("adresse e-mail")
-    if "lieu" in seen and "date de naissance" in kinds and "date" not in seen:
+    if seen & _BIRTH_PLACE and "date de naissance" in kinds and "date" not in seen:
         kinds.discard("date de naissance")
         kinds.add("lieu de naissance")
-    if kinds == {"nom"} and seen & _NOT_A_PERSON and not seen & _PERSON:
-        return None  # the name of an organisation, a software, a file…
+    if (
+        kinds == {"adresse e-mail"}
+        and seen & _MESSAGES
+        and not seen & {"adresse", "adresses", "address", "addresses"}
+    ):
+        return None  # « Mails envoyés »: a count of messages
+    organisation = seen & _NOT_A_PERSON if kinds == {"nom"} else seen & _NOT_A_PERSON - _PLACE
+    if kinds and kinds <= _ORGANISATION_KINDS and organisation and not seen & _PERSON:
+        return None  # the name or the contact details of an organisation, a software, a file…
     for kind in (*IDENTIFYING, "lieu de naissance"):  # the first kind, in a stable order
         if kind in kinds:
             return kind

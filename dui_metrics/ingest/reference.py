@@ -26,10 +26,22 @@ from dui_metrics.text import clean_name, has_bidi_controls, has_controls, normal
 _FINESS_OVERSEAS = {"9A": "971", "9B": "972", "9C": "973", "9D": "974", "9F": "976"}
 
 
-# A value that looks like a NIR (13 digits, or 15 with its key; spaces between groups allowed,
-# as in "1 40 02 75 123 456 78") or an e-mail address: personal data, the file is refused and
-# the value never written in a message (domain.md §7).
-_NIR = r"[0-9](?: ?[0-9]){12}(?: ?[0-9]{2})?"
+# A value that looks like a NIR or an e-mail address: personal data, the file is refused and
+# the value never written in a message (domain.md §7). A NIR is 13 characters, or 15 with its
+# key: sex, year, month, département (two digits, or 2A / 2B in Corsica: "185072A12345678"),
+# commune, order number, key. One space is allowed inside a group, and between groups any run of
+# spaces, a dot or a hyphen: "1 40 02 75 123 456 78", "1.85.07.75.123.456.78",
+# "1-85-07-2A-123-456-78". 14 digits (a SIRET) or 9 (a FINESS) are not a NIR; any other
+# 13-digit number is (an order number "1400275123456" refuses its file: a conservative false
+# positive, a NIR let through would be worse).
+_D2, _D3 = "[0-9] ?[0-9]", "[0-9] ?[0-9] ?[0-9]"
+# Between groups: nothing, spaces, a dot or a hyphen (with spaces around); written so that a
+# run of spaces is read one way only (no backtracking over its splits).
+_SEP = "(?:[.-] *| +(?:[.-] *)?)?"
+_NIR = (
+    f"[0-9]{_SEP}{_D2}{_SEP}{_D2}{_SEP}(?:{_D2}|2 ?[AaBb]){_SEP}{_D3}{_SEP}{_D3}"
+    f"(?:{_SEP}[0-9]{{2}})?"
+)
 _NIR_LIKE = re.compile(rf"(?<![0-9]){_NIR}(?![0-9])")
 _EMAIL = r"[^\s@<>()\[\],;:\"]+@[^\s@<>()\[\],;:\"]+\.[^\s@<>()\[\],;:\"]+"
 _EMAIL_LIKE = re.compile(_EMAIL)
