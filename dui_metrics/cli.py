@@ -16,6 +16,7 @@ import json
 import math
 import os
 import queue
+import signal
 import sys
 import tempfile
 import threading
@@ -480,11 +481,21 @@ COMMANDS = {
 }
 
 
+def _stop(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # A stop asked by the system (kill, timeout, service manager): unwind like Ctrl-C, so that
+    # the private copy of the store is removed at once rather than by the next writer.
+    with contextlib.suppress(ValueError):  # not the main thread (tests): left as it is
+        signal.signal(signal.SIGTERM, _stop)
     try:
         ref = referentiel_mod.load(args.referentiel)
-        return COMMANDS[args.command](args, ref)
+        code = COMMANDS[args.command](args, ref)
+        sys.stdout.flush()  # an output that cannot be written fails here, not at exit
+        return code
     except StoreFault as exc:
         print(f"dui-metrics : erreur : {exc}", file=sys.stderr)
         return EXIT_FAULT
@@ -495,9 +506,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Output piped into `head` and closed early: not an error of ours.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+    except OSError as exc:
+        # Faults of the store are StoreFault by now (writer, Store): this one is of the
+        # output (standard output on a full disk, a closed terminal…).
+        where = exc.filename or "la sortie standard"
+        print(
+            f"dui-metrics : erreur : écriture impossible dans {where} : {exc.strerror or exc}",
+            file=sys.stderr,
+        )
+        return EXIT_FAULT
     except Exception as exc:
-        # A fault met while reading the store (a corrupt block found by a query) or writing
-        # an output: said in French, never a traceback. Anything else is a bug: raised.
+        # A fault met while reading the store (a corrupt block found by a query): said in
+        # French, never a traceback. Anything else is a bug: raised.
         found = fault(exc, _store_path(args), "lecture")
         if found is None:
             raise

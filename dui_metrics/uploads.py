@@ -95,7 +95,8 @@ def name_warning(given: str, saved: str) -> Problem | None:
     size = len(given.encode("utf-8"))
     if size > SAVED_NAME_BYTES:
         reasons.append(
-            f"nom de {fr_int(size)} octets, plus que les {MAX_NAME_BYTES} permis, raccourci"
+            f"nom de {fr_int(size)} octets, raccourci à {SAVED_NAME_BYTES} au plus (un nom de "
+            f"fichier ne peut dépasser {MAX_NAME_BYTES} octets)"
         )
     if not reasons:
         if saved != "fichier":

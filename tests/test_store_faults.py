@@ -587,3 +587,56 @@ def test_a_store_path_that_loops_is_a_usage_error_and_left_alone(tmp_path: Path)
         )
         no_traceback(out)
     assert (tmp_path / "a").is_symlink() and (tmp_path / "b").is_symlink()
+
+
+def test_a_device_or_a_pipe_given_as_input_is_never_read(tmp_path: Path) -> None:
+    # /dev/zero has no end (6 GB read before a kill) and a pipe blocks forever: both are
+    # listed as ignored, unread, and nothing is created.
+    (tmp_path / "zero.csv").symlink_to("/dev/zero")
+    os.mkfifo(tmp_path / "tube.csv")
+    out = run("ingest", "--store", "s.duckdb", "zero.csv", "tube.csv", cwd=tmp_path, timeout=60)
+    assert out.returncode == 1, out.stderr
+    assert out.stdout.splitlines() == [
+        "zero.csv : pas un fichier ordinaire, ignoré",
+        "tube.csv : pas un fichier ordinaire, ignoré",
+    ]
+    assert not (tmp_path / "s.duckdb").exists()
+
+
+def test_an_output_that_cannot_be_written_is_not_called_a_store_fault(filled: Path) -> None:
+    for command in ("indicators", "va", "historique"):
+        with open("/dev/full", "w") as full:
+            done = subprocess.run(
+                [SCRIPT, command, "--store", str(filled)],
+                stdout=full,
+                stderr=subprocess.PIPE,
+                text=True,
+                env={**os.environ, "DUI_METRICS_TODAY": TODAY},
+                timeout=60,
+            )
+        assert done.returncode == 3, done.stderr
+        assert done.stderr == (
+            "dui-metrics : erreur : écriture impossible dans la sortie standard : No space left "
+            "on device\n"
+        )
+
+
+def test_a_writer_stopped_by_sigterm_removes_its_copy(filled: Path, tmp_path: Path) -> None:
+    big_wide_file(tmp_path / "gros.csv", esms=40_000)
+    before = sha(filled)
+    writer = subprocess.Popen(
+        [SCRIPT, "ingest", "--store", str(filled), "gros.csv"],
+        cwd=tmp_path,
+        env={**os.environ, "DUI_METRICS_TODAY": TODAY},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not any(name.endswith(".tmp") for name in beside(filled)):  # the copy exists
+        assert time.monotonic() < deadline and writer.poll() is None, writer.stderr
+        time.sleep(0.05)
+    writer.terminate()
+    writer.communicate(timeout=60)
+    assert writer.returncode != 0
+    assert beside(filled) == [] and sha(filled) == before

@@ -304,8 +304,8 @@ def test_long_or_multi_line_names_are_saved_shortened_with_a_warning(store_path,
     assert [r.file for r in results] == names
     first = [str(r.warnings[0]) for r in results]
     assert first[0] == (
-        f"{names[0]} : nom de fichier modifié (nom de 304 octets, plus que les 255 permis, "
-        f"raccourci) : enregistré et affiché sous « {names[0]} »"
+        f"{names[0]} : nom de fichier modifié (nom de 304 octets, raccourci à 240 au plus (un "
+        f"nom de fichier ne peut dépasser 255 octets)) : enregistré et affiché sous « {names[0]} »"
     )
     assert "nom de 405 octets" in first[1]
     assert first[3] == (

@@ -151,7 +151,11 @@ def scan(
     for given in paths:
         path = Path(given)
         if not path.is_dir():
-            files.append((path, names.get(str(given), str(given))))
+            shown = names.get(str(given), str(given))
+            if path.is_file():
+                files.append((path, shown))
+            else:  # a device, a pipe…: no size to check, maybe no end; never read
+                ignored.append(FileResult(shown, IGNORED, note="pas un fichier ordinaire, ignoré"))
             continue
         for child in _walk(path):
             shown = str(Path(given) / child.relative_to(path))
