@@ -129,10 +129,31 @@ def open_browser() -> None:
     cli_util.open_browser(server_util.get_url(address))
 
 
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+OPEN_WARNING = "dui-metrics : attention, le tableau de bord écoute sur"
+
+
+def warn_if_open_to_network() -> None:
+    """Say so when the server listens beyond this machine (``--server.address`` other than
+    the loopback address set in the project's settings), without a login."""
+    from streamlit import config
+
+    address = config.get_option("server.address") or ""
+    if address not in LOOPBACK:
+        shown = address or "toutes les adresses de la machine"
+        print(
+            f"{OPEN_WARNING} {shown}, sans authentification : quiconque atteint ce port voit "
+            "tous les établissements (mode local : --server.address 127.0.0.1, le réglage du "
+            "projet).",
+            flush=True,
+        )
+
+
 @contextlib.asynccontextmanager
 async def lifespan(app):
     """st.App lifespan: `keep_warm` runs while the server serves, on the pages beside app.py;
     the browser opens once they are ready (`open_browser`)."""
+    warn_if_open_to_network()
     pages = page_names(Path(app.script_path).resolve().parent / "pages")
     warm = keep_warm(Runtime.instance(), pages, on_ready=open_browser)
     task = asyncio.get_running_loop().create_task(warm)

@@ -67,3 +67,44 @@ def test_the_dashboard_listens_on_the_loopback_address_only(tmp_path: Path) -> N
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_a_server_opened_to_the_network_says_so(tmp_path: Path) -> None:
+    # --server.address 0.0.0.0 (README: only behind a login): the server says at once that
+    # every establishment is visible to whoever reaches the port.
+    port = free_port()
+    env = {**os.environ, "DUI_METRICS_STORE": str(tmp_path / "absent.duckdb")}
+    log = tmp_path / "server.log"
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "app.py",
+                "--server.port",
+                str(port),
+                "--server.headless",
+                "true",
+                "--server.address",
+                "0.0.0.0",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while "pages prêtes" not in log.read_text("utf-8", "replace"):
+            assert time.monotonic() < deadline, log.read_text("utf-8", "replace")
+            assert server.poll() is None, log.read_text("utf-8", "replace")
+            time.sleep(0.3)
+        assert (
+            "dui-metrics : attention, le tableau de bord écoute sur 0.0.0.0, sans authentification"
+        ) in log.read_text("utf-8")
+        assert listening_addresses(port) == {"00000000"}
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
