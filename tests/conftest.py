@@ -47,3 +47,22 @@ def write_file(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return write
+
+
+@pytest.fixture
+def store_from(tmp_path: Path) -> Callable[[str, str], Path]:
+    """store_from(reference_csv, usage_csv) → a store file holding both, ingested (both must
+    load)."""
+
+    def build(reference: str, usage: str) -> Path:
+        from dui_metrics.ingest import ingest_paths
+
+        (tmp_path / "ref.csv").write_text(reference, encoding="utf-8")
+        (tmp_path / "usage.csv").write_text(usage, encoding="utf-8")
+        path = tmp_path / "store.duckdb"
+        with Store(path) as store:
+            results = ingest_paths(store, [tmp_path / "ref.csv", tmp_path / "usage.csv"])
+        assert [r.status for r in results] == ["chargé", "chargé"]
+        return path
+
+    return build

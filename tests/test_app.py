@@ -17,8 +17,6 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dui_metrics.formats import fr_int, fr_percent, month_short
-from dui_metrics.ingest import ingest_paths
-from dui_metrics.store import Store
 from dui_metrics.ui import SHORT_LABELS
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -42,13 +40,8 @@ USAGE = HEADER + "".join(
 
 
 @pytest.fixture
-def tiny_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    (tmp_path / "ref.csv").write_text(REFERENCE, encoding="utf-8")
-    (tmp_path / "usage.csv").write_text(USAGE, encoding="utf-8")
-    path = tmp_path / "store.duckdb"
-    with Store(path) as store:
-        results = ingest_paths(store, [tmp_path / "ref.csv", tmp_path / "usage.csv"])
-    assert [r.status for r in results] == ["chargé", "chargé"]
+def tiny_store(store_from, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = store_from(REFERENCE, USAGE)
     monkeypatch.setenv("DUI_METRICS_STORE", str(path))
     return path
 

@@ -1,13 +1,15 @@
 """Local mode (issue 12, item 9): `streamlit run app.py` with the project's settings listens on
-the loopback address only, so that nobody else on the network reaches the dashboard."""
+the loopback address only, so that nobody else on the network reaches the dashboard; opened to
+a network, the server says at once that it has no login."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 import time
-import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 from e2e_support import free_port
@@ -30,48 +32,11 @@ def listening_addresses(port: int) -> set[str]:
     return found
 
 
-def test_the_dashboard_listens_on_the_loopback_address_only(tmp_path: Path) -> None:
-    port = free_port()
-    env = {**os.environ, "DUI_METRICS_STORE": str(tmp_path / "absent.duckdb")}
-    # The project's folder as working directory: Streamlit reads .streamlit/config.toml there.
-    # No --server.address: the setting under test is the project's own.
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.port",
-            str(port),
-            "--server.headless",
-            "true",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2):
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, "the server did not answer within 60 s"
-                assert server.poll() is None, "the server stopped"
-                time.sleep(0.3)
-        # 127.0.0.1 only: not 0.0.0.0 (00000000), nor every IPv6 address (::).
-        assert listening_addresses(port) == {"0100007F"}
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-
-
-def test_a_server_opened_to_the_network_says_so(tmp_path: Path) -> None:
-    # --server.address 0.0.0.0 (README: only behind a login): the server says at once that
-    # every establishment is visible to whoever reaches the port.
+@contextlib.contextmanager
+def dashboard(tmp_path: Path, *options: str) -> Iterator[tuple[int, Path]]:
+    """`streamlit run app.py` from the project's folder (where Streamlit reads
+    .streamlit/config.toml) with ``options``; yields its port and its output's file once it
+    printed that its pages are ready."""
     port = free_port()
     env = {**os.environ, "DUI_METRICS_STORE": str(tmp_path / "absent.duckdb")}
     log = tmp_path / "server.log"
@@ -87,8 +52,7 @@ def test_a_server_opened_to_the_network_says_so(tmp_path: Path) -> None:
                 str(port),
                 "--server.headless",
                 "true",
-                "--server.address",
-                "0.0.0.0",
+                *options,
             ],
             cwd=ROOT,
             env=env,
@@ -101,10 +65,25 @@ def test_a_server_opened_to_the_network_says_so(tmp_path: Path) -> None:
             assert time.monotonic() < deadline, log.read_text("utf-8", "replace")
             assert server.poll() is None, log.read_text("utf-8", "replace")
             time.sleep(0.3)
-        assert (
-            "dui-metrics : attention, le tableau de bord écoute sur 0.0.0.0, sans authentification"
-        ) in log.read_text("utf-8")
-        assert listening_addresses(port) == {"00000000"}
+        yield port, log
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_the_dashboard_listens_on_the_loopback_address_only(tmp_path: Path) -> None:
+    # No --server.address: the setting under test is the project's own.
+    with dashboard(tmp_path) as (port, log):
+        # 127.0.0.1 only: not 0.0.0.0 (00000000), nor every IPv6 address (::).
+        assert listening_addresses(port) == {"0100007F"}
+        assert "dui-metrics : attention" not in log.read_text("utf-8")
+
+
+def test_a_server_opened_to_the_network_says_so(tmp_path: Path) -> None:
+    # --server.address 0.0.0.0 (README: only behind a login): the server says at once that
+    # every establishment is visible to whoever reaches the port.
+    with dashboard(tmp_path, "--server.address", "0.0.0.0") as (port, log):
+        assert listening_addresses(port) == {"00000000"}
+        assert (
+            "dui-metrics : attention, le tableau de bord écoute sur 0.0.0.0, sans authentification"
+        ) in log.read_text("utf-8")

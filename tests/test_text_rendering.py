@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dui_metrics.ingest import ingest_file, ingest_paths
+from dui_metrics.ingest import ingest_file
 from dui_metrics.store import Store
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -42,13 +42,9 @@ EDITOR_MD = r"Éd \:blue\[x\] \<a href\=\"http\:\/\/example\.invalid\"\>y\<\/a\>
 
 
 @pytest.fixture
-def odd_names_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    (tmp_path / "ref.csv").write_text(REFERENCE, encoding="utf-8")
-    (tmp_path / "usage.csv").write_text(USAGE, encoding="utf-8")
-    path = tmp_path / "store.duckdb"
-    with Store(path) as store:
-        results = ingest_paths(store, [tmp_path / "ref.csv", tmp_path / "usage.csv"])
-        assert [r.status for r in results] == ["chargé", "chargé"]
+def odd_names_store(store_from, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = store_from(REFERENCE, USAGE)
+    with Store(path, read_only=True) as store:
         assert store.execute(
             "select raison_sociale, og_nom, editeur from establishments"
         ).fetchall() == [
