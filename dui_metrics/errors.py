@@ -2,33 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
+from dui_metrics.text import mask_personal
+
 MAX_LISTED = 20
-
-# What an input file may hold that a message must never repeat (domain.md §7): an e-mail
-# address, a French phone number, a NIR (13 digits, or 15 with its key; 2A/2B for Corsica; groups separated by
-# spaces, dots or dashes). Message texts quote cells and headers; these are masked there.
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_NIR = re.compile(
-    r"(?<![\w])[1-478](?:[ .-]*\d){4}[ .-]*(?:\d[ .-]*\d|2[ .-]*[ABab])(?:[ .-]*\d){6}"
-    r"(?:(?:[ .-]*\d){2})?(?![\w])"
-)
-_PHONE = re.compile(r"(?<![\w+])(?:\+33[ .-]?|0)[1-9](?:[ .-]?\d{2}){4}(?![\w])")
-# Bidirectional controls (they reorder what follows: a FINESS read backwards) and other
-# control characters (a line break would split a message).
-_CONTROLS = re.compile(r"[\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069]|[\x00-\x1f\x7f]")
-
-
-def masked(text: str) -> str:
-    """``text`` safe to show or log: e-mail addresses, phone and NIR-like numbers replaced by what
-    they look like, bidirectional and other control characters removed (line breaks and
-    tabs become a space)."""
-    text = _CONTROLS.sub(lambda m: " " if m.group() in "\n\r\t" else "", text)
-    text = _EMAIL.sub("(valeur masquée : adresse e-mail)", text)
-    text = _NIR.sub("(valeur masquée : ressemble à un NIR)", text)
-    return _PHONE.sub("(valeur masquée : numéro de téléphone)", text)
 
 
 @dataclass(frozen=True, order=True)
@@ -45,9 +23,10 @@ class Problem:
 
     def __post_init__(self) -> None:
         # Every message quotes cells or headers of the file: never a personal value in it.
-        object.__setattr__(self, "message", masked(self.message))
+        # (`text.mask_personal`: e-mails, NIR-like and phone numbers, control characters)
+        object.__setattr__(self, "message", mask_personal(self.message))
         if self.column is not None:
-            object.__setattr__(self, "column", masked(self.column))
+            object.__setattr__(self, "column", mask_personal(self.column))
 
     def __str__(self) -> str:
         where = self.file

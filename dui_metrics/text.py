@@ -70,6 +70,47 @@ def clean_name(text: str) -> str:
     return _CONTROL_RUN.sub(" ", _BIDI.sub("", text)).strip()
 
 
+# --- personal data in text -----------------------------------------------------------------
+# What must never be stored nor repeated in a message (domain.md §7). A NIR is 13 characters,
+# or 15 with its key: sex, year, month, département (two digits, or 2A / 2B in Corsica:
+# "185072A12345678"), commune, order number, key. One space is allowed inside a group, and
+# between groups any run of spaces, a dot or a hyphen: "1 40 02 75 123 456 78",
+# "1.85.07.75.123.456.78", "1-85-07-2A-123-456-78". 14 digits (a SIRET) or 9 (a FINESS) are
+# not a NIR; any other 13-digit number is (an order number "1400275123456" refuses its file:
+# a conservative false positive, a NIR let through would be worse). The patterns are also
+# RE2's (``ingest.reference`` scans whole columns with them).
+_D2, _D3 = "[0-9] ?[0-9]", "[0-9] ?[0-9] ?[0-9]"
+# Between groups: nothing, spaces, a dot or a hyphen (with spaces around); written so that a
+# run of spaces is read one way only (no backtracking over its splits).
+_SEP = "(?:[.-] *| +(?:[.-] *)?)?"
+NIR_PATTERN = (
+    f"[0-9]{_SEP}{_D2}{_SEP}{_D2}{_SEP}(?:{_D2}|2 ?[AaBb]){_SEP}{_D3}{_SEP}{_D3}"
+    f"(?:{_SEP}[0-9]{{2}})?"
+)
+EMAIL_PATTERN = r"[^\s@<>()\[\],;:\"]+@[^\s@<>()\[\],;:\"]+\.[^\s@<>()\[\],;:\"]+"
+_NIR_LIKE = re.compile(rf"(?<![0-9]){NIR_PATTERN}(?![0-9])")
+_EMAIL_LIKE = re.compile(EMAIL_PATTERN)
+# A French phone number: 0X or +33 X, then four pairs of digits, separated or not.
+_PHONE_LIKE = re.compile(r"(?<![\w+])(?:\+33[ .-]?|0)[1-9](?:[ .-]?\d{2}){4}(?![\w])")
+
+
+def personal_value(text: str) -> str | None:
+    """What personal data a cell looks like (``« ressemble à … »``), or None."""
+    if _NIR_LIKE.search(text):
+        return "ressemble à un NIR (13 ou 15 chiffres)"
+    if _EMAIL_LIKE.search(text):
+        return "ressemble à une adresse e-mail"
+    return None
+
+
+def mask_personal(text: str) -> str:
+    """``text`` fit for a message or a log: on one line (`clean_name`), and every e-mail
+    address, NIR-like or phone number in it replaced by what it looks like."""
+    text = _EMAIL_LIKE.sub("(valeur masquée : adresse e-mail)", clean_name(text))
+    text = _NIR_LIKE.sub("(valeur masquée : ressemble à un NIR)", text)
+    return _PHONE_LIKE.sub("(valeur masquée : numéro de téléphone)", text)
+
+
 # --- text from files, on screen ----------------------------------------------------------
 _MARKDOWN_SPECIALS = re.compile("([" + re.escape(string.punctuation) + "])")
 

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from dui_metrics.errors import Problem, masked
+from dui_metrics.errors import Problem
+from dui_metrics.text import mask_personal
 
 SCRIPT = shutil.which("dui-metrics", path=str(Path(sys.executable).parent)) or "dui-metrics"
 E1 = "690000013"
@@ -86,13 +87,13 @@ def test_a_quoted_finess_with_a_bidi_override_reads_in_order(tmp_path: Path) -> 
     assert "« 69112881 »" in out.stderr
 
 
-def test_masked_by_hand() -> None:
+def test_mask_personal_by_hand() -> None:
     # 13 or 15 digits (NIR), with spaces, dots, dashes, Corsica; e-mails; French phones.
-    assert masked("« 1 85 07 2A 123 456 78 »") == "« (valeur masquée : ressemble à un NIR) »"
-    assert masked("1.85.07.75.123.456.78") == "(valeur masquée : ressemble à un NIR)"
-    assert masked("+33 6 12 34 56 78") == "(valeur masquée : numéro de téléphone)"
-    assert masked("a\nb\u202ec") == "a bc"
+    assert mask_personal("« 1 85 07 2A 123 456 78 »") == "« (valeur masquée : ressemble à un NIR) »"
+    assert mask_personal("1.85.07.75.123.456.78") == "(valeur masquée : ressemble à un NIR)"
+    assert mask_personal("+33 6 12 34 56 78") == "(valeur masquée : numéro de téléphone)"
+    assert mask_personal("a\nb\u202ec") == "a bc"
     # Not personal: a FINESS (9 digits), 14 digits, a month, counts, a 10-digit count.
     for text in ("FINESS 010780914", "12345678901234", "07/2025", "2 000 000 lignes", "1234567890"):
-        assert masked(text) == text
+        assert mask_personal(text) == text
     assert Problem("f.csv", 1, f"x {EMAIL}", "m").column == "x (valeur masquée : adresse e-mail)"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import re
 
 import numpy as np
 import pyarrow as pa
@@ -20,35 +19,26 @@ from dui_metrics.ingest.columns import REFERENCE_COLUMNS, Layout
 from dui_metrics.ingest.readers import RawTable
 from dui_metrics.ingest.usage import parse_month
 from dui_metrics.store import Store
-from dui_metrics.text import clean_name, has_bidi_controls, has_controls, normalize_key
+from dui_metrics.text import (
+    EMAIL_PATTERN,
+    NIR_PATTERN,
+    clean_name,
+    has_bidi_controls,
+    has_controls,
+    normalize_key,
+    personal_value,
+)
 
 # Départements as the FINESS extract writes them overseas.
 _FINESS_OVERSEAS = {"9A": "971", "9B": "972", "9C": "973", "9D": "974", "9F": "976"}
 
 
-# A value that looks like a NIR or an e-mail address: personal data, the file is refused and
-# the value never written in a message (domain.md §7). A NIR is 13 characters, or 15 with its
-# key: sex, year, month, département (two digits, or 2A / 2B in Corsica: "185072A12345678"),
-# commune, order number, key. One space is allowed inside a group, and between groups any run of
-# spaces, a dot or a hyphen: "1 40 02 75 123 456 78", "1.85.07.75.123.456.78",
-# "1-85-07-2A-123-456-78". 14 digits (a SIRET) or 9 (a FINESS) are not a NIR; any other
-# 13-digit number is (an order number "1400275123456" refuses its file: a conservative false
-# positive, a NIR let through would be worse).
-_D2, _D3 = "[0-9] ?[0-9]", "[0-9] ?[0-9] ?[0-9]"
-# Between groups: nothing, spaces, a dot or a hyphen (with spaces around); written so that a
-# run of spaces is read one way only (no backtracking over its splits).
-_SEP = "(?:[.-] *| +(?:[.-] *)?)?"
-_NIR = (
-    f"[0-9]{_SEP}{_D2}{_SEP}{_D2}{_SEP}(?:{_D2}|2 ?[AaBb]){_SEP}{_D3}{_SEP}{_D3}"
-    f"(?:{_SEP}[0-9]{{2}})?"
-)
-_NIR_LIKE = re.compile(rf"(?<![0-9]){_NIR}(?![0-9])")
-_EMAIL = r"[^\s@<>()\[\],;:\"]+@[^\s@<>()\[\],;:\"]+\.[^\s@<>()\[\],;:\"]+"
-_EMAIL_LIKE = re.compile(_EMAIL)
 # Cells worth a closer look, found in a whole column at once by RE2 (a national reference has
-# 40,000 rows): a NIR or an e-mail address as above, a control character (``text.clean_name``).
+# 40,000 rows): a NIR or an e-mail address (``text.personal_value``: the file is refused and
+# the value never written in a message), a control character (``text.clean_name``; the
+# same characters, in RE2's notation).
 _SUSPECT_RE2 = (
-    rf"(?:^|[^0-9]){_NIR}(?:[^0-9]|$)|{_EMAIL}"
+    rf"(?:^|[^0-9]){NIR_PATTERN}(?:[^0-9]|$)|{EMAIL_PATTERN}"
     r"|[\x00-\x1f\x7f-\x9f\x{2028}\x{2029}\x{61c}\x{200e}\x{200f}\x{202a}-\x{202e}"
     r"\x{2066}-\x{2069}]"
 )
@@ -56,15 +46,6 @@ PERSONAL_TAIL = (
     " : dui-metrics ne garde aucune donnée identifiante ; retirez-la du fichier (la valeur "
     "n'est pas reprise ici)"
 )
-
-
-def personal_value(text: str) -> str | None:
-    """What personal data a cell looks like (``« ressemble à … »``), or None."""
-    if _NIR_LIKE.search(text):
-        return "ressemble à un NIR (13 ou 15 chiffres)"
-    if _EMAIL_LIKE.search(text):
-        return "ressemble à une adresse e-mail"
-    return None
 
 
 def _screen(
