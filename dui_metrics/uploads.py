@@ -4,10 +4,11 @@ The Données page hands this module the uploaded files as (name, bytes). They ar
 temporary folder outside the repository under their own base names (made safe: no folder, no
 control character, at most 255 bytes; a warning says when a name was changed), then go
 through ``ingest_paths`` exactly as from the command line: for the check, on a private copy of
-the store's current version taken without the writers' lock and thrown away (``dry_run_copy``:
-the same checks, cross-file ones included; a check never waits for an import nor makes one
-wait), and inside ``writable_copy`` for the import. Writers queue behind the writers' lock, so
-two people importing at once are served one after the other.
+the store's current version taken without the writers' lock and thrown away
+(``writable_copy(commit=False)``: the same checks, cross-file ones included; a check never
+waits for an import nor makes one wait), and on a copy that replaces the store for the
+import. Writers queue behind the writers' lock, so two people importing at once are served
+one after the other.
 
 Also here, Streamlit-free so that they can be tested: the French tables of that page (validation
 report, problems, import log, quality flags).
@@ -16,10 +17,7 @@ report, problems, import log, quality flags).
 from __future__ import annotations
 
 import re
-import shutil
-import tempfile
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -153,7 +151,7 @@ def _run(
     if len(names) != len(paths) or (given is not None and len(given) != len(paths)):
         raise ValueError("one name per path expected")
     shown = {str(p): n for p, n in zip(paths, names, strict=True)}
-    with writable_copy(store_path) if commit else dry_run_copy(store_path) as store:
+    with writable_copy(store_path, commit=commit) as store:
         results = ingest_paths(store, list(paths), ref, progress=progress, names=shown)
     renamed = {}
     for original, name in zip(given or [], names, strict=False):
@@ -164,32 +162,6 @@ def _run(
         if result.file in renamed:
             result.warnings.insert(0, renamed[result.file])
     return results
-
-
-@contextmanager
-def dry_run_copy(store_path: str | Path) -> Iterator[Store]:
-    """A read-write Store on a private copy of the store's current version, thrown away at the
-    end, taken without the writers' lock: a check never waits for an import, nor makes an
-    import wait however long its files take.
-
-    Writers never write the store file in place: they rename a finished copy over it
-    (``writer.writable_copy``), so the file opened here is one whole version whatever they do
-    meanwhile (a reader's snapshot). No store yet: the check runs on an empty one, as the
-    import would.
-    """
-    path = Path(store_path)
-    with tempfile.TemporaryDirectory(prefix="dui-metrics-check-") as folder:
-        copy = Path(folder) / "store.duckdb"
-        try:
-            with path.open("rb") as source, copy.open("wb") as target:
-                shutil.copyfileobj(source, target, 1 << 20)
-        except FileNotFoundError:
-            copy.unlink(missing_ok=True)
-        store = Store(copy)
-        try:
-            yield store
-        finally:
-            store.close()
 
 
 def check_uploads(
@@ -203,7 +175,7 @@ def check_uploads(
     """What importing ``paths`` would do, without writing anything.
 
     The same ``ingest_paths`` run as the import, on a private copy of the store thrown away
-    at the end (``dry_run_copy``: without the writers' lock): statuses, rows loaded and
+    at the end (``writable_copy(commit=False)``: without the writers' lock): statuses, rows loaded and
     replaced, rejections and warnings are those the import would give if nobody writes in
     between. Files are named ``names`` (default: their base names) in every message.
     ``given``: the names as uploaded, one per path; a file saved under another name (see

@@ -17,6 +17,7 @@ import fcntl
 import glob
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -82,20 +83,29 @@ def writable_copy(path: str | Path, *, commit: bool = True) -> Iterator[Store]:
 
     On normal exit with ``commit`` the copy replaces the store atomically; on an exception,
     or with ``commit=False`` (a dry run: "what would happen if…"), the copy is thrown away.
+    A dry run takes no lock (it never waits for an import, nor makes one wait) and copies
+    into a private folder, out of the way of the writers' clean-up of stray copies: it reads
+    one whole version of the store, since writers only ever rename a finished copy over it.
     ``path`` may be a symbolic link: the real file is copied, locked and replaced. Faults of
     the machine (read-only folder, full disk, unreadable store) raise ``StoreFault`` in
     French, and no copy is left behind on any path.
     """
     check_location(path)
     path = resolve(path)
-    with writers_lock(path):
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    with contextlib.ExitStack() as held:
+        if commit:
+            held.enter_context(writers_lock(path))
+            folder = path.parent
+        else:
+            folder = Path(held.enter_context(tempfile.TemporaryDirectory(prefix="dui-metrics-")))
+        tmp = folder / f"{path.name}.{os.getpid()}.tmp"
         try:
-            for stray in path.parent.glob(glob.escape(path.name) + ".*.tmp*"):
-                stray.unlink()  # left by a writer that was killed: never the live store
-            remove_stale_snapshot_links(path)  # left by readers killed while opening
+            if commit:
+                for stray in path.parent.glob(glob.escape(path.name) + ".*.tmp*"):
+                    stray.unlink()  # left by a writer that was killed: never the live store
+                remove_stale_snapshot_links(path)  # left by readers killed while opening
             if path.exists():
-                check_free_space(path.parent, path.stat().st_size + FREE_SPACE_MARGIN, path)
+                check_free_space(folder, path.stat().st_size + FREE_SPACE_MARGIN, path)
                 shutil.copyfile(path, tmp)
             store = Store(tmp)
         except BaseException as exc:
