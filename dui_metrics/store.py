@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import NoReturn
 
 import duckdb
 
@@ -84,16 +85,21 @@ def fault_cause(exc: BaseException) -> str | None:
     an exception or the exceptions it was raised from or while handling (DuckDB reports a
     full disk, then « transaction aborted » for the next statement), or None when it is not
     one (a bug, a bad input)."""
-    seen: list[BaseException] = []
-    while exc is not None and len(seen) < 10 and exc not in seen:
-        seen.append(exc)
-        exc = exc.__cause__ or exc.__context__
-    causes = [_own_fault_cause(e) for e in seen]
+    causes = [_own_fault_cause(e) for e in _chain(exc)]
     # The most telling cause wins: a full disk over the generic I/O error it led to.
     for wanted in (DISK_FULL, READ_ONLY, UNREADABLE, IO):
         if wanted in causes:
             return wanted
     return None
+
+
+def _chain(exc: BaseException | None) -> list[BaseException]:
+    """``exc`` and the exceptions it was raised from or while handling, innermost last."""
+    seen: list[BaseException] = []
+    while exc is not None and len(seen) < 10 and exc not in seen:
+        seen.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    return seen
 
 
 def _own_fault_cause(exc: BaseException) -> str | None:
@@ -118,10 +124,9 @@ def fault(exc: BaseException, path: str | Path, doing: str = "") -> StoreFault |
     cause = fault_cause(exc)
     if cause is None:
         return None
-    if isinstance(exc, StoreFault):
-        return exc
-    if isinstance(exc.__cause__ or exc.__context__, StoreFault):
-        return exc.__cause__ or exc.__context__
+    already = next((e for e in _chain(exc) if isinstance(e, StoreFault)), None)
+    if already is not None:
+        return already
     where = f"{path}" + (f" ({doing})" if doing else "")
     detail = getattr(exc, "strerror", None) or str(exc).splitlines()[0][:200]
     messages = {
@@ -135,6 +140,15 @@ def fault(exc: BaseException, path: str | Path, doing: str = "") -> StoreFault |
         IO: f"erreur d'entrée-sortie sur le magasin {where} : {detail}",
     }
     return StoreFault(messages[cause], cause)
+
+
+def raise_as_fault(exc: BaseException, path: str | Path, doing: str) -> NoReturn:
+    """Raise ``exc`` again: as its French ``StoreFault`` (`fault`) when it is a fault of the
+    machine met on the store at ``path`` while ``doing``, else as it is."""
+    found = fault(exc, path, doing)
+    if found is None or found is exc:
+        raise exc
+    raise found from exc
 
 
 def resolve(path: str | Path) -> Path:
@@ -151,7 +165,7 @@ def resolve(path: str | Path) -> Path:
                 f"le chemin du magasin {path} est un lien symbolique qui boucle sur lui-même ; "
                 "indiquez le fichier lui-même avec --store"
             ) from exc
-        raise fault(exc, path, "résolution du chemin") or exc from exc
+        raise_as_fault(exc, path, "résolution du chemin")
     if real.is_symlink():  # realpath gave up on a loop
         raise StoreError(
             f"le chemin du magasin {path} est un lien symbolique qui boucle sur lui-même ; "
@@ -184,14 +198,16 @@ def remove_stale_snapshot_links(path: str | Path) -> None:
                     link.unlink()
 
 
-def check_location(path: str | Path) -> None:
-    """A usage error when the store path names a folder, or is a link that loops (exit 2)."""
-    resolve(path)
-    if Path(path).is_dir():
+def locate(path: str | Path) -> Path:
+    """The real path of the store at ``path`` (`resolve`); a usage error (exit 2) when it
+    names a folder, or is a link that loops."""
+    real = resolve(path)
+    if real.is_dir():
         raise StoreError(
             f"le magasin doit être un fichier, pas un dossier : {path} ; indiquez par exemple "
             f"{Path(path) / 'dui-metrics.duckdb'}"
         )
+    return real
 
 
 def default_path() -> Path:
@@ -217,26 +233,32 @@ MIGRATIONS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {}
 class Store:
     """Local analytical store; the only holder of a DuckDB connection."""
 
-    def __init__(self, path: str | Path = ":memory:", *, read_only: bool = False) -> None:
-        self.path = str(path)
+    def __init__(
+        self,
+        path: str | Path = ":memory:",
+        *,
+        read_only: bool = False,
+        shown_as: str | Path | None = None,
+    ) -> None:
+        """The store in the file ``path``. ``shown_as``: the path messages name, when ``path``
+        is a private copy or link of that store (`snapshot`, `writer.writable_copy`)."""
+        file = str(path)
+        self.path = str(shown_as or path)
         self.read_only = read_only
-        in_memory = self.path == ":memory:"
+        in_memory = file == ":memory:"
         if not in_memory:
-            check_location(self.path)
-        if read_only and not in_memory and not Path(self.path).exists():
+            locate(file)
+        if read_only and not in_memory and not Path(file).exists():
             raise StoreError(
                 f"magasin introuvable : {self.path} ; importez des exports avec "
                 "« dui-metrics ingest » ou créez la démo avec « dui-metrics demo »"
             )
-        if not in_memory and not read_only:
-            try:
-                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise fault(exc, self.path, "création du dossier") or exc from exc
         try:
+            if not in_memory and not read_only:
+                Path(file).parent.mkdir(parents=True, exist_ok=True)
             if read_only and not in_memory:
-                self._upgrade_if_needed()
-            self.con = duckdb.connect(self.path, read_only=read_only and not in_memory)
+                self._upgrade_if_needed(file)
+            self.con = duckdb.connect(file, read_only=read_only and not in_memory)
         except StoreError:
             raise
         except (duckdb.Error, OSError) as exc:
@@ -250,10 +272,7 @@ class Store:
                 self._check_version(self._version())
         except BaseException as exc:
             self.con.close()
-            found = None if isinstance(exc, StoreError) else fault(exc, self.path, "lecture")
-            if found is not None:
-                raise found from exc
-            raise
+            raise_as_fault(exc, self.path, "lecture")
 
     @classmethod
     def _from_connection(cls, parent: Store, con: duckdb.DuckDBPyConnection) -> Store:
@@ -331,16 +350,16 @@ class Store:
                     "update meta set value = ? where key = 'schema_version'", [str(version)]
                 )
 
-    def _upgrade_if_needed(self) -> None:
+    def _upgrade_if_needed(self, file: str) -> None:
         """A read-only open of an older store first migrates it, as any write: on a copy
-        that then replaces the store (see writer.py)."""
-        with duckdb.connect(self.path, read_only=True) as probe:
+        that then replaces the store file (see writer.py)."""
+        with duckdb.connect(file, read_only=True) as probe:
             probe_store = Store._from_connection(self, probe)
             version = probe_store._version()
         if version is not None and version < SCHEMA_VERSION:
             from dui_metrics.writer import writable_copy
 
-            with writable_copy(self.path):
+            with writable_copy(file):
                 pass
 
     @classmethod
@@ -354,8 +373,7 @@ class Store:
         ``version_key`` tells whether the store has been replaced since.
         """
         given = Path(path)
-        path = resolve(given)
-        check_location(given)
+        path = locate(given)
         if not path.exists():
             return cls(given, read_only=True)  # raises the explanatory StoreError
         remove_stale_snapshot_links(path)
@@ -369,16 +387,14 @@ class Store:
         except OSError:
             # A read-only folder (or one refusing hard links): nobody can replace the store
             # there, so the file itself is the snapshot.
-            snap = cls(path, read_only=True)
+            snap = cls(path, read_only=True, shown_as=given)
         else:
             try:
-                snap = cls(alias, read_only=True)
-            except StoreFault as exc:  # worded on the private link: said of the store
-                raise StoreFault(str(exc).replace(str(alias), str(given)), exc.cause) from exc
+                snap = cls(alias, read_only=True, shown_as=given)
             finally:
                 with contextlib.suppress(OSError):
                     alias.unlink(missing_ok=True)
-        snap.path, snap.version_key = str(given), key
+        snap.version_key = key
         return snap
 
     @property

@@ -28,10 +28,10 @@ from dui_metrics.store import (
     DISK_FULL,
     Store,
     StoreFault,
-    check_location,
     fault,
+    locate,
+    raise_as_fault,
     remove_stale_snapshot_links,
-    resolve,
 )
 
 
@@ -46,12 +46,12 @@ def _fsync(path: Path) -> None:
 @contextmanager
 def writers_lock(path: Path) -> Iterator[None]:
     """Exclusive lock among writers of ``path`` (waits for the writer before). ``path`` is the
-    store's real path (`store.resolve`): two aliases of one store share its lock."""
+    store's real path (`store.locate`): two aliases of one store share its lock."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle = open(path.with_name(path.name + ".lock"), "w")  # noqa: SIM115 - closed below
     except OSError as exc:
-        raise fault(exc, path, "verrou des écritures") or exc from exc
+        raise_as_fault(exc, path, "verrou des écritures")
     with handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
@@ -90,8 +90,7 @@ def writable_copy(path: str | Path, *, commit: bool = True) -> Iterator[Store]:
     the machine (read-only folder, full disk, unreadable store) raise ``StoreFault`` in
     French, and no copy is left behind on any path.
     """
-    check_location(path)
-    path = resolve(path)
+    path = locate(path)
     with contextlib.ExitStack() as held:
         if commit:
             held.enter_context(writers_lock(path))
@@ -107,7 +106,7 @@ def writable_copy(path: str | Path, *, commit: bool = True) -> Iterator[Store]:
             if path.exists():
                 check_free_space(folder, path.stat().st_size + FREE_SPACE_MARGIN, path)
                 shutil.copyfile(path, tmp)
-            store = Store(tmp)
+            store = Store(tmp, shown_as=path)
         except BaseException as exc:
             _remove(tmp)
             _raise_fault(exc, path, "copie", tmp)
