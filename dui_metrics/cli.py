@@ -32,7 +32,7 @@ from dui_metrics.ingest import (
     REJECTED,
     SKIPPED,
     describe,
-    ingest_paths,
+    ingest_scanned,
     scan,
 )
 from dui_metrics.ingest.usage import parse_month
@@ -393,9 +393,9 @@ def _ingest(args: argparse.Namespace, paths, ref, max_mb=None, demo: bool = Fals
     the machine (disk full…) nothing of the command is saved, and the message says so, with
     the files that had been accepted before it."""
     path = _store_path(args)
-    files, ignored = scan(paths)
-    if not files:  # nothing to read: the store is not even opened
-        return _report(ignored)
+    scanned = scan(paths)
+    if not scanned[0]:  # nothing to read: the store is not even opened
+        return _report(scanned[1])
     accepted: list[str] = []
 
     def progress(done: int, total: int, result) -> None:
@@ -422,11 +422,7 @@ def _ingest(args: argparse.Namespace, paths, ref, max_mb=None, demo: bool = Fals
                     "réelles, utilisez un autre magasin (--store ou DUI_METRICS_STORE)",
                     file=sys.stderr,
                 )
-            results = ingest_paths(store, paths, ref, progress=progress, max_mb=max_mb)
-            if demo:
-                from dui_metrics.ingest import sha256_of
-
-                store.add_demo_digests({sha256_of(Path(p)) for p in paths})
+            results = ingest_scanned(store, scanned, ref, progress, max_mb, demo=demo)
     except StoreFault as exc:
         print(f"dui-metrics : erreur : {exc}", file=sys.stderr)
         saved = "aucun fichier n'a été enregistré : le magasin est resté tel qu'il était"
@@ -439,7 +435,7 @@ def _ingest(args: argparse.Namespace, paths, ref, max_mb=None, demo: bool = Fals
 
 
 def cmd_ingest(args: argparse.Namespace, ref: referentiel_mod.Referentiel) -> int:
-    # A missing path raises UsageError inside: the copy is thrown away, nothing is written.
+    # A missing path is a usage error raised by scan, before the store is opened.
     return _ingest(args, args.paths, ref, max_mb=args.taille_max)
 
 

@@ -77,12 +77,10 @@ def store_path() -> Path:
 
 def _build_demo(path: Path) -> None:
     from dui_metrics.demo import write_demo_exports
-    from dui_metrics.ingest import ingest_paths, sha256_of
+    from dui_metrics.ingest import ingest_paths
 
     with writable_copy(path) as store:
-        paths = write_demo_exports(DEMO_FOLDER)
-        ingest_paths(store, paths)
-        store.add_demo_digests({sha256_of(p) for p in paths})
+        ingest_paths(store, write_demo_exports(DEMO_FOLDER), demo=True)
 
 
 _SNAPSHOTS: dict[str, Store] = {}

@@ -42,7 +42,7 @@ from dui_metrics.ingest.readers import (
     read,
 )
 from dui_metrics.referentiel import Referentiel
-from dui_metrics.store import Store, StoreError, fault, fault_cause
+from dui_metrics.store import Store, StoreError, fault
 
 LOADED, SKIPPED, REJECTED = "chargé", "déjà importé", "refusé"
 # A file of a folder that is not an input (archive, other extension, hidden): listed, unread.
@@ -115,6 +115,7 @@ class FileResult:
     error: ExportError | None = None
     warnings: list[Problem] = field(default_factory=list)
     note: str = ""  # e.g. when an already-imported file was first imported
+    digest: str = ""  # SHA-256 of the content, once read
 
     @property
     def ok(self) -> bool:
@@ -216,11 +217,11 @@ def _unexpected(name: str, exc: Exception) -> ExportError:
 
 
 def _read_and_detect(
-    path: Path, name: str, ref: Referentiel, limit_mb: float = DEFAULT_MAX_FILE_MB
+    path: Path, name: str, ref: Referentiel, limit_mb: float, caps: Caps
 ) -> tuple[RawTable, object]:
     _check_size(path, name, limit_mb)  # before reading anything
     try:
-        raw = read(path, name, _max_unpacked(limit_mb))
+        raw = read(path, name, _max_unpacked(limit_mb), caps)
     except ExportError:
         raise
     except Exception as exc:  # noqa: BLE001 - any reader failure refuses this file only
@@ -343,8 +344,8 @@ class Session:
                         self.cur.unregister("pending_imports")
         except Exception as exc:
             names = ", ".join(row[0] for row, _ in self._pending)
-            if fault_cause(exc):
-                raise fault(exc, self.cur.path, "écriture") from exc
+            if found := fault(exc, self.cur.path, "écriture"):
+                raise found from exc
             raise StoreError(
                 f"écriture dans le magasin impossible ({type(exc).__name__} : {exc}) ; "
                 f"fichiers non enregistrés : {names}"
@@ -368,18 +369,20 @@ class Session:
 
 
 def _reference_first(
-    files: list[tuple[Path, str]], ref: Referentiel, limit_mb: float
+    files: list[tuple[Path, str]], ref: Referentiel, limit_mb: float, caps: Caps
 ) -> list[tuple[Path, str]]:
     """Reference files first, the given order kept within each kind (headers only are read,
     of files within the size limit)."""
-    return sorted(files, key=lambda item: 0 if _looks_like_reference(item[0], ref, limit_mb) else 1)
+    return sorted(
+        files, key=lambda item: 0 if _looks_like_reference(item[0], ref, limit_mb, caps) else 1
+    )
 
 
-def _looks_like_reference(path: Path, ref: Referentiel, limit_mb: float) -> bool:
+def _looks_like_reference(path: Path, ref: Referentiel, limit_mb: float, caps: Caps) -> bool:
     try:
         if path.stat().st_size > limit_mb * MEBIBYTE:
             return False  # refused unread when its turn comes
-        headers = peek_headers(path, _max_unpacked(limit_mb))
+        headers = peek_headers(path, _max_unpacked(limit_mb), caps)
     except Exception:  # noqa: BLE001 - an unreadable file is reported when it is read
         return False
     if not headers:
@@ -395,20 +398,39 @@ def ingest_paths(
     progress: Callable[[int, int, FileResult], None] | None = None,
     names: Mapping[str, str] | None = None,
     max_mb: float | None = None,
+    *,
+    demo: bool = False,
 ) -> list[FileResult]:
-    """Ingest files and folders; one ``FileResult`` per file, in the order processed.
+    """Ingest files and folders; one ``FileResult`` per file, in the order processed (the
+    files of the folders that are not inputs first, ``IGNORED``). ``names``: optional display
+    name per given path (see ``scan``). The rest: see ``ingest_scanned``."""
+    return ingest_scanned(store, scan(paths, names), ref, progress, max_mb, demo=demo)
 
-    ``names``: optional display name per given path (see ``expand``). ``max_mb``: size limit
-    per file in Mo (default: see ``max_file_mb``); a larger file is refused before reading.
+
+def ingest_scanned(
+    store: Store,
+    scanned: tuple[list[tuple[Path, str]], list[FileResult]],
+    ref: Referentiel | None = None,
+    progress: Callable[[int, int, FileResult], None] | None = None,
+    max_mb: float | None = None,
+    *,
+    demo: bool = False,
+) -> list[FileResult]:
+    """Ingest the files found by ``scan`` (``scanned``); one ``FileResult`` per file.
+
+    ``max_mb``: size limit per file in Mo (default: see ``max_file_mb``); a larger file is
+    refused before reading; the caps on rows, cells and columns are read once
+    (``Caps.from_env``): an invalid one is a usage error before any file. ``demo``: the files
+    are the demo exports, recorded as such in the store (``Store.add_demo_digests``).
     The next files are read and checked alone (``usage.check_alone``) by WORKERS threads, each
     on its own cursor (pyarrow and DuckDB release the GIL), while the current one is judged
     against the store and written, in order: at most AHEAD + 1 files are in memory.
     """
     ref = ref or referentiel_mod.default()
     limit_mb = max_file_mb(max_mb)
-    Caps.from_env()  # a cap that is not a positive integer: a usage error, before any file
-    found, ignored = scan(paths, names)
-    files = _reference_first(found, ref, limit_mb)
+    caps = Caps.from_env()
+    found, ignored = scanned
+    files = _reference_first(found, ref, limit_mb, caps)
     results: list[FileResult] = list(ignored)
     cursors: queue.SimpleQueue[Store] = queue.SimpleQueue()
     opened = []
@@ -419,7 +441,7 @@ def ingest_paths(
         opened.append(cur)
 
     def prepare(path: Path, name: str) -> Prepared | FileResult:
-        read = _read_or_refuse(path, name, ref, limit_mb)
+        read = _read_or_refuse(path, name, ref, limit_mb, caps)
         if isinstance(read, FileResult):
             return read
         raw, layout = read
@@ -458,6 +480,8 @@ def ingest_paths(
     finally:
         for cur in opened:
             cur.close()
+    if demo:
+        store.add_demo_digests({r.digest for r in results if r.status in (LOADED, SKIPPED)})
     return results
 
 
@@ -472,10 +496,10 @@ class Prepared:
 
 
 def _read_or_refuse(
-    path: Path, name: str, ref: Referentiel, limit_mb: float
+    path: Path, name: str, ref: Referentiel, limit_mb: float, caps: Caps
 ) -> tuple[RawTable, object] | FileResult:
     try:
-        return _read_and_detect(path, name, ref, limit_mb)
+        return _read_and_detect(path, name, ref, limit_mb, caps)
     except ExportError as exc:
         return FileResult(name, REJECTED, kind=exc.kind, error=exc)
 
@@ -490,11 +514,11 @@ def ingest_file(
     """Ingest one file."""
     path = Path(path)
     with Session(store, ref or referentiel_mod.default()) as session:
-        return _ingest_one(session, path, name or str(path), max_file_mb(max_mb))
+        return _ingest_one(session, path, name or str(path), max_file_mb(max_mb), Caps.from_env())
 
 
-def _ingest_one(session: Session, path: Path, name: str, limit_mb: float) -> FileResult:
-    read = _read_or_refuse(path, name, session.ref, limit_mb)
+def _ingest_one(session: Session, path: Path, name: str, limit_mb: float, caps: Caps) -> FileResult:
+    read = _read_or_refuse(path, name, session.ref, limit_mb, caps)
     return read if isinstance(read, FileResult) else ingest_table(session, path, *read)
 
 
@@ -506,6 +530,7 @@ def ingest_table(
     result = FileResult(raw.file, kind=layout.kind, warnings=[*raw.warnings, *layout.warnings])
     cur, ref = session.cur, session.ref
     digest = prepared.digest if prepared else sha256_of(path)
+    result.digest = digest
     earlier = session.find_import(digest)
     if earlier:
         first_name, when = earlier
@@ -561,8 +586,8 @@ def ingest_table(
     except StoreError:
         raise  # writing files processed before this one failed: the command fails
     except Exception as exc:  # noqa: BLE001 - the transaction rolled back; other files go on
-        if fault_cause(exc):  # the machine's fault, not the file's: the command stops
-            raise fault(exc, cur.path, "écriture") from exc
+        if found := fault(exc, cur.path, "écriture"):  # the machine's: the command stops
+            raise found from exc
         result.status, result.error = REJECTED, _unexpected(raw.file, exc)
         return result
     session.written(digest, raw.file, now, staged)

@@ -157,7 +157,9 @@ def read(
 PEEK_CAPS = Caps(rows=10_000, cells=100_000)
 
 
-def peek_headers(path: Path, max_unpacked: float = float("inf")) -> list[str] | None:
+def peek_headers(
+    path: Path, max_unpacked: float = float("inf"), caps: Caps | None = None
+) -> list[str] | None:
     """The header row of a file, reading as little as possible (to order a command's files).
 
     None when there is no header to find. May raise on an unreadable file: ``read`` words the
@@ -178,7 +180,7 @@ def peek_headers(path: Path, max_unpacked: float = float("inf")) -> list[str] | 
         return [cell.strip() for cell in row]
     if suffix in XLSX_SUFFIXES:
         check_unpacked(path, path.name, max_unpacked)  # raises: no peeking into a bomb
-        _check_shared_strings(path, path.name, Caps.from_env())
+        _check_shared_strings(path, path.name, caps or Caps.from_env())
         workbook, sheets = _open_workbook(path)
         try:
             for sheet in sheets:
