@@ -105,14 +105,14 @@ def may_create_demo(path: Path) -> bool:
 def _snapshot(path: Path) -> Store:
     """The read-only snapshot of the store's current version, shared by all sessions."""
     with _SNAPSHOTS_LOCK:
-        if not path.exists() and may_create_demo(path):
+        if may_create_demo(path):
             with st.spinner("Premier démarrage : création des données de démonstration…"):
                 _build_demo(path)
         snap = _SNAPSHOTS.get(str(path))
-        if not path.exists():  # raises the explanatory StoreError (« magasin introuvable »)
-            Store.snapshot(path)
-        if snap is None or snap.version_key != version_key(path):
-            snap = Store.snapshot(path)  # a newer version was written: readers move to it
+        # A newer version was written: readers move to it. A store gone: Store.snapshot
+        # raises the explanatory StoreError (« magasin introuvable »).
+        if snap is None or not path.exists() or snap.version_key != version_key(path):
+            snap = Store.snapshot(path)
             _SNAPSHOTS[str(path)] = snap
         _SEEN.add(os.path.abspath(path))
         return snap
@@ -167,11 +167,6 @@ def _demo_state(store: Store, ref: referentiel_mod.Referentiel) -> str:
 def demo_state() -> str:
     """`Store.demo_state` of the store: ``DEMO_ONLY``, ``DEMO_MIXED`` or "" (cached)."""
     return cached(_demo_state)()
-
-
-def is_demo() -> bool:
-    """True when the store holds only the bundled demo exports."""
-    return demo_state() == DEMO_ONLY
 
 
 def demo_banner() -> None:
