@@ -129,6 +129,12 @@ def over_cap(
     )
 
 
+def check_header_width(file: str, columns: int, caps: Caps) -> None:
+    """Refuse a file whose header has more than ``caps.columns`` columns (any format)."""
+    if columns > caps.columns:
+        raise over_cap(file, "columns", caps.columns, f"en-tête de {fr_int(columns)} colonnes, ")
+
+
 def read(
     path: Path, file: str, max_unpacked: float = float("inf"), caps: Caps | None = None
 ) -> RawTable:
@@ -373,11 +379,7 @@ def _check_header_width(text: str, file: str, caps: Caps) -> None:
         return  # at most caps.columns fields, quoted separators or not
     # Every field counts, empty ones too: the readers make a column of each (a header of two
     # names and a million trailing separators took 16 s and 3.6 GB).
-    fields = next(csv.reader([first], delimiter=sep))
-    if len(fields) > caps.columns:
-        raise over_cap(
-            file, "columns", caps.columns, f"en-tête de {fr_int(len(fields))} colonnes, "
-        )
+    check_header_width(file, len(next(csv.reader([first], delimiter=sep))), caps)
 
 
 def read_csv(path: Path, file: str, caps: Caps | None = None) -> RawTable:
@@ -823,10 +825,7 @@ def _read_sheet(
             while texts and not texts[-1]:
                 texts.pop()
             if texts:
-                if len(texts) > caps.columns:
-                    raise over_cap(
-                        file, "columns", caps.columns, f"en-tête de {fr_int(len(texts))} colonnes, "
-                    )
+                check_header_width(file, len(texts), caps)
                 headers, header_row = texts, number
                 finess_cols = {i for i, h in enumerate(headers) if is_finess_header(h)}
                 columns = [[] for _ in headers]
@@ -874,6 +873,12 @@ _XLSX_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
 _MERGE_TAG = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)([0-9]+)((?::[A-Z]+[0-9]+)?)"')
 _ROOT_TAG = re.compile(rb"<(\w+:)?(?:worksheet|sst)[\s>]")
+
+
+def _xml_prefix(chunk: bytes) -> bytes:
+    """The namespace prefix of a sheet's or shared strings' root element (``x:`` or b"")."""
+    root = _ROOT_TAG.search(chunk)
+    return (root.group(1) or b"") if root else b""
 
 
 def _sheet_xml(sheet):
@@ -926,8 +931,7 @@ def _scan_sheet_xml(sheet, file: str, caps: Caps) -> tuple[list[tuple[int, str]]
     with handle:
         for chunk in _chunks(handle):
             if prefix is None:
-                root = _ROOT_TAG.search(chunk)
-                prefix = (root.group(1) or b"") if root else b""
+                prefix = _xml_prefix(chunk)
                 # rows numbered with as many digits as the cap or more (a literal start: fast)
                 digits = len(str(caps.rows))
                 big_row = re.compile(
@@ -964,8 +968,7 @@ def _check_shared_strings(path: Path, file: str, caps: Caps) -> None:
                 with archive.open(member) as handle:
                     for chunk in _chunks(handle):
                         if prefix is None:
-                            root = _ROOT_TAG.search(chunk)
-                            prefix = (root.group(1) or b"") if root else b""
+                            prefix = _xml_prefix(chunk)
                         strings += _count_tags(chunk, prefix, b"si")
                         if strings > caps.cells:
                             raise over_cap(file, "cells", caps.cells, "textes partagés : ")
@@ -1131,9 +1134,7 @@ def _check_parquet_size(path: Path, file: str, caps: Caps) -> None:
         meta = pq.read_metadata(path)
     except (pa.ArrowException, OSError):
         return  # unreadable: read_table words it
-    if meta.num_columns > caps.columns:
-        where = f"en-tête de {fr_int(meta.num_columns)} colonnes, "
-        raise over_cap(file, "columns", caps.columns, where)
+    check_header_width(file, meta.num_columns, caps)
     if meta.num_rows > caps.rows:
         raise over_cap(file, "rows", caps.rows, f"{fr_int(meta.num_rows)} lignes, ")
     if meta.num_rows * meta.num_columns > caps.cells:
