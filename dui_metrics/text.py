@@ -129,3 +129,26 @@ def escape_plotly(value: object) -> str:
     """``value`` as text that Plotly shows literally in titles, labels, legends and hovers
     (Plotly reads ``<b>``, ``<br>``, ``<a href>`` and HTML entities there)."""
     return html.escape(clean_name(str(value)), quote=False)
+
+
+# --- text from files, in spreadsheets ------------------------------------------------------
+# A cell beginning with one of these is read as a formula by spreadsheet software (OWASP
+# "CSV injection"): "=HYPERLINK(…)", "+cmd|…", "-2+3", "@SUM(…)"; tab and carriage return
+# precede them to slip past naive checks.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A number written as text: sign, digits with French or plain group separators, decimals.
+_NUMBER = re.compile(r"[+-]?\d[\d\u202f\u00a0 ]*(?:[.,]\d+)?(?:[eE][+-]?\d+)?|[+-]?[.,]\d+")
+
+
+def neutralise_formula(value: object) -> object:
+    """``value`` fit for a spreadsheet cell: a text beginning with ``=``, ``+``, ``-``,
+    ``@``, a tab or a carriage return gets a leading ``'`` (shown as text, never run),
+    unless it is a real number written as text ("-12", "+3,5"). Anything else (numbers,
+    dates, None, other texts) is returned as it is."""
+    if (
+        isinstance(value, str)
+        and value.startswith(FORMULA_STARTS)
+        and _NUMBER.fullmatch(value) is None
+    ):
+        return "'" + value
+    return value
