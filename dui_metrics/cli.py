@@ -22,6 +22,7 @@ import tempfile
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from types import SimpleNamespace
 
 from dui_metrics import indicators, va
 from dui_metrics import referentiel as referentiel_mod
@@ -45,6 +46,7 @@ from dui_metrics.store import (
     default_path,
     fault,
 )
+from dui_metrics.text import neutralise_formula
 from dui_metrics.writer import writable_copy
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_FAULT = 0, 1, 2, 3
@@ -180,15 +182,28 @@ def _store_path(args: argparse.Namespace) -> Path:
     return args.store or default_path()
 
 
+def _csv_writer():
+    """A ``csv.writer`` to stdout, rows ending with "\\n", that also quotes a field holding a
+    lone carriage return: a spreadsheet starts a new row at an unquoted CR, and the text after
+    it would begin a cell, read as a formula ("x\\r=cmd"). The writer quotes fields holding a
+    character of its line terminator: "\\r\\n" here, written as "\\n" (about 0.2 s more for
+    the 320,000 rows of a national `va`)."""
+    write = sys.stdout.write
+    return csv.writer(
+        SimpleNamespace(write=lambda line: write(line[:-2] + "\n")), lineterminator="\r\n"
+    )
+
+
 def _write(rows: list[dict], columns: Sequence[str], fmt: str) -> None:
     if fmt == "json":
         json.dump(rows, sys.stdout, ensure_ascii=False, indent=1)
         sys.stdout.write("\n")
         return
-    writer = csv.writer(sys.stdout, lineterminator="\n")
+    # Text cells neutralised for spreadsheets (a file may be named "=cmd.csv"); not in JSON.
+    writer = _csv_writer()
     writer.writerow(columns)
     for row in rows:
-        writer.writerow(["" if row[c] is None else row[c] for c in columns])
+        writer.writerow(["" if row[c] is None else neutralise_formula(row[c]) for c in columns])
 
 
 def _number(value: object, integer: bool) -> int | float | None:
@@ -284,6 +299,8 @@ def _write_batches(batches, handle, fmt: str) -> None:
         return
     import pyarrow.csv as pacsv
 
+    # Not neutralised for spreadsheets (text.neutralise_formula): FINESS numbers checked at
+    # ingest, months, the référentiel's indicator codes and numbers; no text from the files.
     options = pacsv.WriteOptions(quoting_style="none", quoting_header="none")
     with pacsv.CSVWriter(handle, batches.schema, write_options=options) as writer:
         for batch in _ahead(batches):
@@ -333,9 +350,12 @@ def cmd_va(args: argparse.Namespace, ref: referentiel_mod.Referentiel) -> int:
     with Store(_store_path(args), read_only=True) as store:
         checks = va.readiness(store, ref, au=args.au, og=args.og, commande=args.commande)
     if args.format == "csv":  # straight from the checks: no dict per row (320,000 nationally)
-        writer = csv.writer(sys.stdout, lineterminator="\n")
+        # Text cells neutralised for spreadsheets (details quote référentiel labels); valeur
+        # is a number. csv writes None as "".
+        n = neutralise_formula
+        writer = _csv_writer()
         writer.writerow(va.Check._fields)
-        writer.writerows(tuple("" if v is None else v for v in c) for c in checks)
+        writer.writerows((n(f), n(k), n(s), v, n(d)) for f, k, s, v, d in checks)
         return EXIT_OK
     out = [
         {

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 import streamlit as st
+from pandas.api.types import is_object_dtype, is_string_dtype
 
 from dui_metrics import referentiel as referentiel_mod
 from dui_metrics import va
@@ -31,7 +32,7 @@ from dui_metrics.store import (
     default_path,
     version_key,
 )
-from dui_metrics.text import escape_markdown, normalize_key
+from dui_metrics.text import escape_markdown, neutralise_formula, normalize_key
 from dui_metrics.writer import writable_copy
 
 DEMO_FOLDER = Path("data") / "demo"
@@ -522,8 +523,30 @@ def french_display(
     return shown
 
 
+def neutralised(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` fit for a spreadsheet (OWASP "CSV injection"): every text cell and header
+    beginning with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a leading ``'``
+    (`neutralise_formula`), real numbers written as text aside. Only text columns (object,
+    ``str``/``string`` or categorical dtype) are mapped: numbers, booleans and dates are left
+    as they are, numbers stay numbers. A copy; ``frame`` is left as it is."""
+    out = frame.copy(deep=False)
+    for i, dtype in enumerate(frame.dtypes):
+        if (
+            is_object_dtype(dtype)
+            or is_string_dtype(dtype)
+            or isinstance(dtype, pd.CategoricalDtype)
+        ):
+            out.isetitem(i, frame.iloc[:, i].map(neutralise_formula))
+    out.columns = frame.columns.map(neutralise_formula)
+    return out
+
+
 def to_csv(frame: pd.DataFrame) -> bytes:
-    return frame.to_csv(index=False, sep=";", decimal=",").encode("utf-8-sig")
+    # Lines end with CRLF (RFC 4180, Excel's own): the csv module then quotes a field holding
+    # a lone CR, at which a spreadsheet would otherwise start a new row whose first cell (the
+    # text after the CR, "x\r=cmd") is not neutralised.
+    text = neutralised(frame).to_csv(index=False, sep=";", decimal=",", lineterminator="\r\n")
+    return text.encode("utf-8-sig")
 
 
 def to_xlsx(frame: pd.DataFrame) -> bytes:
@@ -531,7 +554,8 @@ def to_xlsx(frame: pd.DataFrame) -> bytes:
 
     buffer = io.BytesIO()
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        frame.to_excel(writer, index=False, sheet_name="dui-metrics")
+        # openpyxl writes any text beginning with "=" as a formula: neutralised first.
+        neutralised(frame).to_excel(writer, index=False, sheet_name="dui-metrics")
     return buffer.getvalue()
 
 
