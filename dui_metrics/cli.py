@@ -157,6 +157,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("csv", "json"), default="csv")
 
     p = sub.add_parser(
+        "preuves",
+        parents=[common],
+        help="dossier de preuves de la VA : un PDF à signer et un classeur",
+        description="Écrit dans DOSSIER le dossier de preuves de la vérification d'aptitude "
+        "d'un organisme gestionnaire (un bon de commande, des ESMS) : un PDF (attestation à "
+        "signer, une page par ESMS avec ses graphiques, définitions et fichiers sources) et "
+        "un classeur XLSX (synthèse, une feuille par critère, sources, définitions), nommés "
+        "preuves-VA_<FINESS EJ>_<commande>_<AAAA-MM>.",
+    )
+    p.add_argument(
+        "--og", required=True, metavar="FINESS_EJ", help="organisme gestionnaire (FINESS juridique)"
+    )
+    p.add_argument("--commande", metavar="ID", help="un bon de commande de cet organisme")
+    p.add_argument(
+        "--finess-et",
+        action="append",
+        metavar="FINESS",
+        help="limiter à cet ESMS de l'organisme (répétable)",
+    )
+    p.add_argument(
+        "--au", type=_month, metavar="AAAA-MM", help="mois de la VA (défaut : dernier mois en base)"
+    )
+    p.add_argument(
+        "--sortie",
+        type=Path,
+        required=True,
+        metavar="DOSSIER",
+        help="dossier où écrire le PDF et le classeur (créé s'il n'existe pas)",
+    )
+
+    p = sub.add_parser(
         "demo",
         parents=[common],
         help="écrire et importer les données de démonstration",
@@ -371,6 +402,27 @@ def cmd_va(args: argparse.Namespace, ref: referentiel_mod.Referentiel) -> int:
     return EXIT_OK
 
 
+def cmd_evidence(args: argparse.Namespace, ref: referentiel_mod.Referentiel) -> int:
+    from dui_metrics import evidence
+    from dui_metrics.formats import fr_int
+
+    if args.sortie.exists() and not args.sortie.is_dir():
+        raise UsageError(f"--sortie désigne un fichier, pas un dossier : {args.sortie}")
+    with Store(_store_path(args), read_only=True) as store:
+        pack = evidence.build_pack(store, ref, args.og, args.commande, args.finess_et, args.au)
+    print(
+        f"dossier de preuves : {pack.og_name} ({pack.og}), {pack.scope_text}, "
+        f"{fr_int(len(pack.esms))} ESMS, fenêtre {pack.window.text} : {pack.verdict_text}",
+        file=sys.stderr,
+    )
+    paths = evidence.write_pack(
+        pack, args.sortie, progress=lambda text: print(text, file=sys.stderr)
+    )
+    for path in paths:
+        print(path)
+    return EXIT_OK
+
+
 def _report(results) -> int:
     code = EXIT_OK
     for result in results:
@@ -492,6 +544,7 @@ COMMANDS = {
     "ingest": cmd_ingest,
     "indicators": cmd_indicators,
     "va": cmd_va,
+    "preuves": cmd_evidence,
     "demo": cmd_demo,
     "historique": cmd_history,
 }

@@ -525,11 +525,12 @@ def output_fault(exc: OSError, folder: Path) -> StoreFault:
 
 
 # --- both files -----------------------------------------------------------------------------
-def write_pack(pack: Pack, folder: Path) -> tuple[Path, Path]:
+def write_pack(pack: Pack, folder: Path, progress=None) -> tuple[Path, Path]:
     """Write the pack's workbook and PDF into ``folder`` (created if missing), named after
     `Pack.file_stem`. Both are written under temporary names first, then renamed: an
     interrupted or failed command leaves neither half a file nor one file without the
     other (an earlier pack of the same name stays until both new files are complete).
+    ``progress(text)``, when given, hears of each step (a PDF of 300 ESMS takes seconds).
     Returns (xlsx path, pdf path)."""
     from dui_metrics import evidence_pdf, evidence_xlsx
 
@@ -537,7 +538,11 @@ def write_pack(pack: Pack, folder: Path) -> tuple[Path, Path]:
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"--sortie désigne un fichier, pas un dossier : {folder}")
     targets = (folder / f"{pack.file_stem}.xlsx", folder / f"{pack.file_stem}.pdf")
-    contents = (evidence_xlsx.render(pack), evidence_pdf.render(pack))
+    say = progress or (lambda text: None)
+    say("classeur…")
+    workbook = evidence_xlsx.render(pack)
+    say(f"PDF : attestation et {len(pack.esms)} pages d'établissement…")
+    contents = (workbook, evidence_pdf.render(pack))
     partials = [t.with_name(f".{t.name}.{os.getpid()}.partiel") for t in targets]
     try:
         folder.mkdir(parents=True, exist_ok=True)
