@@ -121,6 +121,19 @@ class Pack:
         return self.commande if self.commande else "tous les bons de commande"
 
     @property
+    def window_length(self) -> int:
+        return len(indicators.month_range(self.window.start, self.window.end))
+
+    @property
+    def command(self) -> str:
+        """The command that writes this pack again (with the référentiel's window)."""
+        text = f"dui-metrics preuves --og {self.og}"
+        if self.commande:
+            text += f" --commande {self.commande}"
+        text += "".join(f" --finess-et {f}" for f in self.selection)
+        return text + f" --au {self.au:%Y-%m} --sortie DOSSIER"
+
+    @property
     def file_stem(self) -> str:
         return file_stem(self.og, self.commande, self.au)
 
@@ -452,8 +465,13 @@ def rules(pack: Pack) -> list[tuple[str, str]]:
     out = [
         (
             "Fenêtre de la VA",
-            f"les {ref.va_window_months if pack.window.start != pack.window.end else 1} mois "
-            f"civils se terminant par le mois de la VA : {pack.window.text}",
+            f"les {pack.window_length} mois civils se terminant par le mois de la VA : "
+            f"{pack.window.text}"
+            + (
+                ""
+                if pack.window_length == ref.va_window_months
+                else f" (choisie à l'écran ; référentiel : {ref.va_window_months} mois)"
+            ),
         ),
         (
             "Comptages sur la fenêtre",

@@ -501,17 +501,12 @@ def _definitions(pdf: _Document, pack: Pack) -> None:
         label_width=42,
     )
     pdf.para(typographic(evidence.FINGERPRINT_RULE), 7.5, GREY, 3.6)
-    command = f"dui-metrics preuves --og {pack.og}"
-    if pack.commande:
-        command += f" --commande {pack.commande}"
-    command += "".join(f" --finess-et {f}" for f in pack.selection)
-    command += f" --au {pack.au:%Y-%m} --sortie DOSSIER"
     pdf.ln(1)
     pdf.para(
         typographic(
             "Importer dans un magasin vide les fichiers ci-dessous (mêmes SHA-256), puis : "
         )
-        + command,
+        + pack.command,
         8,
         height=4,
     )

@@ -265,10 +265,7 @@ def definition_rows(pack: Pack) -> list[tuple[str, object]]:
         (
             "Reproduire",
             "importer les fichiers de la feuille Sources (mêmes SHA-256) dans un magasin vide, "
-            f"puis : dui-metrics preuves --og {pack.og}"
-            + (f" --commande {pack.commande}" if pack.commande else "")
-            + "".join(f" --finess-et {f}" for f in pack.selection)
-            + f" --au {pack.au:%Y-%m} --sortie DOSSIER",
+            f"puis : {pack.command}",
         ),
     ]
     return rows

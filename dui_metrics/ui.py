@@ -580,3 +580,55 @@ def french_month_axis(fig, months: list[dt.date], max_ticks: int = 8):
     ticks = months[::step]
     fig.update_xaxes(tickvals=ticks, ticktext=[month_short(m) for m in ticks])
     return fig
+
+
+def evidence_downloads(
+    og: str, commande: str | None, au: dt.date, window_months: int | None, key: str
+) -> None:
+    """The VA evidence pack of an OG (and of one of its orders) as two downloads, the PDF to
+    sign and the workbook, each built on the server when its button is clicked, by the same
+    library calls as ``dui-metrics preuves`` (`evidence.build_pack`, then the writer)."""
+    from dui_metrics import evidence, evidence_pdf, evidence_xlsx
+
+    # The data callables run outside the script's thread and context: they get what they
+    # need now, and read through a cursor of their own.
+    snap, ref = current_snapshot(), referentiel()
+    if window_months == ref.va_window_months:
+        window_months = None  # the référentiel's window: the pack says so
+
+    def built(render):
+        def data() -> bytes:
+            cursor = snap.cursor()
+            try:
+                pack = evidence.build_pack(
+                    cursor, ref, og, commande, au=au, window_months=window_months
+                )
+            finally:
+                cursor.close()
+            return render(pack)
+
+        return data
+
+    stem = evidence.file_stem(og, commande, au)
+    left, right = st.columns(2)
+    left.download_button(
+        "📄 PDF à signer",
+        built(evidence_pdf.render),
+        file_name=f"{stem}.pdf",
+        mime="application/pdf",
+        key=f"{key}_pdf",
+        on_click="ignore",
+        type="primary",
+        help="Attestation (verdict, établissements × critères, signature), une page par "
+        "établissement avec ses graphiques, définitions et fichiers sources.",
+    )
+    right.download_button(
+        "⬇️ Classeur XLSX",
+        built(evidence_xlsx.render),
+        file_name=f"{stem}.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        key=f"{key}_xlsx",
+        on_click="ignore",
+        help="Synthèse, une feuille par critère (valeur, numérateur, dénominateur et source "
+        "de chaque mois de la fenêtre), fichiers sources et définitions.",
+    )

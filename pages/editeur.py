@@ -51,6 +51,29 @@ else:
     ui.table(orders)
     ui.download_buttons(orders, f"commandes_{editeur}", key="orders")
 
+st.subheader("Dossiers de preuves par bon de commande")
+packs = (
+    clients.dropna(subset=["commande", "finess_ej"])
+    .drop_duplicates(["commande", "finess_ej"])
+    .sort_values(["commande", "finess_ej"])
+)
+if packs.empty:
+    st.info("Aucun bon de commande renseigné : pas de dossier de preuves à préparer.")
+else:
+    choices = list(zip(packs["commande"], packs["finess_ej"], strict=True))
+    og_names = dict(
+        zip(packs["finess_ej"], packs["og_nom"].fillna(packs["finess_ej"]), strict=True)
+    )
+    commande, og = st.selectbox(
+        "Bon de commande",
+        choices,
+        format_func=lambda c: f"{c[0]} – {og_names[c[1]]} ({c[1]})",
+        key="pack_commande",
+        help="Le dossier de preuves de la VA d'un bon de commande : le PDF que l'organisme "
+        "gestionnaire signe et le classeur des chiffres, à joindre à la demande de solde.",
+    )
+    ui.evidence_downloads(og, commande, au, None, key="pack")
+
 st.subheader("Établissements clients × critères")
 st.caption(
     "✅ non nul · ⚠️ zéro (données reçues mais nulles) · ❌ manquant (aucune donnée sur la "

@@ -89,6 +89,26 @@ a.metric("ESMS prêts pour la VA", fr_int(counts["pretes"]), border=True)
 b.metric("ESMS bloqués", fr_int(counts["bloquees"]), border=True)
 c.metric("ESMS sans données sur la fenêtre", fr_int(counts["sans_donnees"]), border=True)
 
+st.subheader("Dossier de preuves de la VA")
+if og is None:
+    st.caption(
+        "Choisissez un organisme gestionnaire (et, s'il y a lieu, un bon de commande) pour "
+        "télécharger son dossier de preuves : le PDF à signer et le classeur des chiffres."
+    )
+else:
+    order_text = (
+        f"bon de commande {escape_markdown(commande)}"
+        if commande
+        else ("tous ses bons de commande")
+    )
+    st.caption(
+        f"{who}, {order_text}, mois de la VA {month_short(au)}, fenêtre {window.text} : le PDF "
+        "à signer (attestation, une page par établissement, définitions et fichiers sources) "
+        "et le classeur des chiffres, préparés au clic. Les mêmes fichiers s'obtiennent en "
+        "ligne de commande avec `dui-metrics preuves`."
+    )
+    ui.evidence_downloads(og, commande, au, int(window_months), key="pack")
+
 if og is not None and len(orders) > 1 and commande is None:
     st.subheader("Bons de commande")
     groups = va.group_readiness(ui.readiness_table(**question), scope, "commande")

@@ -202,6 +202,50 @@ def test_og_tabs_compute_the_table_the_user_opens(server: StreamlitServer, brows
     assert "Chaque critère non rempli" not in main.inner_text()
 
 
+def test_og_and_editor_pages_hand_out_the_evidence_pack(
+    server: StreamlitServer, browser_page, tmp_path
+) -> None:
+    # The two downloads are built on the server when clicked (evidence.build_pack), the same
+    # files as `dui-metrics preuves`: Association Les Tilleuls, 10 ESMS, 2 blocking; no order
+    # chosen; VA month 10/2026 (the latest).
+    import openpyxl
+    from pypdf import PdfReader
+
+    page = browser_page
+    query = urllib.parse.urlencode(EXPECTED["organisme_gestionnaire"].query)
+    open_and_wait(page, f"{server.url}/organisme_gestionnaire?{query}")
+    main = page.locator('[data-testid="stMain"]')
+    stem = f"preuves-VA_{TILLEULS}_2026-10"
+    with page.expect_download(timeout=60_000) as pdf_download:
+        main.get_by_role("button", name="PDF à signer").click()
+    assert pdf_download.value.suggested_filename == f"{stem}.pdf"
+    pdf_path = tmp_path / f"{stem}.pdf"
+    pdf_download.value.save_as(pdf_path)
+    first = PdfReader(pdf_path).pages[0].extract_text()
+    assert "Verdict : bloqué par 2 ESMS sur 10" in first
+    assert WINDOW in first
+    with page.expect_download(timeout=60_000) as xlsx_download:
+        main.get_by_role("button", name="Classeur XLSX").click()
+    assert xlsx_download.value.suggested_filename == f"{stem}.xlsx"
+    xlsx_path = tmp_path / f"{stem}.xlsx"
+    xlsx_download.value.save_as(xlsx_path)
+    summary = openpyxl.load_workbook(xlsx_path)["Synthèse"]
+    verdicts = [row[10].value for row in summary.iter_rows(min_row=2)]
+    assert sorted(verdicts) == ["bloqué"] * 2 + ["prêt"] * 8
+
+    # Éditeur page: one pack per order; Médisoc's first order (sorted) is BC-2024-0045, of
+    # the CCAS de Roubaix (595102112).
+    open_and_wait(page, f"{server.url}/editeur?editeur=M%C3%A9disoc")
+    main = page.locator('[data-testid="stMain"]')
+    with page.expect_download(timeout=60_000) as order_download:
+        main.get_by_role("button", name="PDF à signer").click()
+    name = order_download.value.suggested_filename
+    assert name == "preuves-VA_595102112_BC-2024-0045_2026-10.pdf"
+    order_path = tmp_path / name
+    order_download.value.save_as(order_path)
+    assert "BC-2024-0045" in PdfReader(order_path).pages[0].extract_text()
+
+
 WARM_LINE = f"{READY_LINE} (7 en "  # dui_metrics.server, after opening app.py's 7 pages
 
 
