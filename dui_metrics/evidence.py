@@ -11,6 +11,7 @@ every number. `evidence_xlsx` and `evidence_pdf` write the pack; `write_pack` wr
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import os
@@ -573,5 +574,7 @@ def write_pack(pack: Pack, folder: Path, progress=None) -> tuple[Path, Path]:
         raise output_fault(exc, folder) from exc
     finally:
         for partial in partials:
-            partial.unlink(missing_ok=True)
+            # a read-only file system refuses even to look (EROFS): nothing to remove there
+            with contextlib.suppress(OSError):
+                partial.unlink(missing_ok=True)
     return targets

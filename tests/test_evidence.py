@@ -428,3 +428,31 @@ def test_pack_of_a_library_call_equals_the_files(pack_store) -> None:
     assert pack.file_stem == STEM
     assert pack.blocking == [E_ZERO, E_NONE]
     assert pack.au.isoformat() == "2025-04-01"
+
+
+@pytest.mark.parametrize(
+    ("size_kb", "read_only", "message"),
+    [
+        # the workbook (~10 KB) fits in 40 KB, the PDF (~60 KB, fonts embedded) does not
+        pytest.param(40, False, "disque plein : plus de place dans", id="disk-full"),
+        pytest.param(1_000, True, "dossier protégé en écriture :", id="read-only"),
+    ],
+)
+def test_a_pack_that_cannot_be_written_is_exit_3_and_leaves_nothing(
+    pack_store, tmp_path, capsys, size_kb, read_only, message
+) -> None:
+    from test_store_faults import remount_read_only, tmpfs
+
+    with tmpfs(tmp_path / "mnt", size_kb) as folder:
+        (folder / "preuves").mkdir()
+        if read_only:
+            remount_read_only(folder)
+        code, out, err = run_cli(
+            capsys, "preuves", "--store", str(pack_store), "--og", OG, "--au", "2025-04",
+            "--sortie", str(folder / "preuves"),
+        )  # fmt: skip
+        assert code == 3, err
+        assert message in err
+        assert "aucun fichier du dossier de preuves n'a été écrit" in err
+        assert "Traceback" not in err and out == ""
+        assert list((folder / "preuves").iterdir()) == []
