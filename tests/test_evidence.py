@@ -456,3 +456,27 @@ def test_a_pack_that_cannot_be_written_is_exit_3_and_leaves_nothing(
         assert "aucun fichier du dossier de preuves n'a été écrit" in err
         assert "Traceback" not in err and out == ""
         assert list((folder / "preuves").iterdir()) == []
+
+
+def test_og_page_offers_the_pack_for_the_chosen_og_and_order(
+    pack_store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    app = str(Path(__file__).resolve().parent.parent / "app.py")
+    monkeypatch.setenv("DUI_METRICS_STORE", str(pack_store))
+    at = AppTest.from_file(app, default_timeout=60).run()
+    at = at.switch_page("pages/organisme_gestionnaire.py").run()
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert "📄 PDF à signer" not in labels  # « Tous les organismes »: no pack
+    assert any("Choisissez un organisme gestionnaire" in c.value for c in at.caption)
+    at = at.selectbox(key="og").set_value(OG).run()
+    at = at.selectbox(key="commande").set_value("CMD-R-1").run()
+    assert not at.exception
+    pack = [b.proto for b in at.get("download_button") if b.proto.label.startswith("📄")]
+    assert [p.label for p in pack] == ["📄 PDF à signer"]
+    assert pack[0].deferred_file_id  # built on the server when clicked
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert "⬇️ Classeur XLSX" in labels
+    caption = next(c.value for c in at.caption if "bon de commande CMD" in c.value)
+    assert f"fenêtre {WINDOW}" in caption
