@@ -40,6 +40,7 @@ from dui_metrics.ingest.usage import parse_month
 from dui_metrics.referentiel import ReferentielError
 from dui_metrics.store import (
     DEMO_ONLY,
+    IMPORT_COLUMNS,
     Store,
     StoreError,
     StoreFault,
@@ -526,17 +527,7 @@ def cmd_history(args: argparse.Namespace, ref: referentiel_mod.Referentiel) -> i
         rows = store.imports()
     for row in rows:
         row["imported_at"] = row["imported_at"].isoformat(timespec="seconds")
-    columns = (
-        "import_id",
-        "file_name",
-        "sha256",
-        "kind",
-        "imported_at",
-        "rows_loaded",
-        "rows_replaced",
-        "referentiel_version",
-    )
-    _write(rows, columns, "csv")
+    _write(rows, IMPORT_COLUMNS, "csv")
     return EXIT_OK
 
 

@@ -25,23 +25,20 @@ import pandas as pd
 from dui_metrics import formats, indicators, va
 from dui_metrics.errors import UsageError
 from dui_metrics.referentiel import Referentiel
-from dui_metrics.store import DISK_FULL, IO, READ_ONLY, Store, StoreFault, fault_cause
+from dui_metrics.store import (
+    DISK_FULL,
+    IMPORT_COLUMNS,
+    IO,
+    READ_ONLY,
+    Store,
+    StoreFault,
+    fault_cause,
+)
 from dui_metrics.text import clean_name, mask_personal
 
 CHART_MONTHS = 12  # months drawn in the PDF's charts, ending with the VA month
 STATUS_WORDS = {va.OK: "ok", va.ZERO: "zéro", va.MISSING: "manquant"}
 VERDICT_WORDS = {va.OK: "prêt", va.BLOCKED: "bloqué"}
-# Short headers of the criteria (columns of the summary, sheet names: at most 31 characters,
-# none of : \ / ? * [ ]).
-CRITERION_HEADERS = {
-    "deploye": "Déployé",
-    "ins": "INS",
-    "dmp": "DMP",
-    "mss": "MSSanté",
-    "taux_dossiers_actifs": "Dossiers actifs",
-    "taux_dossiers_actifs_avec_pp": "Avec projet personnalisé",
-    "taux_dossiers_actifs_avec_evenement": "Avec événement",
-}
 FROM_RECORDS = "calculé depuis les dossiers"
 
 
@@ -158,7 +155,7 @@ class Pack:
         if own.empty:
             return "aucun écart"
         return " ; ".join(
-            f"{CRITERION_HEADERS.get(c, c)} : {d}"
+            f"{va.CRITERION_HEADERS.get(c, c)} : {d}"
             for c, d in zip(own["critere"], own["detail"], strict=True)
         )
 
@@ -279,19 +276,7 @@ def _sources(store: Store, rows: pd.DataFrame, esms: pd.DataFrame) -> pd.DataFra
     """The imports behind the pack, oldest first, with the rows of each that the pack uses
     (usage rows up to the VA month, reference rows of its ESMS)."""
     used = pd.concat([rows["import_id"], esms["import_id"]]).value_counts()
-    imports = pd.DataFrame(
-        store.imports(),
-        columns=[
-            "import_id",
-            "file_name",
-            "sha256",
-            "kind",
-            "imported_at",
-            "rows_loaded",
-            "rows_replaced",
-            "referentiel_version",
-        ],
-    )
+    imports = pd.DataFrame(store.imports(), columns=list(IMPORT_COLUMNS))
     imports = imports[imports["import_id"].isin(used.index)].copy()
     imports["lignes_utilisees"] = imports["import_id"].map(used).astype("int64")
     return imports.drop(columns=["rows_replaced", "referentiel_version"]).reset_index(drop=True)
@@ -523,7 +508,7 @@ def rules(pack: Pack) -> list[tuple[str, str]]:
         target = ref.targets.get(ind.code)
         if target is not None:
             text += f" ; cible d'usage {formats.fr_percent(target)}"
-        out.append((CRITERION_HEADERS.get(crit.code, crit.code), text))
+        out.append((va.CRITERION_HEADERS.get(crit.code, crit.code), text))
     return out
 
 

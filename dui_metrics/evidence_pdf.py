@@ -42,15 +42,6 @@ FILLS = {
 GREY, DARK, BLUE, ORANGE = (110, 110, 110), (40, 40, 40), (0, 114, 178), (213, 94, 0)
 WINDOW_SHADE = (228, 228, 228)
 HEADINGS = FontFace(emphasis="BOLD", fill_color=(221, 235, 247))
-SHORT = {
-    "deploye": "Déployé",
-    "ins": "INS",
-    "dmp": "DMP",
-    "mss": "MSSanté",
-    "taux_dossiers_actifs": "Dossiers actifs",
-    "taux_dossiers_actifs_avec_pp": "Avec projet perso.",
-    "taux_dossiers_actifs_avec_evenement": "Avec événement",
-}
 RATE_CHARTS = (
     "taux_dossiers_actifs",
     "taux_dossiers_actifs_avec_pp",
@@ -108,6 +99,23 @@ class _Document(FPDF):
         self.set_text_color(0, 0, 0)
 
     # --- small helpers ----------------------------------------------------------------------
+    def grid(self, size: float, widths, align, line_height: float, all_borders: bool = False):
+        """A table in ``size`` points: bold headings on a blue fill, padded cells, horizontal
+        rules (or every border). Plain cells are white (a table fills them with the current
+        fill colour)."""
+        self.set_font(FONT, size=size)
+        self.set_fill_color(255, 255, 255)
+        layout = TableBordersLayout.ALL if all_borders else TableBordersLayout.HORIZONTAL_LINES
+        return self.table(
+            col_widths=widths,
+            width=sum(widths),
+            text_align=align,
+            line_height=line_height,
+            headings_style=HEADINGS,
+            borders_layout=layout,
+            padding=0.8,
+        )
+
     def heading(self, text: str, size: float = 14) -> None:
         self.set_font(FONT, "B", size)
         self.multi_cell(0, size * 0.5, text, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
@@ -188,18 +196,16 @@ def _attestation(pdf: _Document, pack: Pack) -> None:
     criteria = pack.criteria
     widths = (19, 42, *([15] * len(criteria)), 14)
     statuses = pack.checks.pivot(index="finess_et", columns="critere", values="statut")
-    pdf.set_font(FONT, size=7)
-    pdf.set_fill_color(255, 255, 255)  # tables fill plain cells with the current colour
-    with pdf.table(
-        col_widths=widths,
-        width=sum(widths),
-        text_align=("LEFT", "LEFT", *(["CENTER"] * (len(criteria) + 1))),
-        line_height=3.6,
-        headings_style=HEADINGS,
-        borders_layout=TableBordersLayout.ALL,
-        padding=0.8,
-    ) as table:
-        table.row(["FINESS ET", "Établissement", *(SHORT.get(c, c) for c in criteria), "VA"])
+    align = ("LEFT", "LEFT", *(["CENTER"] * (len(criteria) + 1)))
+    with pdf.grid(7, widths, align, 3.6, all_borders=True) as table:
+        table.row(
+            [
+                "FINESS ET",
+                "Établissement",
+                *(va.CRITERION_HEADERS.get(c, c) for c in criteria),
+                "VA",
+            ]
+        )
         for finess, name in zip(pack.esms["finess_et"], pack.esms["raison_sociale"], strict=True):
             row = table.row()
             row.cell(finess)
@@ -268,22 +274,15 @@ def _esms_page(pdf: _Document, pack: Pack, record) -> None:
     word = VERDICT_WORDS[verdict]
     text = f"VA sur {pack.window.text} : {word}"
     if verdict != va.OK:
-        blocking = [SHORT.get(c, c) for c in pack.criteria if pack.status(finess, c) != va.OK]
+        blocking = [
+            va.CRITERION_HEADERS.get(c, c) for c in pack.criteria if pack.status(finess, c) != va.OK
+        ]
         text += " – critères à remplir : " + ", ".join(blocking)
     pdf.box(text, FILLS[word], 10)
     pdf.ln(2)
 
     checks = pack.checks[pack.checks["finess_et"] == finess].set_index("critere")
-    pdf.set_font(FONT, size=8)
-    pdf.set_fill_color(255, 255, 255)
-    with pdf.table(
-        col_widths=(62, 20, 98),
-        text_align=("LEFT", "CENTER", "LEFT"),
-        line_height=4,
-        headings_style=HEADINGS,
-        borders_layout=TableBordersLayout.HORIZONTAL_LINES,
-        padding=0.8,
-    ) as table:
+    with pdf.grid(8, (62, 20, 98), ("LEFT", "CENTER", "LEFT"), 4) as table:
         table.row(["Critère", "Statut", "Valeur retenue ou écart"])
         for crit in pack.referentiel.criteria:
             status = checks["statut"].get(crit.code, va.MISSING)
@@ -473,16 +472,7 @@ def _definitions(pdf: _Document, pack: Pack) -> None:
         pdf.para(typographic(text), 8, height=3.9)
         pdf.ln(0.8)
     pdf.ln(2)
-    pdf.set_font(FONT, size=7.5)
-    pdf.set_fill_color(255, 255, 255)
-    with pdf.table(
-        col_widths=(60, 64, 56),
-        text_align="LEFT",
-        line_height=3.6,
-        headings_style=HEADINGS,
-        borders_layout=TableBordersLayout.HORIZONTAL_LINES,
-        padding=0.8,
-    ) as table:
+    with pdf.grid(7.5, (60, 64, 56), "LEFT", 3.6) as table:
         table.row(["Indicateur", "Libellé", "Nature et calcul"])
         for ind in pack.referentiel.indicators:
             how = {"stock": "stock (dernier mois)", "flux": "flux (somme des mois)"}.get(
@@ -512,16 +502,7 @@ def _definitions(pdf: _Document, pack: Pack) -> None:
     )
     pdf.ln(3)
     pdf.heading("Fichiers sources", 11)
-    pdf.set_font(FONT, size=6)
-    pdf.set_fill_color(255, 255, 255)
-    with pdf.table(
-        col_widths=(50, 89, 25, 16),
-        text_align=("LEFT", "LEFT", "LEFT", "RIGHT"),
-        line_height=3.2,
-        headings_style=HEADINGS,
-        borders_layout=TableBordersLayout.HORIZONTAL_LINES,
-        padding=0.8,
-    ) as table:
+    with pdf.grid(6, (50, 89, 25, 16), ("LEFT", "LEFT", "LEFT", "RIGHT"), 3.2) as table:
         table.row(["Fichier", "SHA-256", "Importé le", "Lignes"])
         for r in pack.sources.itertuples(index=False):
             table.row(

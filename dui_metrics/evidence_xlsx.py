@@ -89,7 +89,7 @@ def render(pack: Pack) -> bytes:
     wb = Workbook()
     wb.remove(wb.active)
     criteria = pack.referentiel.criteria
-    headers = [evidence.CRITERION_HEADERS.get(c.code, c.code) for c in criteria]
+    headers = [va.CRITERION_HEADERS.get(c.code, c.code) for c in criteria]
 
     # --- summary: one row per ESMS ------------------------------------------------------------
     statuses = pack.checks.pivot(index="finess_et", columns="critere", values="statut")

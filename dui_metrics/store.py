@@ -39,6 +39,19 @@ DEMO_KEY = "demo_sha256"
 DEMO_ONLY, DEMO_MIXED = "demo", "mixte"
 
 
+# The import log's columns, as `Store.imports` returns them.
+IMPORT_COLUMNS = (
+    "import_id",
+    "file_name",
+    "sha256",
+    "kind",
+    "imported_at",
+    "rows_loaded",
+    "rows_replaced",
+    "referentiel_version",
+)
+
+
 class StoreError(RuntimeError):
     """The store cannot be opened or used (missing file, newer schema...): exit code 2."""
 
@@ -452,11 +465,9 @@ class Store:
     def imports(self) -> list[dict]:
         """The ingestion log, oldest first."""
         cur = self.con.execute(
-            "select import_id, file_name, sha256, kind, imported_at, rows_loaded, "
-            "rows_replaced, referentiel_version from imports order by import_id"
+            f"select {', '.join(IMPORT_COLUMNS)} from imports order by import_id"
         )
-        cols = [d[0] for d in cur.description]
-        return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+        return [dict(zip(IMPORT_COLUMNS, row, strict=True)) for row in cur.fetchall()]
 
     # --- demo data ------------------------------------------------------------------------
     def add_demo_digests(self, digests: set[str]) -> None:

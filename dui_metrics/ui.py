@@ -44,16 +44,7 @@ STATUS_LABELS = {
     va.BLOCKED: "⛔ bloqué",
 }
 VERDICT_LABELS = {va.OK: "✅ prêt", va.BLOCKED: "⛔ bloqué"}
-CRITERION_HEADERS = {
-    "deploye": "Déployé",
-    "ins": "INS",
-    "dmp": "DMP",
-    "mss": "MSSanté",
-    "taux_dossiers_actifs": "Dossiers actifs",
-    "taux_dossiers_actifs_avec_pp": "Avec projet perso.",
-    "taux_dossiers_actifs_avec_evenement": "Avec événement",
-    "va": "VA",
-}
+CRITERION_HEADERS = va.CRITERION_HEADERS
 
 
 SHORT_LABELS = {

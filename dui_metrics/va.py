@@ -30,6 +30,18 @@ from dui_metrics.store import Store
 
 OK, ZERO, MISSING, BLOCKED = "ok", "zero", "manquant", "bloque"
 VERDICT = "va"
+# Short headers of the criteria and the verdict, in tables, on screen and in the evidence pack
+# (also the pack's sheet names: at most 31 characters, none of : \ / ? * [ ]).
+CRITERION_HEADERS = {
+    "deploye": "Déployé",
+    "ins": "INS",
+    "dmp": "DMP",
+    "mss": "MSSanté",
+    "taux_dossiers_actifs": "Dossiers actifs",
+    "taux_dossiers_actifs_avec_pp": "Avec projet perso.",
+    "taux_dossiers_actifs_avec_evenement": "Avec événement",
+    VERDICT: "VA",
+}
 
 
 class Check(NamedTuple):

@@ -119,7 +119,7 @@ def test_the_command_writes_one_workbook_and_one_pdf_named_after_og_order_month(
         "DMP",
         "MSSanté",
         "Dossiers actifs",
-        "Avec projet personnalisé",
+        "Avec projet perso.",
         "Avec événement",
         "Sources",
         "Définitions",
@@ -138,7 +138,7 @@ def test_summary_sheet_statuses_verdicts_and_gaps_equal_the_va_command(
     rows = rows_of(sheet)
     assert rows[0] == [
         "FINESS ET", "Établissement", "Bon de commande", "Déployé", "INS", "DMP", "MSSanté",
-        "Dossiers actifs", "Avec projet personnalisé", "Avec événement", "VA",
+        "Dossiers actifs", "Avec projet perso.", "Avec événement", "VA",
         "Écarts à combler",
     ]  # fmt: skip
     ok7 = ["ok"] * 7
@@ -179,7 +179,7 @@ def test_criterion_sheets_hold_every_window_month_with_the_indicators_numbers(
         ("DMP", "dmp_documents_envoyes", "dmp"),
         ("MSSanté", "mss_messages_envoyes", "mss"),
         ("Dossiers actifs", "taux_dossiers_actifs", "taux_dossiers_actifs"),
-        ("Avec projet personnalisé", "taux_dossiers_actifs_avec_pp", "taux_dossiers_actifs_avec_pp"),
+        ("Avec projet perso.", "taux_dossiers_actifs_avec_pp", "taux_dossiers_actifs_avec_pp"),
         ("Avec événement", "taux_dossiers_actifs_avec_evenement", "taux_dossiers_actifs_avec_evenement"),
     ):  # fmt: skip
         sheet = book[sheet_name]
