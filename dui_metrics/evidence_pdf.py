@@ -28,6 +28,7 @@ from fpdf.fonts import FontFace
 
 from dui_metrics import evidence, formats, indicators, va
 from dui_metrics.evidence import STATUS_WORDS, VERDICT_WORDS, Pack
+from dui_metrics.finess import category_label, departement_name
 
 FONT = "DejaVu"
 MARGIN = 15.0
@@ -259,15 +260,16 @@ def _esms_page(pdf: _Document, pack: Pack, record) -> None:
     pdf.start_section(f"{finess} – {name}", level=1)
     pdf.heading(name, 13)
     details = [f"FINESS ET {finess}"]
-    for value, label in (
-        (record.commande, "bon de commande"),
-        (record.categorie, "catégorie"),
-        (record.departement, "département"),
-        (record.logiciel, "logiciel"),
-        (record.editeur, "éditeur"),
+    for value, label, named in (
+        (record.commande, "bon de commande", None),
+        (record.categorie, "catégorie", category_label),
+        (record.departement, "département", departement_name),
+        (record.logiciel, "logiciel", None),
+        (record.editeur, "éditeur", None),
     ):
         if isinstance(value, str) and value:
-            details.append(f"{label} {value}")
+            name_of = named(value) if named else None
+            details.append(f"{label} {value}" + (f" ({name_of})" if name_of else ""))
     pdf.para(" · ".join(details), 8, GREY)
     pdf.ln(2)
     verdict = pack.verdicts.get(finess, va.BLOCKED)
