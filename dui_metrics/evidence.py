@@ -18,6 +18,7 @@ import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path, PurePath
 
 import pandas as pd
@@ -89,10 +90,47 @@ class Pack:
     def criteria(self) -> list[str]:
         return [c.code for c in self.referentiel.criteria]
 
-    @property
+    # --- lookups, built once per pack (a pack of 300 ESMS asks them thousands of times) ---
+    @cached_property
+    def _checks_by_key(self) -> dict[tuple[str, str], tuple[str, str]]:
+        """(finess_et, critere) → (statut, detail)."""
+        c = self.checks
+        keys = zip(c["finess_et"].tolist(), c["critere"].tolist(), strict=True)
+        values = zip(c["statut"].tolist(), c["detail"].tolist(), strict=True)
+        return dict(zip(keys, values, strict=True))
+
+    @cached_property
     def verdicts(self) -> dict[str, str]:
-        own = self.checks[self.checks["critere"] == va.VERDICT]
-        return dict(zip(own["finess_et"], own["statut"], strict=True))
+        return {f: s for (f, c), (s, _) in self._checks_by_key.items() if c == va.VERDICT}
+
+    @cached_property
+    def provenance(self) -> dict[tuple[str, dt.date, str], str]:
+        """(finess_et, periode, indicateur) → source label of that count."""
+        labels = {
+            r.import_id: source_label(r.kind, r.file_name, r.imported_at)
+            for r in self.sources.itertuples(index=False)
+        }
+        rows = self.rows
+        periods = pd.to_datetime(rows["periode"]).dt.date.tolist()
+        keys = zip(rows["finess_et"].tolist(), periods, rows["indicateur"].tolist(), strict=True)
+        return {
+            key: labels.get(i, "") for key, i in zip(keys, rows["import_id"].tolist(), strict=True)
+        }
+
+    @cached_property
+    def monthly_values(self) -> dict[str, dict[str, dict[dt.date, tuple]]]:
+        """finess_et → indicateur → month → (valeur, numerateur, denominateur), None for a
+        value or part that is NULL (a rate that cannot be computed)."""
+        m = self.monthly
+        out: dict[str, dict[str, dict[dt.date, tuple]]] = {}
+        months = pd.to_datetime(m["periode"]).dt.date.tolist()
+        columns = [m[c].astype(object).where(m[c].notna(), None).tolist()
+                   for c in ("valeur", "numerateur", "denominateur")]  # fmt: skip
+        for f, code, month, *parts in zip(
+            m["finess_et"].tolist(), m["indicateur"].tolist(), months, *columns, strict=True
+        ):
+            out.setdefault(f, {}).setdefault(code, {})[month] = tuple(parts)
+        return out
 
     @property
     def blocking(self) -> list[str]:
@@ -135,29 +173,20 @@ class Pack:
     def file_stem(self) -> str:
         return file_stem(self.og, self.commande, self.au)
 
-    def name_of(self, finess: str) -> str:
-        names = dict(zip(self.esms["finess_et"], self.esms["raison_sociale"], strict=True))
-        return names.get(finess, "")
-
     def status(self, finess: str, critere: str) -> str:
-        row = self.checks[
-            (self.checks["finess_et"] == finess) & (self.checks["critere"] == critere)
-        ]
-        return str(row["statut"].iloc[0]) if len(row) else va.MISSING
+        return self._checks_by_key.get((finess, critere), (va.MISSING, ""))[0]
+
+    def detail(self, finess: str, critere: str) -> str:
+        return self._checks_by_key.get((finess, critere), (va.MISSING, ""))[1]
 
     def gaps(self, finess: str) -> str:
         """What the ESMS lacks, in words: the detail of each criterion not ok."""
-        own = self.checks[
-            (self.checks["finess_et"] == finess)
-            & (self.checks["critere"] != va.VERDICT)
-            & (self.checks["statut"] != va.OK)
+        gaps = [
+            f"{va.CRITERION_HEADERS.get(c, c)} : {self.detail(finess, c)}"
+            for c in self.criteria
+            if self.status(finess, c) != va.OK
         ]
-        if own.empty:
-            return "aucun écart"
-        return " ; ".join(
-            f"{va.CRITERION_HEADERS.get(c, c)} : {d}"
-            for c, d in zip(own["critere"], own["detail"], strict=True)
-        )
+        return " ; ".join(gaps) if gaps else "aucun écart"
 
 
 _UNSAFE_IN_NAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -319,24 +348,6 @@ def source_label(kind: str, file_name: str, imported_at: dt.datetime) -> str:
     return f"{file_name} (importé le {day})"
 
 
-def _provenance(pack: Pack) -> dict[tuple[str, dt.date, str], str]:
-    """(finess_et, periode, indicateur) → source label of that count."""
-    labels = {
-        r.import_id: source_label(r.kind, r.file_name, r.imported_at)
-        for r in pack.sources.itertuples(index=False)
-    }
-    rows = pack.rows
-    periods = pd.to_datetime(rows["periode"]).dt.date
-    return {
-        key: labels.get(import_id, "")
-        for key, import_id in zip(
-            zip(rows["finess_et"], periods, rows["indicateur"], strict=True),
-            rows["import_id"],
-            strict=True,
-        )
-    }
-
-
 CRITERION_COLUMNS = [
     "finess_et",
     "raison_sociale",
@@ -358,19 +369,7 @@ def criterion_months(pack: Pack, critere: str) -> pd.DataFrame:
         return pd.DataFrame(columns=CRITERION_COLUMNS)
     indicator = pack.referentiel.indicator(crit.indicator)
     months = indicators.month_range(pack.window.start, pack.window.end)
-    values = pack.monthly[pack.monthly["indicateur"] == indicator.code]
-    by_key = {
-        (f, pd.Timestamp(p).date()): (v, n, d)
-        for f, p, v, n, d in zip(
-            values["finess_et"],
-            values["periode"],
-            values["valeur"],
-            values["numerateur"],
-            values["denominateur"],
-            strict=True,
-        )
-    }
-    provenance = _provenance(pack)
+    provenance = pack.provenance
     parts = (
         [indicator.numerator, indicator.denominator]
         if indicator.kind == "taux"
@@ -378,8 +377,9 @@ def criterion_months(pack: Pack, critere: str) -> pd.DataFrame:
     )
     out = []
     for finess, name in zip(pack.esms["finess_et"], pack.esms["raison_sociale"], strict=True):
+        own = pack.monthly_values.get(finess, {}).get(indicator.code, {})
         for month in months:
-            found = by_key.get((finess, month))
+            found = own.get(month)
             if found is None:
                 out.append((finess, name, month, "manquant", None, None, None, "aucune donnée"))
                 continue
@@ -389,7 +389,7 @@ def criterion_months(pack: Pack, critere: str) -> pd.DataFrame:
                 label = provenance.get((finess, month, part), "")
                 if label and label not in sources:
                     sources.append(label)
-            state = "non calculable" if indicator.kind == "taux" and pd.isna(value) else "reçu"
+            state = "non calculable" if indicator.kind == "taux" and value is None else "reçu"
             out.append(
                 (
                     finess,
@@ -397,10 +397,10 @@ def criterion_months(pack: Pack, critere: str) -> pd.DataFrame:
                     month,
                     state,
                     None
-                    if pd.isna(value)
+                    if value is None
                     else (float(value) if indicator.kind == "taux" else int(value)),
-                    None if pd.isna(num) else int(num),
-                    None if pd.isna(den) else int(den),
+                    None if num is None else int(num),
+                    None if den is None else int(den),
                     " + ".join(sources),
                 )
             )

@@ -92,17 +92,15 @@ def render(pack: Pack) -> bytes:
     headers = [va.CRITERION_HEADERS.get(c.code, c.code) for c in criteria]
 
     # --- summary: one row per ESMS ------------------------------------------------------------
-    statuses = pack.checks.pivot(index="finess_et", columns="critere", values="statut")
     rows = []
     for r in pack.esms.itertuples(index=False):
-        own = statuses.loc[r.finess_et] if r.finess_et in statuses.index else {}
         rows.append(
             [
                 r.finess_et,
                 r.raison_sociale,
                 r.commande,
-                *(STATUS_WORDS.get(own.get(c.code), "manquant") for c in criteria),
-                VERDICT_WORDS.get(own.get(va.VERDICT), "bloqué"),
+                *(STATUS_WORDS[pack.status(r.finess_et, c.code)] for c in criteria),
+                VERDICT_WORDS.get(pack.status(r.finess_et, va.VERDICT), "bloqué"),
                 pack.gaps(r.finess_et),
             ]
         )
@@ -153,7 +151,6 @@ def render(pack: Pack) -> bytes:
             continue
         indicator = pack.referentiel.indicator(crit.indicator)
         is_rate = indicator.kind == "taux"
-        checks = pack.checks[pack.checks["critere"] == crit.code].set_index("finess_et")
         table = evidence.criterion_months(pack, crit.code)
         ws = _sheet(
             wb,
@@ -180,8 +177,8 @@ def render(pack: Pack) -> bytes:
                     r.numerateur,
                     r.denominateur,
                     r.source,
-                    STATUS_WORDS.get(checks["statut"].get(r.finess_et), "manquant"),
-                    checks["detail"].get(r.finess_et, ""),
+                    STATUS_WORDS[pack.status(r.finess_et, crit.code)],
+                    pack.detail(r.finess_et, crit.code),
                 ]
                 for r in table.itertuples(index=False)
             ),
