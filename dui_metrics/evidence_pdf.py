@@ -23,8 +23,7 @@ from pathlib import PurePath
 
 import pandas as pd
 from fpdf import FPDF
-from fpdf.enums import TableBordersLayout, XPos, YPos
-from fpdf.fonts import FontFace
+from fpdf.enums import XPos, YPos
 
 from dui_metrics import evidence, formats, indicators, va
 from dui_metrics.evidence import STATUS_WORDS, VERDICT_WORDS, Pack
@@ -43,7 +42,6 @@ FILLS = {
 GREY, DARK, BLUE, ORANGE = (110, 110, 110), (40, 40, 40), (0, 114, 178), (213, 94, 0)
 WINDOW_SHADE = (228, 228, 228)
 HEADING_FILL = (221, 235, 247)
-HEADINGS = FontFace(emphasis="BOLD", fill_color=HEADING_FILL)
 RATE_CHARTS = (
     "taux_dossiers_actifs",
     "taux_dossiers_actifs_avec_pp",
@@ -129,51 +127,112 @@ class _Document(FPDF):
             x += gap if align == "R" else gap / 2
         self.text(x, y + self.font_size * 0.8, text)
 
-    def grid(self, size: float, widths, align, line_height: float, all_borders: bool = False):
-        """A table in ``size`` points: bold headings on a blue fill, padded cells, horizontal
-        rules (or every border). Plain cells are white (a table fills them with the current
-        fill colour)."""
-        self.set_font(FONT, size=size)
-        self.set_fill_color(255, 255, 255)
-        layout = TableBordersLayout.ALL if all_borders else TableBordersLayout.HORIZONTAL_LINES
-        return self.table(
-            col_widths=widths,
-            width=sum(widths),
-            text_align=align,
-            line_height=line_height,
-            headings_style=HEADINGS,
-            borders_layout=layout,
-            padding=0.8,
-        )
+    def block(
+        self,
+        text: str,
+        size: float = 9,
+        color=(0, 0, 0),
+        height: float | None = None,
+        bold: bool = False,
+        fill: tuple[int, int, int] | None = None,
+        x: float = MARGIN,
+        width: float | None = None,
+    ) -> None:
+        """A paragraph: ``text`` wrapped to ``width`` (default: to the right margin) in
+        lines of ``height`` mm, on a ``fill`` box with 2 mm of padding when given, a new
+        page first when it would not fit; the cursor goes below it."""
+        self.set_font(FONT, "B" if bold else "", size)
+        height = height or size * 0.48
+        pad = 2.0 if fill else 0.0
+        width = (width or (self.w - self.r_margin - x)) - 2 * pad
+        lines = self.wrap(text, width)
+        total = len(lines) * height + 2 * pad
+        y = self.get_y()
+        if y + total > self.page_break_trigger:
+            self.add_page()
+            y = self.get_y()
+        if fill:
+            self.set_fill_color(*fill)
+            self.rect(x, y, width + 2 * pad, total, style="F")
+        self.set_text_color(*color)
+        for i, line in enumerate(lines):
+            self.put(x + pad, y + pad + i * height + (height - size * 0.353) / 2, line)
+        self.set_text_color(0, 0, 0)
+        self.set_font(FONT, size=9)
+        self.set_xy(self.l_margin, y + total)
 
     def heading(self, text: str, size: float = 14) -> None:
-        self.set_font(FONT, "B", size)
-        self.multi_cell(0, size * 0.5, text, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        self.set_font(FONT, size=9)
+        self.block(text, size, height=size * 0.5, bold=True)
 
     def para(self, text: str, size: float = 9, color=(0, 0, 0), height: float | None = None):
-        self.set_font(FONT, size=size)
-        self.set_text_color(*color)
-        self.multi_cell(
-            0, height or size * 0.48, text, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT
-        )
-        self.set_text_color(0, 0, 0)
+        self.block(text, size, color, height)
 
     def pairs(self, rows: list[tuple[str, str]], label_width: float = 45) -> None:
         for label, value in rows:
+            y = self.get_y()
             self.set_font(FONT, "B", 9)
-            self.cell(label_width, 5, label, new_x=XPos.RIGHT, new_y=YPos.TOP)
-            self.set_font(FONT, size=9)
-            self.multi_cell(0, 5, value, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            self.put(MARGIN, y + 0.8, label)
+            self.block(value, 9, height=5, x=MARGIN + label_width)
 
     def box(self, text: str, fill: tuple[int, int, int], size: float = 11) -> None:
-        self.set_fill_color(*fill)
-        self.set_font(FONT, "B", size)
-        self.multi_cell(
-            0, size * 0.55, text, align="L", fill=True, padding=2,
-            new_x=XPos.LMARGIN, new_y=YPos.NEXT,
-        )  # fmt: skip
+        self.block(text, size, height=size * 0.55, bold=True, fill=fill)
+
+    def table_rows(
+        self,
+        columns: list[tuple[float, str, str]],
+        rows,
+        size: float,
+        line: float,
+        fills=None,
+        bold: tuple[int, ...] = (),
+        boxed: bool = False,
+    ) -> None:
+        """A table: ``columns`` are (width mm, heading, alignment L, C or R); ``rows`` are
+        lists of texts, wrapped in their column; ``fills(column, text)`` gives a cell's fill
+        colour or None; ``bold`` the columns in bold. Headings on a blue band, repeated on
+        each new page; horizontal rules, or every border (``boxed``). Drawn line by line
+        (`wrap`, `put`): fpdf2's table laid every cell out twice, 40 % of the time of a PDF
+        of 300 ESMS."""
+        pad = 0.8
+        x0, full = MARGIN, sum(c[0] for c in columns)
+        self.set_draw_color(*GREY)
+        self.set_line_width(0.1)
+
+        def draw(cells, y, header):
+            texts = []
+            for i, ((width, _, _), text) in enumerate(zip(columns, cells, strict=True)):
+                self.set_font(FONT, "B" if header or i in bold else "", size)
+                texts.append(self.wrap(str(text), width - 2 * pad))
+            height = max(len(t) for t in texts) * line + 2 * pad
+            if y + height > self.page_break_trigger and not header:
+                self.add_page()
+                y = draw([c[1] for c in columns], self.get_y(), True)
+            if header:
+                self.set_fill_color(*HEADING_FILL)
+                self.rect(x0, y, full, height, style="F")
+            x = x0
+            for i, ((width, _, align), lines) in enumerate(zip(columns, texts, strict=True)):
+                fill = None if header or fills is None else fills(i, cells[i])
+                if fill:
+                    self.set_fill_color(*fill)
+                    self.rect(x, y, width, height, style="F")
+                if boxed:
+                    self.rect(x, y, width, height)
+                self.set_font(FONT, "B" if header or i in bold else "", size)
+                top = y + (height - len(lines) * line) / 2  # vertically centred
+                for k, text in enumerate(lines):
+                    self.put(x + pad, top + k * line + 0.3, text, width - 2 * pad, align)
+                x += width
+            if not boxed:
+                self.line(x0, y + height, x0 + full, y + height)
+            return y + height
+
+        y = draw([c[1] for c in columns], self.get_y(), True)
+        for cells in rows:
+            y = draw(cells, y, False)
+        self.set_draw_color(0, 0, 0)
         self.set_font(FONT, size=9)
+        self.set_xy(self.l_margin, y)
 
 
 def render(pack: Pack) -> bytes:
@@ -224,26 +283,27 @@ def _attestation(pdf: _Document, pack: Pack) -> None:
     )
     pdf.ln(1)
     criteria = pack.criteria
-    widths = (19, 42, *([15] * len(criteria)), 14)
-    align = ("LEFT", "LEFT", *(["CENTER"] * (len(criteria) + 1)))
-    with pdf.grid(7, widths, align, 3.6, all_borders=True) as table:
-        table.row(
-            [
-                "FINESS ET",
-                "Établissement",
-                *(va.CRITERION_HEADERS.get(c, c) for c in criteria),
-                "VA",
-            ]
-        )
-        for finess, name in zip(pack.esms["finess_et"], pack.esms["raison_sociale"], strict=True):
-            row = table.row()
-            row.cell(finess)
-            row.cell(name)
-            for code in criteria:
-                word = STATUS_WORDS[pack.status(finess, code)]
-                row.cell(word, style=FontFace(fill_color=FILLS[word]))
-            word = VERDICT_WORDS.get(pack.status(finess, va.VERDICT), "bloqué")
-            row.cell(word, style=FontFace(emphasis="BOLD", fill_color=FILLS[word]))
+    columns = [(19, "FINESS ET", "L"), (38, "Établissement", "L")]
+    columns += [(15.5, va.CRITERION_HEADERS.get(c, c), "C") for c in criteria]
+    columns.append((14.5, "VA", "C"))
+    rows = (
+        [
+            finess,
+            name,
+            *(STATUS_WORDS[pack.status(finess, code)] for code in criteria),
+            VERDICT_WORDS.get(pack.status(finess, va.VERDICT), "bloqué"),
+        ]
+        for finess, name in zip(pack.esms["finess_et"], pack.esms["raison_sociale"], strict=True)
+    )
+    pdf.table_rows(
+        columns,
+        rows,
+        7,
+        3.2,
+        fills=lambda i, text: FILLS.get(text) if i >= 2 else None,
+        bold=(len(columns) - 1,),
+        boxed=True,
+    )
     pdf.set_font(FONT, size=9)
     pdf.ln(4)
     _signature_block(pdf)
@@ -255,16 +315,15 @@ def _signature_block(pdf: _Document) -> None:
         pdf.add_page()
     pdf.set_font(FONT, "B", 10)
     pdf.cell(0, 6, "Signature", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.set_font(FONT, size=8.5)
-    pdf.multi_cell(
-        0, 4.2,
+    pdf.para(
         typographic(
             "Le ou la signataire atteste avoir pris connaissance des indicateurs ci-dessus, "
             "calculés par dui-metrics à partir des fichiers listés en fin de document, pour "
             "la vérification d'aptitude du bon de commande indiqué."
         ),
-        align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT,
-    )  # fmt: skip
+        8.5,
+        height=4.2,
+    )
     pdf.ln(2)
     top = pdf.get_y()
     pdf.set_draw_color(*GREY)
@@ -347,44 +406,18 @@ def _esms_page(pdf: _Document, pack: Pack, record) -> None:
     pdf.set_text_color(0, 0, 0)
 
 
-CRITERIA_COLUMNS = ((62.0, "Critère"), (20.0, "Statut"), (98.0, "Valeur retenue ou écart"))
-
-
 def _criteria_rows(pdf: _Document, pack: Pack, finess: str) -> None:
-    """Criterion, status (word on its fill colour) and detail of one ESMS, a row each, drawn
-    line by line (`_Document.wrap`, `put`): fpdf2's table laid every cell out twice, 40 % of
-    the time of a PDF of 300 ESMS."""
-    pad, line = 1.0, 3.7
-    x0, y = MARGIN, pdf.get_y()
-    (w1, h1), (w2, h2), (w3, h3) = CRITERIA_COLUMNS
-    pdf.set_font(FONT, "B", 8)
-    pdf.set_fill_color(*HEADING_FILL)
-    pdf.rect(x0, y, w1 + w2 + w3, line + 2 * pad, style="F")
-    pdf.put(x0 + pad, y + pad, h1)
-    pdf.put(x0 + w1, y + pad, h2, w2, "C")
-    pdf.put(x0 + w1 + w2 + pad, y + pad, h3)
-    y += line + 2 * pad
-    pdf.set_font(FONT, size=8)
-    pdf.set_draw_color(*GREY)
-    pdf.set_line_width(0.1)
-    for crit in pack.referentiel.criteria:
-        word = STATUS_WORDS[pack.status(finess, crit.code)]
-        labels = pdf.wrap(crit.label, w1 - 2 * pad)
-        details = pdf.wrap(
-            typographic(pack.detail(finess, crit.code) or "aucune donnée reçue"), w3 - 2 * pad
-        )
-        height = max(len(labels), len(details)) * line + 2 * pad
-        pdf.set_fill_color(*FILLS[word])
-        pdf.rect(x0 + w1, y, w2, height, style="F")
-        for i, text in enumerate(labels):
-            pdf.put(x0 + pad, y + pad + i * line, text)
-        pdf.put(x0 + w1, y + (height - line) / 2, word, w2, "C")
-        for i, text in enumerate(details):
-            pdf.put(x0 + w1 + w2 + pad, y + pad + i * line, text)
-        y += height
-        pdf.line(x0, y, x0 + w1 + w2 + w3, y)
-    pdf.set_draw_color(0, 0, 0)
-    pdf.set_y(y)
+    """Criterion, status (word on its fill colour) and detail of one ESMS, a row each."""
+    rows = (
+        [
+            crit.label,
+            STATUS_WORDS[pack.status(finess, crit.code)],
+            typographic(pack.detail(finess, crit.code) or "aucune donnée reçue"),
+        ]
+        for crit in pack.referentiel.criteria
+    )
+    columns = [(62, "Critère", "L"), (20, "Statut", "C"), (98, "Valeur retenue ou écart", "L")]
+    pdf.table_rows(columns, rows, 8, 3.7, fills=lambda i, text: FILLS.get(text) if i == 1 else None)
 
 
 LEGEND = typographic(
@@ -521,18 +554,20 @@ def _definitions(pdf: _Document, pack: Pack) -> None:
     pdf.para(f"Référentiel {pack.referentiel.version}.", 8.5, GREY)
     pdf.ln(1)
     for title, text in evidence.rules(pack):
-        pdf.set_font(FONT, "B", 8)
-        pdf.multi_cell(0, 4, typographic(title), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.block(typographic(title), 8, height=4, bold=True)
         pdf.para(typographic(text), 8, height=3.9)
         pdf.ln(0.8)
     pdf.ln(2)
-    with pdf.grid(7.5, (60, 64, 56), "LEFT", 3.6) as table:
-        table.row(["Indicateur", "Libellé", "Nature et calcul"])
-        for ind in pack.referentiel.indicators:
-            how = {"stock": "stock (dernier mois)", "flux": "flux (somme des mois)"}.get(
-                ind.kind, f"taux = {ind.numerator} / {ind.denominator}"
-            )
-            table.row([ind.code, ind.label, how])
+    kinds = {"stock": "stock (dernier mois)", "flux": "flux (somme des mois)"}
+    pdf.table_rows(
+        [(60, "Indicateur", "L"), (64, "Libellé", "L"), (56, "Nature et calcul", "L")],
+        (
+            [i.code, i.label, kinds.get(i.kind, f"taux = {i.numerator} / {i.denominator}")]
+            for i in pack.referentiel.indicators
+        ),
+        7.5,
+        3.6,
+    )
     pdf.ln(4)
 
     pdf.heading("Reproduire ces chiffres", 11)
@@ -556,15 +591,18 @@ def _definitions(pdf: _Document, pack: Pack) -> None:
     )
     pdf.ln(3)
     pdf.heading("Fichiers sources", 11)
-    with pdf.grid(6, (50, 89, 25, 16), ("LEFT", "LEFT", "LEFT", "RIGHT"), 3.2) as table:
-        table.row(["Fichier", "SHA-256", "Importé le", "Lignes"])
-        for r in pack.sources.itertuples(index=False):
-            table.row(
-                [
-                    PurePath(str(r.file_name)).name or str(r.file_name),
-                    r.sha256,
-                    pd.Timestamp(r.imported_at).strftime("%d/%m/%Y %H:%M"),
-                    formats.fr_int(r.rows_loaded),
-                ]
-            )
+    pdf.table_rows(
+        [(50, "Fichier", "L"), (89, "SHA-256", "L"), (25, "Importé le", "L"), (16, "Lignes", "R")],
+        (
+            [
+                PurePath(str(r.file_name)).name or str(r.file_name),
+                r.sha256,
+                pd.Timestamp(r.imported_at).strftime("%d/%m/%Y %H:%M"),
+                formats.fr_int(r.rows_loaded),
+            ]
+            for r in pack.sources.itertuples(index=False)
+        ),
+        6,
+        3.0,
+    )
     pdf.set_font(FONT, size=9)
