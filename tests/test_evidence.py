@@ -12,7 +12,8 @@ OG 010000099 « Association Œuvre d’Avenir », order CMD-R-1, VA month 04/202
 - E_ZERO 010000024: no data in 02/2025 (missing month); DMP 0 in 03 and 04 → « zéro »,
     « 0 document DMP sur 02/2025–04/2025 »; the rest ok in 04/2025 (10, 8, 4, 6, 5 INS, 1 MSS).
 - E_NONE 130000029: no deployment date, no usage data → every criterion « manquant ».
-The order is blocked by 2 ESMS out of 3. OG 750001000 holds 690000013 and order CMD-X-9.
+The order is blocked by 2 ESMS out of 3. The OG's other order CMD-R-2 holds 130000011;
+OG 750001000 holds 690000013 and order CMD-X-9.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ finess_et;finess_ej;raison_sociale;og_nom;commande;editeur;date_deploiement
 010000024;010000099;EHPAD Zéro;Association Œuvre d’Avenir;CMD-R-1;Éditeur A;01/03/2025
 130000029;010000099;IME Sans données;Association Œuvre d’Avenir;CMD-R-1;Éditeur A;
 690000013;750001000;MAS Autre;Autre OG;CMD-X-9;Éditeur B;
+130000011;010000099;SAMSAH Autre commande;Association Œuvre d’Avenir;CMD-R-2;Éditeur A;
 """
 COLUMNS = (
     "personnes_accompagnees",
@@ -228,9 +230,9 @@ def test_sources_sheet_lists_the_files_with_their_sha256(pack_store, pack_files,
         name: hashlib.sha256((tmp_path / name).read_bytes()).hexdigest()
         for name in ("ref.csv", "usage.csv")
     }
-    # ref.csv: 4 rows, 3 of this order; usage.csv: 5 wide rows × 7 counts = 35 loaded, all used.
+    # ref.csv: 5 rows, 3 of this order; usage.csv: 5 wide rows × 7 counts = 35 loaded, all used.
     assert [(r[0], r[1], r[4], r[5]) for r in rows[1:]] == [
-        ("ref.csv", digests["ref.csv"], 4, 3),
+        ("ref.csv", digests["ref.csv"], 5, 3),
         ("usage.csv", digests["usage.csv"], 35, 35),
     ]
     definitions = dict(rows_of(book["Définitions"])[1:])
@@ -352,6 +354,11 @@ def test_same_store_and_arguments_give_the_same_numbers(pack_store, tmp_path, ca
         ),
         pytest.param(["--og", OG, "--commande", "CMD-NONE"], "bon de commande inconnu", id="unknown-order"),
         pytest.param(["--og", "999999999"], "organisme gestionnaire inconnu", id="unknown-og"),
+        pytest.param(
+            ["--og", OG, "--commande", "CMD-R-1", "--finess-et", "130000011"],
+            "n'est pas dans le bon de commande CMD-R-1",
+            id="esms-other-order",
+        ),
     ],
 )  # fmt: skip
 def test_usage_errors_exit_2_and_write_nothing(pack_store, tmp_path, capsys, args, message) -> None:
