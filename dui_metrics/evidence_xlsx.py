@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import math
 from pathlib import PurePath
 
 import pandas as pd
@@ -66,6 +67,15 @@ def _sheet(wb: Workbook, title: str, headers: list[str], rows, formats_: dict, w
         ws.column_dimensions[get_column_letter(index)].width = width
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = ws.dimensions
+    # The header row tall enough for its wrapped headings (15 points a line, plus the
+    # filter button), and printed pages landscape, one page wide, headings repeated.
+    lines = max(math.ceil(len(h) / max(w - 3, 1)) for h, w in zip(headers, widths, strict=True))
+    ws.row_dimensions[1].height = 15 * lines + 3
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.print_title_rows = "1:1"
     return ws
 
 
@@ -113,8 +123,13 @@ def render(pack: Pack) -> bytes:
         [12, 36, 16, *(max(10, len(h) + 2) for h in headers), 10, 80],
     )
     _fill_statuses(ws, list(range(4, 4 + len(criteria) + 1)))
+    gap_width = ws.column_dimensions[get_column_letter(ws.max_column)].width
     for (cell,) in ws.iter_rows(min_row=2, min_col=ws.max_column, max_col=ws.max_column):
         cell.alignment = WRAP
+        # rows tall enough for the wrapped gaps (not every spreadsheet fits them itself)
+        lines = math.ceil(len(str(cell.value or "")) / (gap_width - 4))
+        if lines > 1:
+            ws.row_dimensions[cell.row].height = 15 * lines
 
     # --- one sheet per criterion ----------------------------------------------------------------
     for crit, header in zip(criteria, headers, strict=True):
