@@ -57,6 +57,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from child import wait_child  # noqa: E402  (bench/child.py, beside this script)
+
 TARGET_S = 20.0
 OG = "99900001"  # + Luhn check digit: a FINESS EJ that no national OG has
 COMMANDE = "CMD-BENCH-{n}"
@@ -246,18 +248,8 @@ def child(part: str, store: Path, og: str, commande: str, scratch: Path, timeout
     start = time.perf_counter()
     with stdout.open("wb") as handle, stderr.open("wb") as errors:
         proc = subprocess.Popen(command, stdout=handle, stderr=errors, cwd=ROOT)
-    killed = False
-    while True:
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            break
-        if time.perf_counter() - start > timeout and not killed:
-            proc.kill()  # this child only, by its pid
-            killed = True
-        time.sleep(0.02)
+    code, rss, killed = wait_child(proc, timeout)
     wall = time.perf_counter() - start
-    rss = usage.ru_maxrss / 1024
-    code = os.waitstatus_to_exitcode(status)
     if killed:
         return f"stopped after {timeout:g} s", wall, rss
     if code:

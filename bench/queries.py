@@ -41,6 +41,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from child import wait_child  # noqa: E402  (bench/child.py, beside this script)
+
 TARGET_S = 5.0
 TARGET_RSS_MIB = 4096
 PARTS = ("count", "copy", "va", "indicators", "parquet", "monthly", "period")
@@ -128,23 +130,14 @@ def child(
     start = time.perf_counter()
     with result_file.open("w") as handle:
         proc = subprocess.Popen(command, stdout=handle)
-    killed = False
-    while True:
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            break
-        if time.perf_counter() - start > timeout and not killed:
-            proc.kill()  # this child only, by its pid
-            killed = True
-        time.sleep(0.05)
+    code, rss, killed = wait_child(proc, timeout, poll=0.05)
     wall = time.perf_counter() - start
     text = result_file.read_text()
     result_file.unlink()
-    rss = usage.ru_maxrss / 1024
     if killed:
         return f"stopped after {timeout:g} s", wall, rss
-    if os.waitstatus_to_exitcode(status):
-        return f"failed (exit {os.waitstatus_to_exitcode(status)}; > {max_gib:g} GiB?)", wall, rss
+    if code:
+        return f"failed (exit {code}; > {max_gib:g} GiB?)", wall, rss
     return json.loads(text.strip().splitlines()[-1]), wall, rss
 
 
