@@ -186,11 +186,13 @@ class _Document(FPDF):
         fills=None,
         bold: tuple[int, ...] = (),
         boxed: bool = False,
+        heading_size: float | None = None,
     ) -> None:
         """A table: ``columns`` are (width mm, heading, alignment L, C or R); ``rows`` are
         lists of texts, wrapped in their column; ``fills(column, text)`` gives a cell's fill
         colour or None; ``bold`` the columns in bold. Headings on a blue band, repeated on
-        each new page; horizontal rules, or every border (``boxed``). Drawn line by line
+        each new page, in ``heading_size`` points (default ``size``); horizontal rules, or every
+        border (``boxed``). Drawn line by line
         (`wrap`, `put`): fpdf2's table laid every cell out twice, 40 % of the time of a PDF
         of 300 ESMS."""
         pad = 0.8
@@ -200,8 +202,9 @@ class _Document(FPDF):
 
         def draw(cells, y, header):
             texts = []
+            font = (heading_size or size) if header else size
             for i, ((width, _, _), text) in enumerate(zip(columns, cells, strict=True)):
-                self.set_font(FONT, "B" if header or i in bold else "", size)
+                self.set_font(FONT, "B" if header or i in bold else "", font)
                 texts.append(self.wrap(str(text), width - 2 * pad))
             height = max(len(t) for t in texts) * line + 2 * pad
             if y + height > self.page_break_trigger and not header:
@@ -218,7 +221,7 @@ class _Document(FPDF):
                     self.rect(x, y, width, height, style="F")
                 if boxed:
                     self.rect(x, y, width, height)
-                self.set_font(FONT, "B" if header or i in bold else "", size)
+                self.set_font(FONT, "B" if header or i in bold else "", font)
                 top = y + (height - len(lines) * line) / 2  # vertically centred
                 for k, text in enumerate(lines):
                     self.put(x + pad, top + k * line + 0.3, text, width - 2 * pad, align)
@@ -283,9 +286,9 @@ def _attestation(pdf: _Document, pack: Pack) -> None:
     )
     pdf.ln(1)
     criteria = pack.criteria
-    columns = [(19, "FINESS ET", "L"), (38, "Établissement", "L")]
-    columns += [(15.5, va.CRITERION_HEADERS.get(c, c), "C") for c in criteria]
-    columns.append((14.5, "VA", "C"))
+    columns = [(18, "FINESS ET", "L"), (36, "Établissement", "L")]
+    columns += [(16, va.CRITERION_HEADERS.get(c, c), "C") for c in criteria]
+    columns.append((14, "VA", "C"))
     rows = (
         [
             finess,
@@ -303,6 +306,7 @@ def _attestation(pdf: _Document, pack: Pack) -> None:
         fills=lambda i, text: FILLS.get(text) if i >= 2 else None,
         bold=(len(columns) - 1,),
         boxed=True,
+        heading_size=6.3,  # « événement » fits its column
     )
     pdf.set_font(FONT, size=9)
     pdf.ln(4)
