@@ -160,9 +160,10 @@ def esms_frame(store: Store) -> pd.DataFrame:
 
 def _labels(codes: pd.Series, label) -> pd.Series:
     """``label`` of each code (NaN where the code is missing), computed once per distinct
-    code: a national frame repeats a hundred départements 40,000 times."""
+    code: a national frame repeats a hundred départements 40,000 times. Object dtype, so that
+    a column of missing codes only (float NaN) can still be filled with a text."""
     distinct = codes.dropna().unique()
-    return codes.map(dict(zip(distinct, map(label, distinct), strict=True)))
+    return codes.map(dict(zip(distinct, map(label, distinct), strict=True))).astype(object)
 
 
 def filter_options(store: Store, ref: Referentiel) -> dict[str, dict[str, str]]:
