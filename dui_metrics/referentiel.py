@@ -6,6 +6,7 @@ file to change windows or targets. Nothing here computes anything.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from functools import cache
@@ -131,7 +132,17 @@ def _parse(data: dict, source: str) -> Referentiel:
     return ref
 
 
+# Codes are the data contract's snake_case names (files, CLI, exports): never free text.
+_CODE = re.compile(r"[a-z][a-z0-9_]*")
+
+
 def _check(ref: Referentiel) -> None:
+    for code in [i.code for i in ref.indicators] + [c.code for c in ref.criteria]:
+        if not _CODE.fullmatch(code):
+            raise ReferentielError(
+                f"{ref.source} : code « {code} » invalide : lettres minuscules sans accent, "
+                "chiffres et _ attendus, commençant par une lettre (ex. ins_qualifiees)"
+            )
     codes = {i.code for i in ref.counts}
     kinds = {i.code: i.kind for i in ref.counts}
     for rate in ref.rates:
