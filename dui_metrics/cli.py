@@ -47,7 +47,7 @@ from dui_metrics.store import (
     default_path,
     fault,
 )
-from dui_metrics.text import neutralise_formula
+from dui_metrics.text import neutralise_formula, shown
 from dui_metrics.writer import writable_copy
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_FAULT = 0, 1, 2, 3
@@ -429,11 +429,11 @@ def _report(results) -> int:
     for result in results:
         if result.status == REJECTED:
             code = EXIT_REJECTED
-            print(describe(result), file=sys.stderr)
+            print(shown(describe(result)), file=sys.stderr)
         else:
-            print(describe(result))
+            print(shown(describe(result)))
         for warning in result.warnings[:MAX_LISTED]:
-            print(f"avertissement : {warning}", file=sys.stderr)
+            print(shown(f"avertissement : {warning}"), file=sys.stderr)
         hidden = len(result.warnings) - MAX_LISTED
         if hidden > 0:
             print(
@@ -476,7 +476,7 @@ def _ingest(args: argparse.Namespace, paths, ref, max_mb=None, demo: bool = Fals
             accepted.append(result.file)
         # « accepté »: checked, written into the store only when the command ends well
         status = "accepté" if result.status == LOADED else result.status
-        print(f"[{done}/{total}] {result.file} : {status}", file=sys.stderr)
+        print(shown(f"[{done}/{total}] {result.file} : {status}"), file=sys.stderr)
 
     try:
         with writable_copy(path) as store:
@@ -497,12 +497,12 @@ def _ingest(args: argparse.Namespace, paths, ref, max_mb=None, demo: bool = Fals
                 )
             results = ingest_scanned(store, scanned, ref, progress, max_mb, demo=demo)
     except StoreFault as exc:
-        print(f"dui-metrics : erreur : {exc}", file=sys.stderr)
+        print(shown(f"dui-metrics : erreur : {exc}"), file=sys.stderr)
         saved = "aucun fichier n'a été enregistré : le magasin est resté tel qu'il était"
         if accepted:
             saved += " ; fichiers acceptés mais non enregistrés, à importer de nouveau : "
             saved += ", ".join(accepted)
-        print(f"dui-metrics : {saved}", file=sys.stderr)
+        print(shown(f"dui-metrics : {saved}"), file=sys.stderr)
         return EXIT_FAULT
     return _report(results)
 
@@ -557,10 +557,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.flush()  # an output that cannot be written fails here, not at exit
         return code
     except StoreFault as exc:
-        print(f"dui-metrics : erreur : {exc}", file=sys.stderr)
+        print(shown(f"dui-metrics : erreur : {exc}"), file=sys.stderr)
         return EXIT_FAULT
     except (UsageError, StoreError, ReferentielError) as exc:
-        print(f"dui-metrics : erreur : {exc}", file=sys.stderr)
+        print(shown(f"dui-metrics : erreur : {exc}"), file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:
         # Output piped into `head` and closed early: not an error of ours.
@@ -581,7 +581,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         found = fault(exc, _store_path(args), "lecture")
         if found is None:
             raise
-        print(f"dui-metrics : erreur : {found}", file=sys.stderr)
+        print(shown(f"dui-metrics : erreur : {found}"), file=sys.stderr)
         return EXIT_FAULT
 
 

@@ -111,6 +111,19 @@ def mask_personal(text: str) -> str:
     return _PHONE_LIKE.sub("(valeur masquée : numéro de téléphone)", text)
 
 
+# --- text from files, in a terminal --------------------------------------------------------
+_TERMINAL_UNSAFE = re.compile(
+    "[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029" + "".join(sorted(BIDI_CONTROLS)) + "]"
+)
+
+
+def shown(text: object) -> str:
+    """A message for a terminal: line breaks kept, every other control character (escape
+    sequences that recolour or rewrite the terminal, carriage returns, tabs) and bidirectional
+    control shown as ``?``. File names are the user's, and may hold anything."""
+    return _TERMINAL_UNSAFE.sub("?", str(text))
+
+
 # --- text from files, on screen ----------------------------------------------------------
 _MARKDOWN_SPECIALS = re.compile("([" + re.escape(string.punctuation) + "])")
 

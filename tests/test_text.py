@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dui_metrics.text import clean_name, escape_markdown, escape_plotly, words
+from dui_metrics.text import clean_name, escape_markdown, escape_plotly, shown, words
 
 
 @pytest.mark.parametrize(
@@ -72,3 +72,32 @@ def test_escaped_markdown_reads_back_as_the_cleaned_text(text) -> None:
 def test_escape_plotly() -> None:
     assert escape_plotly("<b>A & B</b><br>") == "&lt;b&gt;A &amp; B&lt;/b&gt;&lt;br&gt;"
     assert escape_plotly("EHPAD\n\u202eA") == "EHPAD A"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("a\x1b[31mb.csv", "a?[31mb.csv", id="escape-sequence"),
+        pytest.param("x\ry\tz", "x?y?z", id="cr-tab"),
+        pytest.param("ligne 1\n  ligne 2", "ligne 1\n  ligne 2", id="line-breaks-kept"),
+        pytest.param("69\u202e3188", "69?3188", id="bidi-override"),
+        pytest.param("Établissement « œ »", "Établissement « œ »", id="french-kept"),
+    ],
+)
+def test_messages_for_a_terminal_show_control_characters_as_question_marks(text, expected) -> None:
+    assert shown(text) == expected
+
+
+def test_ingest_progress_never_sends_a_file_name_s_escape_sequence(tmp_path, capsys) -> None:
+    from dui_metrics import cli
+
+    name = "usages\x1b[2J\x1b[31m.csv"
+    (tmp_path / name).write_text(
+        "finess_et;periode;indicateur;valeur\n690000013;2025-01;ins_qualifiees;3\n",
+        encoding="utf-8",
+    )
+    code = cli.main(["ingest", "--store", str(tmp_path / "s.duckdb"), str(tmp_path / name)])
+    out = capsys.readouterr()
+    assert code == 0
+    assert "\x1b" not in out.out + out.err
+    assert "usages?[2J?[31m.csv" in out.err
