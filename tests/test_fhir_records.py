@@ -1,5 +1,5 @@
 """TDDUI FHIR bundles → records (`ingest.fhir.parse_bundle`), on the official ANS examples
-(CC0, ``../shared/reference/tddui``), with every expected value worked out by hand from the
+(CC0, copied in ``tests/data/tddui``), with every expected value worked out by hand from the
 JSON, then counted on a real DuckDB store (référentiel defaults: activity window 3 months, PP
 validity 12 months)."""
 
@@ -15,14 +15,12 @@ from dui_metrics.errors import ExportError
 from dui_metrics.ingest.fhir import parse_bundle, parse_bundles
 from dui_metrics.records import count_base
 
-TDDUI = Path(__file__).resolve().parents[2] / "shared" / "reference" / "tddui"
+TDDUI = Path(__file__).resolve().parent / "data" / "tddui"  # see its SOURCES.md
 BUNDLE = TDDUI / "Bundle-tddui-bundle-example.json"
 FINESS = "480787529"  # Organization idNatSt "1480787529" minus its first digit
 DOSSIER = "3480787529/194704032"  # the Patient's PI identifier, as written
 SEJOUR = "Encounter/tddui-encounter-sejour-example"
 D = dt.date
-
-pytestmark = pytest.mark.skipif(not BUNDLE.exists(), reason="TDDUI examples not present")
 
 
 def load(name: str) -> dict:
