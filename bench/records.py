@@ -375,7 +375,11 @@ def main() -> None:
             print(f"{LABELS['records_of']:<28} {median(part, 'records_of'):>9.2f}")
     if "count" in runs and isinstance(runs["count"][0][0], dict):
         r = runs["count"][0][0]
-        print(f"  (count_base: {r['esms']:,} ESMS × {r['months']} months; its child read too)")
+        print(f"  (count_base: {r['esms']:,} ESMS × {r['months']} months; its child read too:")
+        print(
+            f"   read_record_table × 5 {median('count', 'read'):.2f} s, records_of "
+            f"{median('count', 'records_of'):.2f} s there)"
+        )
     base = median("baseline")
     read = median("read") if "read" in runs else median("count", "read")
     build = median("read", "records_of") if "read" in runs else median("count", "records_of")
