@@ -33,7 +33,6 @@ import argparse
 import contextlib
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -41,7 +40,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from child import wait_child  # noqa: E402  (bench/child.py, beside this script)
+from child import json_child  # noqa: E402  (bench/child.py, beside this script)
 
 TARGET_S = 5.0
 TARGET_RSS_MIB = 4096
@@ -127,18 +126,7 @@ def child(
     result_file = out.with_suffix(".json")
     command = [sys.executable, __file__, str(store), "--part", part, "--out", str(out)]
     command += ["--max-gib", str(max_gib)]
-    start = time.perf_counter()
-    with result_file.open("w") as handle:
-        proc = subprocess.Popen(command, stdout=handle)
-    code, rss, killed = wait_child(proc, timeout, poll=0.05)
-    wall = time.perf_counter() - start
-    text = result_file.read_text()
-    result_file.unlink()
-    if killed:
-        return f"stopped after {timeout:g} s", wall, rss
-    if code:
-        return f"failed (exit {code}; > {max_gib:g} GiB?)", wall, rss
-    return json.loads(text.strip().splitlines()[-1]), wall, rss
+    return json_child(command, result_file, timeout, max_gib)
 
 
 def main() -> None:

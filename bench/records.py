@@ -41,7 +41,6 @@ import datetime as dt
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -49,7 +48,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from child import wait_child  # noqa: E402  (bench/child.py, beside this script)
+from child import json_child  # noqa: E402  (bench/child.py, beside this script)
 
 TARGET_RATIO = 2.0
 TARGET_RSS_MIB = 4096
@@ -271,18 +270,7 @@ def child(
     out = Path(f"/tmp/dui-bench-records-{os.getpid()}-{part}.json")
     command = [sys.executable, __file__, "--out", str(folder), "--part", part]
     command += ["--max-gib", str(max_gib)] + (["--profile", part] if profile else [])
-    start = time.perf_counter()
-    with out.open("w") as handle:
-        proc = subprocess.Popen(command, stdout=handle)
-    code, rss, killed = wait_child(proc, timeout, poll=0.05)
-    wall = time.perf_counter() - start
-    text = out.read_text()
-    out.unlink()
-    if killed:
-        return f"stopped after {timeout:g} s", wall, rss
-    if code:
-        return f"failed (exit {code}; > {max_gib:g} GiB?)", wall, rss
-    return json.loads(text.strip().splitlines()[-1]), wall, rss
+    return json_child(command, out, timeout, max_gib)
 
 
 # --- main ----------------------------------------------------------------------------------
