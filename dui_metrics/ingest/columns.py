@@ -276,17 +276,24 @@ class Layout:
     warnings: tuple[Problem, ...] = ()  # columns ignored, said to the user
 
 
-def detect_layout(file: str, headers: list[str], ref: Referentiel) -> tuple[Layout, list[Problem]]:
-    """Recognise the kind of a file from its header. Problems are errors on ``ligne 1``."""
+AGGREGATES_ONLY = "ne garde que des comptages agrégés"
+
+
+def map_headers(
+    file: str, headers: list[str], name_of, kept: str = AGGREGATES_ONLY
+) -> tuple[dict[str, int], list[int], list[Problem]]:
+    """Each header's column by ``name_of(header)`` (None: not a known column): the known
+    columns by position, the positions of the others (blank headers included), and the
+    header's problems on ``ligne 1``: an identifying column (what dui-metrics ``kept`` says
+    what it keeps instead), a column named twice."""
     problems: list[Problem] = []
     names: dict[str, int] = {}
     unknown: list[int] = []
-    indicator_lookup = ref.name_lookup()
     for pos, header in enumerate(headers):
         if not str(header).strip():
             unknown.append(pos)
             continue
-        name = canonical(header) or indicator_lookup.get(normalize_key(header))
+        name = name_of(header)
         personal = identifying(header) if name is None else None
         if personal:
             problems.append(
@@ -294,10 +301,9 @@ def detect_layout(file: str, headers: list[str], ref: Referentiel) -> tuple[Layo
                     file,
                     1,
                     header,
-                    f"donnée identifiante ({personal}) refusée : dui-metrics ne "
-                    "garde que des comptages agrégés, sans nom, date de naissance, adresse, "
-                    "e-mail, téléphone ni NIR / matricule INS ; retirez cette colonne de "
-                    "l'export",
+                    f"donnée identifiante ({personal}) refusée : dui-metrics {kept}, "
+                    "sans nom, date de naissance, adresse, e-mail, téléphone ni NIR / "
+                    "matricule INS ; retirez cette colonne de l'export",
                 )
             )
         elif name is None:
@@ -314,6 +320,15 @@ def detect_layout(file: str, headers: list[str], ref: Referentiel) -> tuple[Layo
             )
         else:
             names[name] = pos
+    return names, unknown, problems
+
+
+def detect_layout(file: str, headers: list[str], ref: Referentiel) -> tuple[Layout, list[Problem]]:
+    """Recognise the kind of a file from its header. Problems are errors on ``ligne 1``."""
+    indicator_lookup = ref.name_lookup()
+    names, unknown, problems = map_headers(
+        file, headers, lambda h: canonical(h) or indicator_lookup.get(normalize_key(h))
+    )
 
     has_long = "indicateur" in names or "valeur" in names
     if "periode" in names:

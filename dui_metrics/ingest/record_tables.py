@@ -26,7 +26,7 @@ from dui_metrics.errors import ExportError, Problem
 from dui_metrics.finess import is_valid_finess, normalize_finess
 from dui_metrics.ingest import readers
 from dui_metrics.ingest.columns import canonical as usage_canonical
-from dui_metrics.ingest.columns import identifying
+from dui_metrics.ingest.columns import map_headers
 from dui_metrics.text import normalize_key
 
 DOSSIERS, PP, EVENTS, DMP, MSS = (
@@ -107,40 +107,13 @@ def column_of(header: str) -> str | None:
 def detect_kind(file: str, headers: list[str]) -> tuple[str, dict[str, int], list[Problem]]:
     """The kind of a record table from its header, its columns by position, and the header's
     problems (``ligne 1``). An empty kind: not a record table (no problem said then)."""
-    names: dict[str, int] = {}
-    problems: list[Problem] = []
-    unknown: list[str] = []
-    for pos, header in enumerate(headers):
-        if not str(header).strip():
-            continue
-        name = column_of(header)
-        personal = identifying(header) if name is None else None
-        if personal:
-            problems.append(
-                Problem(
-                    file,
-                    1,
-                    header,
-                    f"donnée identifiante ({personal}) refusée : dui-metrics ne garde des "
-                    "dossiers que leur identifiant local et des dates, sans nom, date de "
-                    "naissance, adresse, e-mail, téléphone ni NIR / matricule INS ; retirez "
-                    "cette colonne de l'export",
-                )
-            )
-        elif name is None:
-            unknown.append(header)
-        elif name in names:
-            problems.append(
-                Problem(
-                    file,
-                    1,
-                    header,
-                    f"colonne en double : « {headers[names[name]]} » et « {header} » "
-                    f"désignent toutes deux {name}",
-                )
-            )
-        else:
-            names[name] = pos
+    names, positions, problems = map_headers(
+        file,
+        headers,
+        column_of,
+        "ne garde des dossiers que leur identifiant local et des dates",
+    )
+    unknown = [headers[p] for p in positions if str(headers[p]).strip()]
     kinds = {_MARKERS[n] for n in names if n in _MARKERS}
     if len(kinds) != 1:
         if len(kinds) > 1:
