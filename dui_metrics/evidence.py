@@ -104,12 +104,17 @@ class Pack:
         return {f: s for (f, c), (s, _) in self._checks_by_key.items() if c == va.VERDICT}
 
     @cached_property
-    def provenance(self) -> dict[tuple[str, dt.date, str], str]:
-        """(finess_et, periode, indicateur) → source label of that count."""
-        labels = {
+    def source_labels(self) -> dict[int, str]:
+        """import_id → how the pack names that import (`source_label`)."""
+        return {
             r.import_id: source_label(r.kind, r.file_name, r.imported_at)
             for r in self.sources.itertuples(index=False)
         }
+
+    @cached_property
+    def provenance(self) -> dict[tuple[str, dt.date, str], str]:
+        """(finess_et, periode, indicateur) → source label of that count."""
+        labels = self.source_labels
         rows = self.rows
         periods = pd.to_datetime(rows["periode"]).dt.date.tolist()
         keys = zip(rows["finess_et"].tolist(), periods, rows["indicateur"].tolist(), strict=True)
@@ -338,11 +343,16 @@ FINGERPRINT_RULE = (
 
 
 # --- what the writers show --------------------------------------------------------------------
+def file_label(name: str) -> str:
+    """A file's name without the folders it was imported from."""
+    return PurePath(str(name)).name or str(name)
+
+
 def source_label(kind: str, file_name: str, imported_at: dt.datetime) -> str:
     """``usages-2025-04.csv (importé le 12/05/2025)``, or `FROM_RECORDS` for counts computed
     from record-level files."""
     day = formats.fr_date(pd.Timestamp(imported_at).date())
-    file_name = PurePath(str(file_name)).name or str(file_name)
+    file_name = file_label(file_name)
     if str(kind).startswith("dossiers") or str(kind).startswith("tddui"):
         return f"{FROM_RECORDS} ({file_name}, importé le {day})"
     return f"{file_name} (importé le {day})"
@@ -411,10 +421,7 @@ def deployment_rows(pack: Pack) -> pd.DataFrame:
     """Per ESMS: deployment date, first month with usage data up to the VA month, the
     ``deploye`` check (status and detail) and the reference file that gave the date."""
     first = pack.rows.groupby("finess_et")["periode"].min()
-    labels = {
-        r.import_id: source_label(r.kind, r.file_name, r.imported_at)
-        for r in pack.sources.itertuples(index=False)
-    }
+    labels = pack.source_labels
     checks = pack.checks[pack.checks["critere"] == "deploye"].set_index("finess_et")
     out = []
     for r in pack.esms.itertuples(index=False):

@@ -19,7 +19,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 from importlib.resources import files
-from pathlib import PurePath
 
 import pandas as pd
 from fpdf import FPDF
@@ -599,7 +598,7 @@ def _definitions(pdf: _Document, pack: Pack) -> None:
         [(50, "Fichier", "L"), (89, "SHA-256", "L"), (25, "Importé le", "L"), (16, "Lignes", "R")],
         (
             [
-                PurePath(str(r.file_name)).name or str(r.file_name),
+                evidence.file_label(r.file_name),
                 r.sha256,
                 pd.Timestamp(r.imported_at).strftime("%d/%m/%Y %H:%M"),
                 formats.fr_int(r.rows_loaded),

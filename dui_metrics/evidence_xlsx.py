@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import math
-from pathlib import PurePath
 
 import pandas as pd
 from openpyxl import Workbook
@@ -87,11 +86,6 @@ def _fill_statuses(ws, columns: list[int]) -> None:
             fill = fills.get(cell.value)
             if fill is not None:
                 cell.fill = fill
-
-
-def file_label(name: str) -> str:
-    """A file's name without the folders it was imported from."""
-    return PurePath(str(name)).name or str(name)
 
 
 def render(pack: Pack) -> bytes:
@@ -221,7 +215,7 @@ def render(pack: Pack) -> bytes:
         ],
         (
             [
-                file_label(r.file_name),
+                evidence.file_label(r.file_name),
                 r.sha256,
                 r.kind,
                 pd.Timestamp(r.imported_at).to_pydatetime(),
@@ -264,8 +258,7 @@ def definition_rows(pack: Pack) -> list[tuple[str, object]]:
     ]
     rows += pack_rules(pack)
     for indicator in ref.indicators:
-        kind = {"stock": "stock", "flux": "flux", "taux": "taux"}[indicator.kind]
-        text = f"{indicator.label} ({kind})"
+        text = f"{indicator.label} ({indicator.kind})"
         if indicator.kind == "taux":
             text += f" = {indicator.numerator} / {indicator.denominator}"
         rows.append((indicator.code, text))
