@@ -1,7 +1,7 @@
 """Store: the local analytical store and the only holder of a DuckDB connection.
 
 It owns the schema, its version and migrations, and the SQL files of ``dui_metrics/sql``.
-Tables (schema version 1):
+Tables (schema version 2):
 
 - ``meta(key, value)``: ``schema_version``.
 - ``imports``: the ingestion log, one row per file loaded (name, SHA-256, time, rows loaded
@@ -10,6 +10,10 @@ Tables (schema version 1):
 - ``usage``: typed monthly base counts keyed ``(finess_et, periode, indicateur)``, each row
   pointing to the import and line it came from (the raw layer as received stays in the file
   named by the log).
+- ``records_*`` (``sejours``, ``ins``, ``pp``, ``evenements``, ``dmp``, ``mss``): the DUI's
+  pseudonymised records (local dossier ids, dates, codes), ``record_imports`` (the extract of
+  each record import, its coverage), ``usage_shadowed`` (precomputed values hidden by counts
+  computed from records): see ``sql/migrate_v2.sql`` and ``dui_metrics/records_store.py``.
 
 Nothing connects at import time. The app opens the store read-only.
 """
@@ -31,7 +35,7 @@ from typing import NoReturn
 
 import duckdb
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DEFAULT_PATH = Path("data") / "dui-metrics.duckdb"
 ENV_VAR = "DUI_METRICS_STORE"
 # meta key: SHA-256 of the demo files imported (comma-separated); see Store.demo_state
@@ -238,9 +242,14 @@ def _create_v1(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(sql("schema_v1"))
 
 
+def _migrate_v2(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(sql("migrate_v2"))
+
+
 # Migrations from version N to N + 1. Each runs inside the transaction that bumps the version,
-# so a store is never left between two versions.
-MIGRATIONS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {}
+# so a store is never left between two versions. A new store is made by version 1's schema
+# and every migration, in the same transaction.
+MIGRATIONS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {1: _migrate_v2}
 
 
 class Store:
@@ -348,6 +357,8 @@ class Store:
                 )
             with self.transaction():
                 _create_v1(self.con)
+                for step in range(1, SCHEMA_VERSION):
+                    MIGRATIONS[step](self.con)
                 self.con.execute(
                     "insert into meta values ('schema_version', ?)", [str(SCHEMA_VERSION)]
                 )

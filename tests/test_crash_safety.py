@@ -167,8 +167,8 @@ def test_ingest_killed_at_random_points_leaves_before_or_after(
 
 
 # --- schema migration through the command line ------------------------------------------
-# No older schema exists yet (SCHEMA_VERSION is 1): the "next release" is this package with
-# schema 2 (a column added to usage), patched in a separate process.
+# The "next release" is this package with one more schema version (a column added to usage),
+# patched in a separate process.
 NEXT_RELEASE = r"""
 import sys, time
 from pathlib import Path
@@ -181,15 +181,18 @@ def add_comment(con):
         Path(sys.argv[2]).touch()
         time.sleep(60)
 
-store_mod.SCHEMA_VERSION = 2
-store_mod.MIGRATIONS[1] = add_comment
+store_mod.MIGRATIONS[store_mod.SCHEMA_VERSION] = add_comment
+store_mod.SCHEMA_VERSION += 1
 sys.exit(main(["indicators", "--store", sys.argv[1]]))
 """
 
 
+NEXT = str(store_mod.SCHEMA_VERSION + 1)
+
+
 def v2_contents(path: Path) -> tuple:
     """Schema version, (rows, comments) of usage, the log: read with DuckDB itself (this
-    release's Store refuses a schema 2 store)."""
+    release's Store refuses the next release's store)."""
     with duckdb.connect(str(path), read_only=True) as con:
         return (
             con.execute("select value from meta where key = 'schema_version'").fetchone()[0],
@@ -231,7 +234,7 @@ def test_older_store_is_migrated_through_the_cli_even_after_a_killed_migration(
     v1_bytes = store_path.read_bytes()
 
     # A read of the next release migrates first; killed during the migration, the store is
-    # untouched (still schema 1, same bytes) and the lock is released.
+    # untouched (still this release's schema, same bytes) and the lock is released.
     migrating = tmp_path / "migrating"
     slow = subprocess.Popen(
         [sys.executable, str(script), str(store_path), str(migrating)],
@@ -259,9 +262,9 @@ def test_older_store_is_migrated_through_the_cli_even_after_a_killed_migration(
     assert v2.returncode == 0, v2.stderr
     assert v2.stdout == v1.stdout
     assert leftovers(store_path) == []  # the killed migration's copy removed
-    assert v2_contents(store_path) == ("2", [(2, 0)], [("u.csv",)])
+    assert v2_contents(store_path) == (NEXT, [(2, 0)], [("u.csv",)])
 
-    # This release (schema 1) refuses the newer store with an explanation, and leaves it be.
+    # This release refuses the newer store with an explanation, and leaves it be.
     old = subprocess.run(
         [SCRIPT, "indicators", "--store", str(store_path)],
         env=env,
@@ -270,7 +273,7 @@ def test_older_store_is_migrated_through_the_cli_even_after_a_killed_migration(
         timeout=60,
     )
     assert old.returncode == 2 and "plus récent" in old.stderr
-    assert v2_contents(store_path) == ("2", [(2, 0)], [("u.csv",)])
+    assert v2_contents(store_path) == (NEXT, [(2, 0)], [("u.csv",)])
 
 
 READER_LOOP = r"""

@@ -37,11 +37,12 @@ def test_older_store_is_migrated_with_its_data(
     def add_comment_column(con) -> None:
         con.execute("alter table usage add column commentaire varchar")
 
-    # A later release: schema 2 adds a column; the v1 store must be upgraded, not discarded.
-    monkeypatch.setattr(store_mod, "SCHEMA_VERSION", 2)
-    monkeypatch.setitem(store_mod.MIGRATIONS, 1, add_comment_column)
+    # A later release adds a column; the store must be upgraded, not discarded.
+    current = store_mod.SCHEMA_VERSION
+    monkeypatch.setattr(store_mod, "SCHEMA_VERSION", current + 1)
+    monkeypatch.setitem(store_mod.MIGRATIONS, current, add_comment_column)
     with Store(store_path, read_only=True) as s:  # even a read-only open upgrades first
-        assert s.schema_version == 2
+        assert s.schema_version == current + 1
         assert s.execute("select valeur, commentaire from usage").fetchall() == [(7, None)]
 
 
@@ -54,13 +55,14 @@ def test_failed_migration_leaves_the_store_at_its_version(
         con.execute("alter table usage add column x varchar")
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(store_mod, "SCHEMA_VERSION", 2)
-    monkeypatch.setitem(store_mod.MIGRATIONS, 1, broken)
+    current = store_mod.SCHEMA_VERSION
+    monkeypatch.setattr(store_mod, "SCHEMA_VERSION", current + 1)
+    monkeypatch.setitem(store_mod.MIGRATIONS, current, broken)
     with pytest.raises(RuntimeError):
         Store(store_path)
-    monkeypatch.setattr(store_mod, "SCHEMA_VERSION", 1)
+    monkeypatch.setattr(store_mod, "SCHEMA_VERSION", current)
     with Store(store_path) as s:
-        assert s.schema_version == 1
+        assert s.schema_version == current
         columns = [
             r[0]
             for r in s.execute(
@@ -68,6 +70,23 @@ def test_failed_migration_leaves_the_store_at_its_version(
             ).fetchall()
         ]
         assert "x" not in columns
+
+
+def test_version_1_store_gets_the_record_tables_and_keeps_its_data(store_path: Path) -> None:
+    # A store written by a release of schema 1 (the tables of schema_v1.sql only).
+    import duckdb
+
+    with duckdb.connect(str(store_path)) as con:
+        con.execute(store_mod.sql("schema_v1"))
+        con.execute("insert into meta values ('schema_version', '1'), ('demo_sha256', '')")
+        con.execute(
+            "insert into usage values ('690000013', date '2025-01-01', 'dossiers_actifs', 7, 1, 2)"
+        )
+    with Store(store_path, read_only=True) as s:
+        assert s.schema_version == 2
+        assert s.execute("select valeur from usage").fetchall() == [(7,)]
+        for table in ("records_sejours", "records_evenements", "record_imports", "usage_shadowed"):
+            assert s.scalar(f"select count(*) from {table}") == 0
 
 
 def test_newer_store_is_refused(store_path: Path) -> None:
