@@ -9,6 +9,7 @@ identifier cannot store one: `Records` has no place for a name, a birth date or 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 from dataclasses import dataclass, field
@@ -146,16 +147,14 @@ def count_base(store: Store, ref: Referentiel, records: Records) -> pd.DataFrame
         frame = records.tables[name]
         schema = pa.schema([(c, types[k]) for c, k in columns.items()])
         store.register(name, pa.Table.from_pandas(frame, schema=schema, preserve_index=False))
-    params = {
-        "activite": ref.activity_window_months,
-        "validite_pp": ref.pp_window_months,
-        "dmp": records.documents is not None,
-        "mss": records.messages is not None,
-    }
+    windows = {"activite": ref.activity_window_months, "validite_pp": ref.pp_window_months}
+    carried = {"dmp": records.documents is not None, "mss": records.messages is not None}
     try:
-        result = store.query("records_counts", params).df()
+        store.register("rec_scope", store.arrow("records_scope_extract", carried))
+        result = store.query("records_counts", windows).df()
     finally:
-        for name in TABLES:
-            store.unregister(name)
+        for name in (*TABLES, "rec_scope"):
+            with contextlib.suppress(Exception):
+                store.unregister(name)
     result["periode"] = pd.to_datetime(result["periode"]).dt.date
     return result

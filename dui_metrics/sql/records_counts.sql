@@ -1,19 +1,21 @@
 -- records_counts: the eight base counts per ESMS and month, counted from pseudonymised records
--- (domain.md §6.1). Inputs registered by the caller (`records.count_base`), dates already the
--- local dates written in the files, statuses already canonical:
+-- (domain.md §6.1). Inputs registered by the caller (`records.count_base`,
+-- `records_store.recount`), dates already the local dates written in the files, statuses
+-- already canonical:
 --   rec_sejours(finess_et, dossier_id, date_entree, date_sortie)        date_sortie NULL: open
 --   rec_ins(finess_et, dossier_id, statut, date_statut)     statut provisoire|recuperee|validee|qualifiee
 --   rec_pp(finess_et, dossier_id, date_pp)
 --   rec_evenements(finess_et, dossier_id, date_evenement, statut)   statut annule|planifie don't count
 --   rec_dmp(finess_et, dossier_id, date_envoi, statut)        statut envoye|accepte count
 --   rec_mss(finess_et, date_message, sens)                         sens envoye|recu
--- Parameters: $activite (activity window, months), $validite_pp (PP validity, months), $dmp,
--- $mss (BOOLEAN: the input carries DMP documents, MSSanté messages; without, no such row:
--- missing, never zero).
--- Coverage: the months from the first to the last month with an activity (counted event,
--- counted DMP document, MSSanté message). Each ESMS gets every count for every coverage month
--- from its first month with an open séjour or an activity (0 where nothing happened); before
--- that, and outside the coverage, no row.
+--   rec_scope(finess_et, debut, fin, dmp, mss): the ESMS to count, each with the coverage of
+--     its extract (first and last month with an activity: counted event, counted DMP
+--     document, MSSanté message) and whether that extract carried DMP documents and MSSanté
+--     messages (without, no such row: missing, never zero).
+-- Parameters: $activite (activity window, months), $validite_pp (PP validity, months).
+-- Each ESMS gets every count for every coverage month from its first month with an open
+-- séjour or an activity (0 where nothing happened); before that, and outside the coverage,
+-- no row.
 -- Output: finess_et, periode (DATE, first of the month), indicateur, valeur (BIGINT).
 with
 events as (
@@ -44,9 +46,9 @@ activity as (
     union select finess_et, mois from messages
 ),
 months as (
-    select unnest(generate_series(min(mois), max(mois), interval 1 month))::date as mois
-    from activity
-    having count(*) > 0
+    select finess_et, unnest(generate_series(debut, fin, interval 1 month))::date as mois
+    from rec_scope
+    where debut is not null and fin is not null
 ),
 open_dossiers as (
     -- a séjour is open in M when it starts on or before M's last day and ends (if it ends)
@@ -54,17 +56,18 @@ open_dossiers as (
     select distinct s.finess_et, s.dossier_id, m.mois
     from rec_sejours s
     join months m
-        on s.date_entree <= last_day(m.mois)
+        on m.finess_et = s.finess_et
+       and s.date_entree <= last_day(m.mois)
        and (s.date_sortie is null or s.date_sortie >= m.mois)
 ),
 esms_months as (
-    select e.finess_et, m.mois
+    select m.finess_et, m.mois
     from (
         select finess_et, min(mois) as debut
         from (select finess_et, mois from open_dossiers union all select finess_et, mois from activity)
         group by finess_et
     ) e
-    join months m on m.mois >= e.debut
+    join months m on m.finess_et = e.finess_et and m.mois >= e.debut
 ),
 active as (
     select o.finess_et, o.dossier_id, o.mois
@@ -125,16 +128,17 @@ counts as (
 ),
 indicators as (
     select * from (values
-        ('personnes_accompagnees', true), ('dossiers_actifs', true),
-        ('dossiers_actifs_avec_pp', true), ('dossiers_actifs_avec_evenement', true),
-        ('ins_qualifiees', true), ('dmp_documents_envoyes', $dmp),
-        ('mss_messages_envoyes', $mss), ('mss_messages_recus', $mss)
-    ) t(indicateur, carried)
-    where carried
+        ('personnes_accompagnees', ''), ('dossiers_actifs', ''),
+        ('dossiers_actifs_avec_pp', ''), ('dossiers_actifs_avec_evenement', ''),
+        ('ins_qualifiees', ''), ('dmp_documents_envoyes', 'dmp'),
+        ('mss_messages_envoyes', 'mss'), ('mss_messages_recus', 'mss')
+    ) t(indicateur, needs)
 )
 select g.finess_et, g.mois as periode, i.indicateur, coalesce(c.valeur, 0)::bigint as valeur
 from esms_months g
-cross join indicators i
+join rec_scope s on s.finess_et = g.finess_et
+join indicators i
+    on i.needs = '' or (i.needs = 'dmp' and s.dmp) or (i.needs = 'mss' and s.mss)
 left join counts c
     on c.finess_et = g.finess_et and c.mois = g.mois and c.indicateur = i.indicateur
 order by g.finess_et, g.mois, i.indicateur
