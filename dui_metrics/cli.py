@@ -24,9 +24,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import SimpleNamespace
 
-from dui_metrics import indicators, va
+from dui_metrics import drilldown, indicators, va
 from dui_metrics import referentiel as referentiel_mod
 from dui_metrics.errors import MAX_LISTED, UsageError
+from dui_metrics.finess import is_valid_finess, normalize_finess
 from dui_metrics.ingest import (
     IGNORED,
     LOADED,
@@ -200,6 +201,26 @@ def build_parser() -> argparse.ArgumentParser:
         default=Path("data") / "demo",
         help="dossier des exports de démonstration (défaut : data/demo)",
     )
+
+    p = sub.add_parser(
+        "dossiers",
+        parents=[common],
+        help="dossiers actifs sans projet personnalisé, sans événement ou sans INS qualifiée",
+        description="Les dossiers actifs d'un ESMS pour un mois (règles des comptages calculés "
+        "depuis les dossiers) auxquels il manque un projet personnalisé en cours de validité "
+        "(pp), un événement dans le mois (evenement) ou une INS qualifiée à la fin du mois "
+        "(ins) : identifiant pseudonymisé, séjour, dernier projet personnalisé, dernier "
+        "événement, statut de l'INS. Une ligne par dossier, triées par identifiant.",
+    )
+    p.add_argument("--finess-et", required=True, metavar="FINESS", help="l'ESMS")
+    p.add_argument("--periode", required=True, type=_month, metavar="AAAA-MM", help="le mois")
+    p.add_argument(
+        "--manque",
+        required=True,
+        choices=drilldown.MISSING,
+        help="ce qui manque au dossier : pp, evenement ou ins",
+    )
+    p.add_argument("--format", choices=("csv", "json"), default="csv")
 
     sub.add_parser(
         "historique",
@@ -531,6 +552,37 @@ def cmd_history(args: argparse.Namespace, ref: referentiel_mod.Referentiel) -> i
     return EXIT_OK
 
 
+def cmd_dossiers(args: argparse.Namespace, ref: referentiel_mod.Referentiel) -> int:
+    code = normalize_finess(args.finess_et)
+    if code is None or not is_valid_finess(code):
+        raise UsageError(
+            f"FINESS invalide « {args.finess_et} » : 9 caractères attendus (chiffres, 2A ou 2B)"
+        )
+    with Store(_store_path(args), read_only=True) as store:
+        if not drilldown.has_records(store, code):
+            if not drilldown.known_esms(store, code):
+                raise UsageError(f"ESMS inconnu : {code} n'est pas dans le magasin")
+            print(
+                f"dui-metrics : aucun dossier enregistré pour l'ESMS {code} dans le magasin "
+                "(ses comptages, s'il en a, viennent d'exports précalculés) : importez ses "
+                "fichiers de dossiers ou TDDUI avec « dui-metrics ingest »",
+                file=sys.stderr,
+            )
+            return EXIT_REJECTED
+        frame = drilldown.missing_dossiers(store, ref, code, args.periode, args.manque)
+    columns = drilldown.MISSING_COLUMNS
+    # Dates as ISO text (AAAA-MM-JJ), as the import log prints its times; None stays empty.
+    rows = [
+        {
+            c: v.isoformat() if isinstance(v, dt.date) else v
+            for c, v in zip(columns, row, strict=True)
+        }
+        for row in frame.itertuples(index=False, name=None)
+    ]
+    _write(rows, columns, args.format)
+    return EXIT_OK
+
+
 COMMANDS = {
     "ingest": cmd_ingest,
     "indicators": cmd_indicators,
@@ -538,6 +590,7 @@ COMMANDS = {
     "preuves": cmd_evidence,
     "demo": cmd_demo,
     "historique": cmd_history,
+    "dossiers": cmd_dossiers,
 }
 
 
