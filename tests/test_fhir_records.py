@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from dui_metrics.errors import ExportError
-from dui_metrics.ingest.fhir import parse_bundle, parse_bundles
+from dui_metrics.ingest.fhir import iter_chunks, parse_bundle, parse_bundles
 from dui_metrics.records import count_base
 
 TDDUI = Path(__file__).resolve().parent / "data" / "tddui"  # see its SOURCES.md
@@ -51,7 +51,8 @@ def counts(store, ref, recs) -> dict[tuple[str, str, str], int]:
 
 
 def messages(error: pytest.ExceptionInfo) -> list[str]:
-    return [p.message for p in error.value.problems]
+    """Each problem as « resource : message » (the resource is the problem's column)."""
+    return [f"{p.column} : {p.message}" if p.column else p.message for p in error.value.problems]
 
 
 # --- the official bundle ----------------------------------------------------------------------
@@ -85,11 +86,11 @@ def test_official_bundle_gives_exact_tables(store, ref) -> None:
     }
 
 
-def test_no_direct_identifier_in_any_table() -> None:
-    data = official()
+def personal_values(data: dict) -> set[str]:
+    """What the official bundle's Patient holds that must never come out (domain.md §7)."""
     patient = resource(data, "tddui-patient-ins-example")
     official_name = patient["name"][0]
-    personal = {
+    return {
         official_name["family"],  # DUPONT
         *official_name["given"],  # Jean
         official_name["extension"][0]["valueString"],  # Jean Stéphane Patrick
@@ -103,6 +104,17 @@ def test_no_direct_identifier_in_any_table() -> None:
         patient["address"][0]["postalCode"],
         patient["extension"][1]["valueAddress"]["city"],  # birth place
     }
+
+
+def assert_none_in(values: list[str], personal: set[str]) -> None:
+    assert values  # something was looked at
+    for value in values:
+        for secret in personal:
+            assert secret.lower() not in value.lower(), (value, secret)
+
+
+def test_no_direct_identifier_in_any_table(tmp_path) -> None:
+    data = official()
     recs = parse_bundle(data, "b.json")
     values = [
         str(v)
@@ -110,10 +122,39 @@ def test_no_direct_identifier_in_any_table() -> None:
         for column in table.columns
         for v in table[column]
     ]  # fmt: skip
-    assert values  # the tables are not empty
-    for value in values:
-        for secret in personal:
-            assert secret.lower() not in value.lower(), (value, secret)
+    assert_none_in(values, personal_values(data))
+    # the same bundle read as a file, in chunks (`iter_chunks`): every cell of every table
+    path = tmp_path / "b.ndjson"
+    path.write_text(json.dumps(data) + "\n" + json.dumps(data) + "\n", encoding="utf-8")
+    cells = [
+        str(v)
+        for chunk in iter_chunks(path, "b.ndjson", 1)
+        for table in chunk.values()
+        for column in table.columns
+        for v in column.to_pylist()
+    ]  # fmt: skip
+    assert_none_in(cells, personal_values(data))
+
+
+def test_no_direct_identifier_in_any_message(tmp_path) -> None:
+    data = official()
+    # every resource that reads the Patient gets a problem: the séjour's dates swapped, the
+    # identity status unknown, the événement's date unreadable, a reference to nothing
+    resource(data, "tddui-encounter-sejour-example")["period"] = {
+        "start": "2023-04-14",
+        "end": "2023-04-13",
+    }
+    patient = resource(data, "tddui-patient-ins-example")
+    patient["extension"][0]["extension"][0]["valueCoding"]["code"] = "ZZZ"
+    resource(data, "tddui-encounter-evenement-example")["period"]["start"] = "1947-04-33"
+    resource(data, "tddui-encounter-evenement-example")["partOf"] = {"reference": "Encounter/x"}
+    del resource(data, "tddui-encounter-evenement-example")["serviceProvider"]
+    path = tmp_path / "b.ndjson"
+    path.write_text(json.dumps(data) + "\n", encoding="utf-8")
+    with pytest.raises(ExportError) as error:
+        list(iter_chunks(path, "b.ndjson"))
+    assert len(error.value.problems) == 4
+    assert_none_in([str(error.value)], personal_values(data) | {"1947"})
 
 
 def test_vali_without_official_ins_is_validee_and_validation_date_dates_it() -> None:
@@ -256,7 +297,8 @@ def test_a_bundle_without_tddui_resources() -> None:
     with pytest.raises(ExportError) as error:
         parse_bundle(data, "x.json")
     assert messages(error) == [
-        "ce Bundle n'est pas un export TDDUI : aucune ressource n'a de profil "
+        "Bundle/tddui-bundle-example : ce Bundle n'est pas un export TDDUI : aucune ressource "
+        "n'a de profil "
         "« https://interop.esante.gouv.fr/ig/fhir/tddui/StructureDefinition/… »"
     ]
     assert error.value.problems[0].column == "Bundle/tddui-bundle-example"

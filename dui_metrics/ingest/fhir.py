@@ -25,10 +25,15 @@ which is not an error.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+import json
+import re
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import pyarrow as pa
 
 from dui_metrics import finess
-from dui_metrics.errors import ExportError, Problem
+from dui_metrics.errors import MAX_LISTED, ExportError, Problem
 from dui_metrics.records import INS_STATUSES, Records, canonical, local_date
 
 TDDUI_PROFILE = "https://interop.esante.gouv.fr/ig/fhir/tddui/StructureDefinition/"
@@ -47,6 +52,7 @@ LOCAL_ID_SYSTEM = "https://identifiant-medicosocial-localusager.esante.gouv.fr"
 IDNST_SYSTEM = "urn:oid:1.2.250.1.71.4.2.2"
 # The official INS: INS-NIR and INS-NIA (not the TEST / DEMO OIDs …4.10 and …4.11).
 INS_SYSTEMS = {"urn:oid:1.2.250.1.213.1.4.8", "urn:oid:1.2.250.1.213.1.4.9"}
+TEST_INS_SYSTEMS = {"urn:oid:1.2.250.1.213.1.4.10", "urn:oid:1.2.250.1.213.1.4.11"}
 INS_TYPES = {"INS-NIR", "INS-NIA"}
 RELIABILITY = "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-identity-reliability"
 # HL7 table 0445 codes that are no RNIV status (FR Core 2.1.0): no INS row, i.e. not qualified.
@@ -65,51 +71,69 @@ OTHER_0445 = {
 }
 RESOURCE_TYPES = {SEJOUR: "Encounter", EVENEMENT: "Encounter", PP: "CarePlan"}
 EVENT_STATUSES = {"cancelled": "annule", "entered-in-error": "annule", "planned": "planifie"}
+# The RNIV statuses as FR Core writes them (others go through `records.canonical`).
+IDENTITY_STATUSES = {
+    "PROV": "provisoire",
+    "RECUP": "recuperee",
+    "VALI": "validee",
+    "QUAL": "qualifiee",
+}
+# A NIR: 13 digits (15 with its key), first digit 1 or 2 (7 or 8 for a temporary number), as
+# `ingest.record_tables` refuses it in a dossier_id column.
+_NIR_SHAPED = re.compile(r"[1278]\d{12}(?:\d{2})?")
+KIND = "tddui"  # `ExportError.kind`
+TABLES = ("sejours", "ins", "projets", "evenements")  # `records.Records` attributes
 
 
 class _Bundle:
-    """One bundle's resources, its references resolved, its problems collected."""
+    """One bundle's resources, its references resolved, its problems collected as (column,
+    message): the column names the resource (``Encounter/id``), the caller adds file and line."""
 
-    def __init__(self, data: object, where: str) -> None:
-        self.where = where
-        self.problems: list[Problem] = []
-        self.resources: list[tuple[str, dict]] = []  # (fullUrl or "", resource)
+    def __init__(self, data: object) -> None:
+        self.problems: list[tuple[str | None, str]] = []
+        self.resources: list[dict] = []
         self.by_url: dict[str, dict] = {}
         self.by_type_id: dict[tuple[str, str], dict] = {}
         self.base_of: dict[int, str] = {}  # id(resource) → base of its RESTful fullUrl
+        self.kinds: list[tuple[dict, str]] = []  # (resource, SEJOUR | EVENEMENT | PP)
         self.bundle: dict | None = data if isinstance(data, dict) else None
         if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
             self.bundle = None
-            self.problem(
-                None, "ce contenu n'est pas un Bundle FHIR (resourceType « Bundle » attendu)"
+            self.problems.append(
+                (None, "ce contenu n'est pas un Bundle FHIR (resourceType « Bundle » attendu)")
             )
             return
         entries = data.get("entry") or []
         if not isinstance(entries, list):
             self.problem(data, "Bundle.entry n'est pas une liste")
             return
+        tddui = False
         for entry in entries:
             resource = entry.get("resource") if isinstance(entry, dict) else None
             if not isinstance(resource, dict):
                 continue  # an entry without a resource (a request only): nothing to read
+            self.resources.append(resource)
+            kind, ident = resource.get("resourceType"), resource.get("id")
+            if type(kind) is not str:
+                kind = None
+            if type(ident) is str and kind:
+                self.by_type_id[(kind, ident)] = resource
+            else:
+                ident = None
             url = entry.get("fullUrl")
-            url = url if isinstance(url, str) else ""
-            self.resources.append((url, resource))
-            if url:
+            if type(url) is str and url:
                 self.by_url[url] = resource
-                kind, ident = _str(resource.get("resourceType")), _str(resource.get("id"))
-                if (
-                    kind
-                    and ident
-                    and not url.startswith("urn:")
-                    and url.endswith(f"/{kind}/{ident}")
-                ):
-                    self.base_of[id(resource)] = url[: -len(f"{kind}/{ident}")]
-            if isinstance(resource.get("resourceType"), str) and isinstance(
-                resource.get("id"), str
-            ):
-                self.by_type_id[(resource["resourceType"], resource["id"])] = resource
-        if not any(_profiles(r) for _, r in self.resources):
+                if ident and not url.startswith("urn:"):
+                    tail = f"{kind}/{ident}"
+                    if url.endswith("/" + tail):
+                        self.base_of[id(resource)] = url[: -len(tail)]
+            profiles = _profiles(resource)
+            if profiles:
+                tddui = True
+            found = _kind(resource, profiles)
+            if found and kind == RESOURCE_TYPES[found]:
+                self.kinds.append((resource, found))
+        if not tddui:
             self.problem(
                 data,
                 "ce Bundle n'est pas un export TDDUI : aucune ressource n'a de profil "
@@ -117,10 +141,7 @@ class _Bundle:
             )
 
     def problem(self, resource: dict | None, message: str) -> None:
-        name = _name(resource) if resource is not None else None
-        # a bundle-level problem: the message is about the whole content
-        text = f"{name} : {message}" if name and resource is not self.bundle else message
-        self.problems.append(Problem(file=self.where, line=None, column=name, message=text))
+        self.problems.append((_name(resource) if resource is not None else None, message))
 
     def resolve(self, resource: dict, element: str, kind: str) -> dict | None:
         """The resource that ``resource.<element>`` references, of type ``kind``: relative
@@ -139,7 +160,7 @@ class _Bundle:
             parts = ref.split("/")
             if target is None and len(parts) in (2, 4):  # Type/id or Type/id/_history/v
                 target = self.by_type_id.get((parts[0], parts[1]))
-        if target is None or _str(target.get("resourceType")) != kind:
+        if target is None or target.get("resourceType") != kind:
             self.problem(resource, f"référence {element} « {ref} » introuvable dans le bundle")
             return None
         return target
@@ -182,31 +203,57 @@ def _type_codes(identifier: dict) -> set[str]:
     return {c["code"] for c in codings if isinstance(c, dict) and isinstance(c.get("code"), str)}
 
 
-def _kind(resource: dict) -> str | None:
+def _kind(resource: dict, profiles: list[str]) -> str | None:
     """SEJOUR, EVENEMENT, PP or None: by meta.profile, else by business identifier (system,
     or type ``SEJ`` for a séjour)."""
-    for profile in _profiles(resource):
-        if profile in (SEJOUR, EVENEMENT, PP):
+    for profile in profiles:
+        if profile in RESOURCE_TYPES:
             return profile
     for identifier in _identifiers(resource):
-        if _str(identifier.get("system")) in SYSTEMS:
-            return SYSTEMS[identifier["system"]]
+        system = identifier.get("system")
+        if system in SYSTEMS:
+            return SYSTEMS[system]
         if resource.get("resourceType") == "Encounter" and "SEJ" in _type_codes(identifier):
             return SEJOUR
     return None
 
 
+def _nir_shaped(value: str) -> bool:
+    """``value``, or its part after the last ``/`` (the PI is « 3+FINESS/identifiant local »),
+    has the shape of a NIR once spaces are removed."""
+    return any(
+        _NIR_SHAPED.fullmatch(part.replace(" ", "")) for part in (value, value.rsplit("/", 1)[-1])
+    )
+
+
 class _Parser:
+    """The rows of one bundle (tuples of the `records` columns), problems noted on the bundle."""
+
     def __init__(self, bundle: _Bundle) -> None:
         self.b = bundle
+        self.dossiers: dict[int, str | None] = {}  # id(Patient) → dossier_id (None: refused)
 
     def dossier_id(self, patient: dict) -> str | None:
+        key = id(patient)
+        if key in self.dossiers:
+            return self.dossiers[key]
+        found = None
         for identifier in _identifiers(patient):
-            if _str(identifier.get("system")) == LOCAL_ID_SYSTEM or "PI" in _type_codes(identifier):
+            if identifier.get("system") == LOCAL_ID_SYSTEM or "PI" in _type_codes(identifier):
                 value = identifier.get("value")
                 if isinstance(value, str) and value.strip():
-                    return value.strip()
-        return None
+                    found = value.strip()
+                    break
+        if found is not None and _nir_shaped(found):
+            # never quoted: the value may be the person's NIR
+            self.b.problem(
+                patient,
+                "identifiant de dossier refusé : il a la forme d'un NIR (13 ou 15 chiffres) ; "
+                "exportez l'identifiant local du dossier dans le DUI",
+            )
+            found = ""
+        self.dossiers[key] = found
+        return found
 
     def finess(self, resource: dict) -> str | None:
         """The FINESS of ``resource.serviceProvider`` (problem noted when it has none)."""
@@ -214,7 +261,7 @@ class _Parser:
         if org is None:
             return None
         for identifier in _identifiers(org):
-            if _str(identifier.get("system")) == IDNST_SYSTEM or "IDNST" in _type_codes(identifier):
+            if identifier.get("system") == IDNST_SYSTEM or "IDNST" in _type_codes(identifier):
                 value = identifier.get("value")
                 # idNatSt is "1" + FINESS (the IG's example: 1480787529): drop the first digit
                 code = value.strip()[1:] if isinstance(value, str) else ""
@@ -232,7 +279,7 @@ class _Parser:
     def date(self, resource: dict, element: str, value: object) -> dt.date | None:
         """The local date of ``value`` (FHIR date or date-time); a problem when unreadable.
         The value itself is not quoted."""
-        found = local_date(value) if isinstance(value, str) else None
+        found = _fhir_date(value)
         if found is None:
             self.b.problem(
                 resource, f"{element} n'est pas une date (AAAA-MM-JJ ou date-heure FHIR attendue)"
@@ -243,34 +290,42 @@ class _Parser:
         period = resource.get("period")
         return period if isinstance(period, dict) else {}
 
-    def parse(self) -> Records:
+    def patient_of(self, resource: dict) -> tuple[dict, str] | None:
+        """The subject Patient of ``resource`` and its dossier_id (problem noted when none)."""
+        patient = self.b.resolve(resource, "subject", "Patient")
+        if patient is None:
+            return None
+        dossier = self.dossier_id(patient)
+        if dossier is None:
+            self.b.problem(
+                resource,
+                f"{_name(patient)} n'a pas d'identifiant local PI (système "
+                f"{LOCAL_ID_SYSTEM}) : pas d'identifiant de dossier",
+            )
+            return None
+        if not dossier:
+            return None  # refused (NIR-shaped), said once on the Patient
+        return patient, dossier
+
+    def parse(self) -> dict[str, list[tuple]]:
+        """Rows per table (``sejours``, ``ins``, ``projets``, ``evenements``); every problem
+        noted on the bundle (rows of a bundle with problems are not to be used)."""
         b = self.b
         sejours: list[tuple] = []
         sejours_of: dict[int, list[tuple]] = {}  # id(Patient) → its séjours
         sejour_finess: dict[int, str] = {}  # id(Encounter séjour) → FINESS
         patients: dict[int, tuple[dict, str]] = {}  # id(Patient) → (Patient, dossier_id)
-        kinds = [(resource, _kind(resource)) for _, resource in b.resources]
-        kinds = [(r, k) for r, k in kinds if k and _str(r.get("resourceType")) == RESOURCE_TYPES[k]]
-
-        def patient_of(resource: dict) -> tuple[dict, str] | None:
-            patient = b.resolve(resource, "subject", "Patient")
-            if patient is None:
-                return None
-            dossier = self.dossier_id(patient)
-            if dossier is None:
-                b.problem(
-                    resource,
-                    f"{_name(patient)} n'a pas d'identifiant local PI (système "
-                    f"{LOCAL_ID_SYSTEM}) : pas d'identifiant de dossier",
-                )
-                return None
-            patients[id(patient)] = (patient, dossier)
-            return patient, dossier
-
-        for resource, kind in kinds:
-            if kind != SEJOUR:
+        events, careplans = [], []
+        for resource, kind in b.kinds:
+            if kind == EVENEMENT:
+                events.append(resource)
                 continue
-            found = patient_of(resource)
+            if kind == PP:
+                careplans.append(resource)
+                continue
+            found = self.patient_of(resource)
+            if found is not None:
+                patients[id(found[0])] = found
             code = self.finess(resource)
             period = self.period(resource)
             if "start" not in period:
@@ -292,10 +347,8 @@ class _Parser:
         ins = [row for key in patients for row in self.ins(*patients[key], sejours_of.get(key, []))]
 
         evenements: list[tuple] = []
-        for resource, kind in kinds:
-            if kind != EVENEMENT:
-                continue
-            found = patient_of(resource)
+        for resource in events:
+            found = self.patient_of(resource)
             period = self.period(resource)
             if "start" not in period:
                 b.problem(resource, "period.start absent : pas de date d'événement")
@@ -304,14 +357,19 @@ class _Parser:
             code = self.event_finess(resource, found, sejours_of, sejour_finess)
             if found is None or day is None or code is None:
                 continue
-            status = EVENT_STATUSES.get(_str(resource.get("status")) or "", "realise")
-            evenements.append((code, found[1], day, status))
+            status = resource.get("status")
+            evenements.append(
+                (
+                    code,
+                    found[1],
+                    day,
+                    EVENT_STATUSES.get(status, "realise") if type(status) is str else "realise",
+                )
+            )
 
         projets: list[tuple] = []
-        for resource, kind in kinds:
-            if kind != PP:
-                continue
-            found = patient_of(resource)
+        for resource in careplans:
+            found = self.patient_of(resource)
             start = self.period(resource).get("start")
             # The official CarePlan examples have no period: a PP without period.start has no
             # date, hence no row (it cannot be placed in any month).
@@ -324,17 +382,7 @@ class _Parser:
             # séjour (none: no row, the patient is not followed in any ESMS of this bundle).
             for code in dict.fromkeys(row[0] for row in sejours_of.get(id(found[0]), [])):
                 projets.append((code, found[1], day))
-
-        if b.problems:
-            raise ExportError(b.problems)
-        return Records(
-            sejours=sejours,
-            ins=ins,
-            projets=projets,
-            evenements=evenements,
-            documents=None,
-            messages=None,
-        )
+        return {"sejours": sejours, "ins": ins, "projets": projets, "evenements": evenements}
 
     def event_finess(self, resource, found, sejours_of, sejour_finess) -> str | None:
         """The ESMS of an événement: its serviceProvider (the official example has one), else
@@ -347,7 +395,7 @@ class _Parser:
                 return None
             if id(sejour) in sejour_finess:
                 return sejour_finess[id(sejour)]
-            if _kind(sejour) != SEJOUR:
+            if _kind(sejour, _profiles(sejour)) != SEJOUR:
                 self.b.problem(resource, f"partOf « {_name(sejour)} » n'est pas un séjour TDDUI")
             return None  # else the séjour's own problem is already noted
         if found is None:
@@ -378,14 +426,16 @@ class _Parser:
                     status = _str(sub["valueCoding"].get("code"))
                 elif sub.get("url") == "validationDate":
                     validated = sub.get("valueDate", sub.get("valueDateTime"))
-        if status is None or status in OTHER_0445 or not sejours:
+        if status is None or status in OTHER_0445:
             return []  # no RNIV status known: not qualified (no row)
-        statut = canonical(status, INS_STATUSES)
+        statut = IDENTITY_STATUSES.get(status) or canonical(status, INS_STATUSES)
         if statut is None:
             self.b.problem(
                 patient, f"statut d'identité « {status} » inconnu (PROV, RECUP, VALI, QUAL)"
             )
             return []
+        if not sejours:
+            return []  # followed in no ESMS of this bundle
         if statut == "validee" and self.has_official_ins(patient):
             # Older producers write VALI for a qualified identity: VALI with an official INS
             # (INS-NIR / INS-NIA) counts as qualifiée (the README's reading, domain.md §6.1).
@@ -403,45 +453,210 @@ class _Parser:
     def has_official_ins(self, patient: dict) -> bool:
         """An INS-NIR or INS-NIA identifier is present (its value is not read beyond that)."""
         return any(
-            (_str(i.get("system")) in INS_SYSTEMS or _type_codes(i) & INS_TYPES)
-            and _str(i.get("system"))
-            not in {"urn:oid:1.2.250.1.213.1.4.10", "urn:oid:1.2.250.1.213.1.4.11"}
+            (i.get("system") in INS_SYSTEMS or _type_codes(i) & INS_TYPES)
+            and i.get("system") not in TEST_INS_SYSTEMS
             and bool(i.get("value"))
             for i in _identifiers(patient)
         )
+
+
+def _fhir_date(value: object) -> dt.date | None:
+    """The local date of a FHIR date or date-time as written (`records.local_date`)."""
+    return local_date(value) if type(value) is str else None
+
+
+def _rows(data: object) -> tuple[dict[str, list[tuple]], list[tuple[str | None, str]]]:
+    """The rows of one bundle and its problems as (column, message): no rows when any."""
+    bundle = _Bundle(data)
+    if bundle.problems:
+        return {}, bundle.problems
+    rows = _Parser(bundle).parse()
+    return ({}, bundle.problems) if bundle.problems else (rows, [])
+
+
+def _records(tables: dict[str, list]) -> Records:
+    return Records(**{name: tables.get(name, []) for name in TABLES}, documents=None, messages=None)
 
 
 def parse_bundle(data: dict, where: str) -> Records:
     """The records of one TDDUI Bundle (parsed JSON); ``where`` names it in messages (a file,
     or a file and bundle number). Raises `ExportError` with every problem found: not a Bundle,
     not TDDUI, a followed reference that resolves to nothing, a séjour without FINESS, dossier
-    id or entry date, an unreadable date."""
-    bundle = _Bundle(data, where)
-    if bundle.problems:
-        raise ExportError(bundle.problems)
-    return _Parser(bundle).parse()
+    id or entry date, an unreadable date, an unknown identity status, a NIR-shaped dossier id,
+    an exit before the entry."""
+    rows, problems = _rows(data)
+    if problems:
+        raise ExportError([Problem(where, None, c, m) for c, m in problems], kind=KIND)
+    return _records(rows)
 
 
 def parse_bundles(bundles: Iterable[dict], where: str) -> Records:
     """The records of several bundles (each resolved on its own), merged, duplicate rows once.
     All or nothing: every bundle's problems are gathered (``where, bundle n``) before raising."""
-    tables: dict[str, dict[tuple, None]] = {
-        "sejours": {},
-        "ins": {},
-        "projets": {},
-        "evenements": {},
-    }
+    tables: dict[str, dict[tuple, None]] = {name: {} for name in TABLES}
     problems: list[Problem] = []
     for number, data in enumerate(bundles, start=1):
-        try:
-            records = parse_bundle(data, f"{where}, bundle {number}")
-        except ExportError as error:
-            problems.extend(error.problems)
-            continue
-        for name, rows in tables.items():
-            rows.update(dict.fromkeys(getattr(records, name)))
+        rows, found = _rows(data)
+        problems += [Problem(f"{where}, bundle {number}", None, c, m) for c, m in found]
+        for name, table in rows.items():
+            tables[name].update(dict.fromkeys(table))
     if problems:
-        raise ExportError(problems)
-    return Records(
-        **{name: list(rows) for name, rows in tables.items()}, documents=None, messages=None
-    )
+        raise ExportError(problems, kind=KIND)
+    return _records({name: list(rows) for name, rows in tables.items()})
+
+
+# --- files ---------------------------------------------------------------------------------
+SUFFIXES = (".json", ".ndjson")
+# What json's errors say (`json.JSONDecodeError.msg`), in French; the file's text is not in it.
+_JSON_ERRORS = {
+    "Expecting value": "valeur attendue",
+    "Expecting ',' delimiter": "« , » attendue",
+    "Expecting ':' delimiter": "« : » attendu",
+    "Expecting property name enclosed in double quotes": "nom de propriété entre guillemets attendu",
+    "Unterminated string starting at": "chaîne non terminée",
+    "Invalid control character at": "caractère de contrôle dans une chaîne",
+    "Invalid \\escape": "séquence d'échappement invalide",
+    "Invalid \\uXXXX escape": "séquence \\uXXXX invalide",
+    "Extra data": "contenu après la fin du JSON",
+}
+
+
+def is_fhir(path: Path) -> bool:
+    """A file read as TDDUI FHIR bundles: ``.json`` (one Bundle, or a JSON array of them) or
+    ``.ndjson`` (one Bundle per line)."""
+    return path.suffix.lower() in SUFFIXES
+
+
+def _unreadable(error: ValueError) -> tuple[int, int | None, str]:
+    """(line, column, message) of a JSON that cannot be read."""
+    if isinstance(error, json.JSONDecodeError):
+        reason = _JSON_ERRORS.get(error.msg, "syntaxe invalide")
+        return error.lineno, error.colno, f"JSON illisible : {reason}"
+    return 1, None, "texte illisible : UTF-8 attendu"  # UnicodeDecodeError
+
+
+def _error_of(raw: bytes) -> ValueError:
+    try:
+        json.loads(raw)
+    except ValueError as error:
+        return error
+    return ValueError(raw)  # not reached: ``raw`` was refused once
+
+
+def _bundles(path: Path) -> Iterator[tuple[int, object, tuple | None, bool]]:
+    """Per bundle of ``path``: (number, parsed JSON, None, in an array), or (number, None,
+    (line, column, message), False) for JSON that cannot be read. NDJSON is read line by
+    line, a bundle's number is its line."""
+    if path.suffix.lower() == ".ndjson":
+        with path.open("rb") as handle:
+            for number, raw in enumerate(handle, start=1):
+                if not raw.strip():
+                    continue  # blank lines (and the final newline) are no bundle
+                try:
+                    yield number, json.loads(raw), None, False
+                except ValueError:  # JSONDecodeError, UnicodeDecodeError
+                    # again without the line's end, which json counts as a line of its own
+                    _, column, message = _unreadable(_error_of(raw.rstrip(b"\r\n")))
+                    yield number, None, (number, column, message), False
+        return
+    try:
+        data = json.loads(path.read_bytes())
+    except ValueError as error:
+        yield 1, None, _unreadable(error), False
+        return
+    if isinstance(data, list):  # an array of bundles: the n-th is bundle n
+        for number, item in enumerate(data, start=1):
+            yield number, item, None, True
+    else:
+        yield 1, data, None, False
+
+
+_SCHEMAS = {
+    "sejours": [
+        ("finess_et", pa.string()),
+        ("dossier_id", pa.string()),
+        ("date_entree", pa.date32()),
+        ("date_sortie", pa.date32()),
+    ],
+    "ins": [
+        ("finess_et", pa.string()),
+        ("dossier_id", pa.string()),
+        ("statut", pa.string()),
+        ("date_statut", pa.date32()),
+    ],
+    "projets": [("finess_et", pa.string()), ("dossier_id", pa.string()), ("date_pp", pa.date32())],
+    "evenements": [
+        ("finess_et", pa.string()),
+        ("dossier_id", pa.string()),
+        ("date_evenement", pa.date32()),
+        ("statut", pa.string()),
+    ],
+}
+
+
+def _table(name: str, rows: list[tuple], lines: list[int]) -> pa.Table:
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(_SCHEMAS[name])
+    arrays = [pa.array(c, kind) for c, (_, kind) in zip(columns, _SCHEMAS[name], strict=True)]
+    arrays.append(pa.array(lines, pa.int32()))
+    return pa.Table.from_arrays(arrays, names=[c for c, _ in _SCHEMAS[name]] + ["line"])
+
+
+def iter_chunks(
+    path: Path, file: str, bundles_per_chunk: int = 2000
+) -> Iterator[dict[str, pa.Table]]:
+    """The records of a TDDUI file, a chunk of tables per ``bundles_per_chunk`` bundles.
+
+    ``path``: ``.ndjson`` (one Bundle per line, blank lines ignored; read line by line, so
+    memory holds one chunk's rows whatever the file's size) or ``.json`` (one Bundle, or a
+    JSON array of bundles). ``file`` names it in messages. Each chunk maps ``sejours``,
+    ``ins``, ``projets``, ``evenements`` to a table of the `records` columns (dates as
+    date32, canonical statuses) plus ``line`` (int32): the bundle's number in the file, its
+    line for NDJSON. Each bundle is resolved on its own (`parse_bundle`).
+
+    All or nothing: every bundle is read; problems (unreadable JSON with its line and column,
+    not a Bundle, not TDDUI, a reference to nothing, an unreadable date, an unknown identity
+    status, a NIR-shaped dossier id, an exit before the entry, …) are gathered, with the
+    bundle's line and the resource as column, and raised as one `ExportError` (kind
+    ``tddui``; the first `errors.MAX_LISTED` kept, all counted) after the whole file was read.
+    Chunks may have been yielded by then: the caller writes them inside a transaction and
+    rolls back. No chunk is yielded after the first problem."""
+    ndjson = path.suffix.lower() == ".ndjson"
+    problems: list[Problem] = []
+    total = 0
+    pending: dict[str, list[tuple]] = {name: [] for name in TABLES}
+    lines: dict[str, list[int]] = {name: [] for name in TABLES}
+    count = read = 0
+    for line, data, unreadable, array in _bundles(path):
+        read += 1
+        if unreadable is not None:
+            where, column, message = unreadable
+            found = [(str(column) if column else None, message)]
+        else:
+            rows, found = _rows(data)
+            where = line if ndjson else None
+            if found and array:
+                found = [(f"bundle {line}, {c}" if c else f"bundle {line}", m) for c, m in found]
+        if found:
+            total += len(found)
+            for column, message in found[: max(0, MAX_LISTED - len(problems))]:
+                problems.append(Problem(file, where, column, message))
+            continue
+        if problems:
+            continue  # the file is refused: its rows are of no use
+        for name, table in rows.items():
+            if table:
+                pending[name] += table
+                lines[name] += [line] * len(table)
+        count += 1
+        if count == bundles_per_chunk:
+            yield {name: _table(name, pending[name], lines[name]) for name in TABLES}
+            pending = {name: [] for name in TABLES}
+            lines = {name: [] for name in TABLES}
+            count = 0
+    if not read:
+        total += 1
+        problems.append(Problem(file, None, None, "fichier vide : aucun Bundle FHIR"))
+    if problems:
+        raise ExportError(problems, total=total, kind=KIND)
+    if count:
+        yield {name: _table(name, pending[name], lines[name]) for name in TABLES}
