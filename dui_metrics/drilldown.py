@@ -41,6 +41,13 @@ MISSING_COLUMNS = (
     "statut_ins",
     "date_statut_ins",
 )
+# INS statuses on screen (the stored codes are canonical, without accents).
+INS_LABELS = {
+    "provisoire": "provisoire",
+    "recuperee": "récupérée",
+    "validee": "validée",
+    "qualifiee": "qualifiée",
+}
 _DATE_COLUMNS = ("date_entree", "date_sortie", "dernier_pp", "dernier_evenement", "date_statut_ins")
 
 # Where a month's usage comes from (`month_sources`).

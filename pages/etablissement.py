@@ -3,7 +3,7 @@
 import plotly.graph_objects as go
 import streamlit as st
 
-from dui_metrics import finess, indicators, ui, va
+from dui_metrics import drilldown, finess, indicators, ui, va
 from dui_metrics.formats import fr_date, fr_int, fr_percent, month_short
 from dui_metrics.text import escape_markdown
 
@@ -109,7 +109,11 @@ if not table.empty:
 
 # --- freshness --------------------------------------------------------------------------
 fresh = ui.cached(indicators.freshness)(finess=(code,))
+# One look-up in the records for an ESMS without any; months and drill-downs only beyond.
+records = ui.cached(drilldown.record_status)(code)
 st.subheader("Complétude des données")
+if records.text:
+    st.caption(records.text)
 if fresh.empty:
     st.warning("Aucune donnée d'usage reçue pour cet établissement.", icon="❌")
 else:
@@ -128,6 +132,47 @@ else:
         help=f"Fichier : {escape_markdown(f['dernier_fichier'])}",
         border=True,
     )
+
+# --- dossiers behind the rates ------------------------------------------------------------
+# Under each rate whose count is computed from the stored records, the active dossiers that
+# lack what it counts, for the month of the VA.
+MISSING_BY_RATE = {rate: manque for manque, rate in drilldown.MISSING_RATES.items()}
+MISSING_HEADERS = {
+    "dossier_id": "Dossier",
+    "date_entree": "Entrée",
+    "date_sortie": "Sortie",
+    "dernier_pp": "Dernier projet personnalisé",
+    "dernier_evenement": "Dernier événement",
+    "statut_ins": "Statut INS",
+    "date_statut_ins": "Statut INS depuis le",
+}
+
+
+def fr_day(value) -> str:
+    return "—" if value is None or value != value else fr_date(value)
+
+
+def missing_dossiers(container, manque: str) -> None:
+    """An expander listing the active dossiers without ``manque`` in the VA month."""
+    frame = ui.cached(drilldown.missing_dossiers)(code, au, manque)
+    label = (
+        f"Dossiers actifs sans {drilldown.MISSING_LABELS[manque]} en {month_short(au)} "
+        f"({fr_int(len(frame))})"
+    )
+    with container.expander(label):
+        if frame.empty:
+            st.caption("Aucun : chaque dossier actif du mois en a.")
+            return
+        table = frame.assign(
+            statut_ins=frame["statut_ins"].map(lambda s: drilldown.INS_LABELS.get(s, "inconnu"))
+        ).rename(columns=MISSING_HEADERS)
+        dates = [MISSING_HEADERS[c] for c in MISSING_HEADERS if c.startswith(("date", "dernier"))]
+        # Dossier ids are text from the files: a dataframe cell, never Markdown.
+        ui.table(table, lambda head: head.assign(**{c: head[c].map(fr_day) for c in dates}))
+        ui.download_buttons(
+            table, f"dossiers_sans_{manque}_{code}_{au:%Y-%m}", key=f"sans_{manque}"
+        )
+
 
 # --- trends -----------------------------------------------------------------------------
 monthly = ui.cached(indicators.monthly_frame)(finess=(code,))
@@ -176,6 +221,8 @@ if not monthly.empty:
         ui.style_figure(fig, height=260)
         ui.french_month_axis(fig, sorted(series["periode"].unique()), max_ticks=5)
         columns[i % 2].plotly_chart(fig, config={"displayModeBar": False}, key=f"trend_{ind_code}")
+        if ind_code in MISSING_BY_RATE and records.computed(au):
+            missing_dossiers(columns[i % 2], MISSING_BY_RATE[ind_code])
 
 # --- peers ------------------------------------------------------------------------------
 st.subheader("Position parmi les pairs")

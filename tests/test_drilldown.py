@@ -405,3 +405,110 @@ def test_dossiers_command_unreadable_store(tmp_path: Path) -> None:
     )
     assert out.returncode == 3
     assert "magasin illisible" in out.stderr and "Traceback" not in out.stderr
+
+
+# --- the Établissement page ----------------------------------------------------------------
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+C = "330000019"
+# A and B count from records; C only from precomputed exports. A also has precomputed months
+# before its records' coverage (09–11/2024; the records cover 12/2024–04/2025).
+PAGE_REFERENCE = """finess_et;finess_ej;raison_sociale;og_nom;commande;editeur
+690000013;690000005;EHPAD Un;OG A;BC-A;EdA
+690000021;690000005;IME Deux;OG A;BC-A;EdA
+330000019;330000001;SSIAD Trois;OG B;BC-B;EdB
+"""
+PAGE_USAGE = (
+    "finess_et;periode;personnes_accompagnees;dossiers_actifs;dossiers_actifs_avec_pp\n"
+    + "".join(
+        f"{finess};{month};10;8;4\n"
+        for finess, months in ((A, ("2024-09", "2024-10", "2024-11")), (C, ("2025-02", "2025-03")))
+        for month in months
+    )
+)
+
+
+@pytest.fixture
+def page_store(store_from, ref, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = store_from(PAGE_REFERENCE, PAGE_USAGE)
+    recs = hand_records()
+    with Store(path) as store:
+        import_id = store.scalar("select max(import_id) + 1 from imports")
+        add_import(store, import_id, "dossiers:evenements")
+        store_records(store, recs, import_id)
+        add_usage(store, records.count_base(store, ref, recs), import_id)
+    monkeypatch.setenv("DUI_METRICS_STORE", str(path))
+    return path
+
+
+def establishment_page(finess_et: str, month: dt.date):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at = at.switch_page("pages/etablissement.py").run()
+    at.selectbox(key="finess_et").set_value(finess_et).run()
+    at.selectbox(key="au").set_value(month).run()
+    assert not at.exception
+    return at
+
+
+def missing_expanders(at) -> dict[str, object]:
+    return {e.label: e for e in at.expander if e.label.startswith("Dossiers actifs sans")}
+
+
+def test_page_lists_the_dossiers_behind_each_rate(page_store: Path) -> None:
+    at = establishment_page(A, MARCH)
+    captions = [c.value for c in at.caption]
+    assert (
+        "Mois calculés depuis les dossiers : 12/2024–04/2025 ; exports précalculés : "
+        "09/2024–11/2024"
+    ) in captions
+    expanders = missing_expanders(at)
+    # the hand-worked March lists: PP d2 d4; event d2 d3 d4; INS d2 d4 d9 (the charts, and
+    # the lists under them, are in two columns: compared as a set)
+    assert set(expanders) == {
+        "Dossiers actifs sans projet personnalisé en mars 2025 (2)",
+        "Dossiers actifs sans événement en mars 2025 (3)",
+        "Dossiers actifs sans INS qualifiée en mars 2025 (3)",
+    }
+    ins = expanders["Dossiers actifs sans INS qualifiée en mars 2025 (3)"].dataframe[0].value
+    assert ins.to_dict("records") == [
+        {"Dossier": "d2", "Entrée": "01/01/2024", "Sortie": "—",
+         "Dernier projet personnalisé": "31/03/2024", "Dernier événement": "15/01/2025",
+         "Statut INS": "validée", "Statut INS depuis le": "01/02/2025"},
+        {"Dossier": "d4", "Entrée": "01/06/2024", "Sortie": "01/03/2025",
+         "Dernier projet personnalisé": "—", "Dernier événement": "—",
+         "Statut INS": "récupérée", "Statut INS depuis le": "31/03/2025"},
+        {"Dossier": "d9", "Entrée": "20/03/2025", "Sortie": "—",
+         "Dernier projet personnalisé": "10/01/2025", "Dernier événement": "21/03/2025",
+         "Statut INS": "inconnu", "Statut INS depuis le": "—"},
+    ]  # fmt: skip
+    events = expanders["Dossiers actifs sans événement en mars 2025 (3)"]
+    assert list(events.dataframe[0].value["Dossier"]) == ["d2", "d3", "d4"]
+    # the CSV download holds the same rows, dates as dates (ISO in the CSV)
+    assert [b.label for b in events.get("download_button")][:1] == ["⬇️ CSV"]
+    # the page's last table is still the monthly values (tests/test_app.py reads it)
+    assert "Indicateur" in at.dataframe[-1].value.columns
+
+
+def test_page_without_records_for_the_month_has_no_drill_down(page_store: Path) -> None:
+    # A in 10/2024: a precomputed month → no list (it would not match the rates shown)
+    at = establishment_page(A, D(2024, 10, 1))
+    assert missing_expanders(at) == {}
+    # C: precomputed only → neither the sources line nor lists
+    at = establishment_page(C, MARCH)
+    assert missing_expanders(at) == {}
+    assert not [c for c in at.caption if "calculés depuis les dossiers" in c.value]
+
+
+def test_page_month_without_missing_dossier_says_so(page_store: Path) -> None:
+    # B in 03/2025: d7 is active (January séjour, March event), no PP, no INS → lists of 1;
+    # it has its March event → the event list is empty and says so
+    at = establishment_page(B, MARCH)
+    expanders = missing_expanders(at)
+    assert set(expanders) == {
+        "Dossiers actifs sans projet personnalisé en mars 2025 (1)",
+        "Dossiers actifs sans événement en mars 2025 (0)",
+        "Dossiers actifs sans INS qualifiée en mars 2025 (1)",
+    }
+    empty = expanders["Dossiers actifs sans événement en mars 2025 (0)"]
+    assert [c.value for c in empty.caption] == ["Aucun : chaque dossier actif du mois en a."]
