@@ -31,7 +31,7 @@ from dui_metrics.referentiel import Referentiel
 from dui_metrics.store import Store
 from dui_metrics.writer import writable_copy
 
-ACCEPTED_TYPES = ("csv", "txt", "tsv", "xlsx", "parquet")
+ACCEPTED_TYPES = ("csv", "txt", "tsv", "xlsx", "parquet", "json", "ndjson")
 SHORT_SHA = 12  # characters of the SHA-256 shown on screen (the downloads keep all 64)
 # Warnings listed on screen per file (the downloads keep them all; the count says the total).
 MAX_WARNINGS_SHOWN = 50

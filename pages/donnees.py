@@ -92,7 +92,8 @@ files = st.file_uploader(
     type=list(uploads.ACCEPTED_TYPES),
     accept_multiple_files=True,
     key=f"donnees_files_{round_}",
-    help="CSV (séparateur ; , ou tabulation, UTF-8 ou Windows-1252), TXT, TSV, XLSX, Parquet.",
+    help="CSV (séparateur ; , ou tabulation, UTF-8 ou Windows-1252), TXT, TSV, XLSX, Parquet ; "
+    "dossiers TDDUI (FHIR) en JSON ou NDJSON.",
 )
 signature = tuple((f.name, f.size) for f in files or [])
 action = st.session_state.pop(ACTION, None)
@@ -112,8 +113,10 @@ if not files:
             "Déposez un ou plusieurs exports : référentiel des établissements (FINESS ET, "
             "FINESS EJ, raison sociale…) ou usages mensuels par ESMS, au format long "
             "(finess_et ; periode ; indicateur ; valeur) ou large (une colonne par "
-            "comptage). Formats : CSV, TXT, TSV, XLSX, Parquet. Rien n'est écrit avant "
-            "« Importer ».",
+            "comptage), ou les dossiers du DUI pour les compter ici : tables pseudonymisées "
+            "(dossiers, projets personnalisés, événements, documents DMP, messages MSSanté) "
+            "ou lots TDDUI (FHIR). Formats : CSV, TXT, TSV, XLSX, Parquet, JSON, NDJSON. "
+            "Rien n'est écrit avant « Importer ».",
             icon="📥",
         )
     st.page_link("pages/methode.py", label="Colonnes attendues et définitions", icon="📖")

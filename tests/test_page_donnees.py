@@ -64,8 +64,10 @@ def test_empty_state_history_and_quality_flags(tiny_store: Path) -> None:
     at = page()
     assert at.title[0].value == "Données"
     assert at.file_uploader[0].accept_multiple_files
-    assert sorted(at.file_uploader[0].allowed_type) == [".csv", ".parquet", ".tsv", ".txt", ".xlsx"]
-    assert "Formats : CSV, TXT, TSV, XLSX, Parquet" in at.info[0].value
+    assert sorted(at.file_uploader[0].allowed_type) == [
+        ".csv", ".json", ".ndjson", ".parquet", ".tsv", ".txt", ".xlsx",
+    ]  # fmt: skip
+    assert "Formats : CSV, TXT, TSV, XLSX, Parquet, JSON, NDJSON" in at.info[0].value
     assert at.page_link[0].proto.page.endswith("methode")
     log = table(at, "Importé le")
     # Two hand-made imports, newest first; 6 usage rows (2 ESMS × 3 months), 3 reference rows.

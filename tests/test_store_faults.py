@@ -438,9 +438,9 @@ def test_a_folder_is_read_recursively_and_what_is_not_read_is_listed(tmp_path: P
     assert lines[:6] == [
         "exports/.cache.csv : fichier caché ignoré",
         "exports/.git : dossier caché ignoré",
-        "exports/LISEZMOI : fichier sans extension ignoré(e) : formats lus CSV, XLSX et Parquet",
+        "exports/LISEZMOI : fichier sans extension ignoré(e) : formats lus CSV, XLSX, Parquet et JSON / NDJSON (TDDUI)",
         "exports/archive.zip : archive ignorée, jamais ouverte : extrayez-en les fichiers",
-        "exports/notes.pdf : extension .pdf ignoré(e) : formats lus CSV, XLSX et Parquet",
+        "exports/notes.pdf : extension .pdf ignoré(e) : formats lus CSV, XLSX, Parquet et JSON / NDJSON (TDDUI)",
         "exports/vieux.xls : ancien classeur Excel (.xls) ignoré : enregistrez-le au format .xlsx",
     ]
     # Then the reference first, then the usage files in path order (b-sous-dossier/c/avril

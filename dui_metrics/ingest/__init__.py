@@ -25,12 +25,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dui_metrics import finess
+from dui_metrics import finess, records_store
 from dui_metrics import referentiel as referentiel_mod
 from dui_metrics.errors import ExportError, Problem, UsageError
 from dui_metrics.formats import MEBIBYTE, fr_size
 from dui_metrics.indicators import register_definitions
-from dui_metrics.ingest import reference, usage
+from dui_metrics.ingest import record_tables, reference, usage
 from dui_metrics.ingest.columns import KIND_LABELS, REFERENCE, detect_layout
 from dui_metrics.ingest.readers import (
     ARCHIVE_SUFFIXES,
@@ -45,6 +45,8 @@ from dui_metrics.referentiel import Referentiel
 from dui_metrics.store import Store, StoreError, fault
 
 LOADED, SKIPPED, REJECTED = "chargé", "déjà importé", "refusé"
+# TDDUI FHIR files (issue 14): a Bundle, or bundles one per line.
+FHIR_SUFFIXES = frozenset({".json", ".ndjson"})
 # A file of a folder that is not an input (archive, other extension, hidden): listed, unread.
 IGNORED = "ignoré"
 
@@ -195,9 +197,9 @@ def _not_an_input(path: Path) -> str:
         return "archive ignorée, jamais ouverte : extrayez-en les fichiers"
     if suffix == ".xls":
         return "ancien classeur Excel (.xls) ignoré : enregistrez-le au format .xlsx"
-    if suffix not in SUPPORTED_SUFFIXES:
+    if suffix not in SUPPORTED_SUFFIXES and suffix not in FHIR_SUFFIXES:
         kind = f"extension {suffix}" if suffix else "fichier sans extension"
-        return f"{kind} ignoré(e) : formats lus CSV, XLSX et Parquet"
+        return f"{kind} ignoré(e) : formats lus CSV, XLSX, Parquet et JSON / NDJSON (TDDUI)"
     return ""
 
 
@@ -216,16 +218,35 @@ def _unexpected(name: str, exc: Exception) -> ExportError:
     )
 
 
+@dataclass(frozen=True)
+class RecordLayout:
+    """A record-level file (issue 14): a record table (``table_kind`` as in
+    ``record_tables.KINDS``, its columns by position) or a TDDUI FHIR file (no table kind,
+    streamed when written)."""
+
+    kind: str  # imports.kind: dossiers:<table> or tddui
+    table_kind: str = ""
+    names: Mapping[str, int] = field(default_factory=dict)
+
+
 def _read_and_detect(
     path: Path, name: str, ref: Referentiel, limit_mb: float, caps: Caps
-) -> tuple[RawTable, object]:
+) -> tuple[RawTable | None, object]:
     _check_size(path, name, limit_mb)  # before reading anything
+    if path.suffix.lower() in FHIR_SUFFIXES:  # read as a stream when written
+        return None, RecordLayout(records_store.TDDUI)
     try:
         raw = read(path, name, _max_unpacked(limit_mb), caps)
     except ExportError:
         raise
     except Exception as exc:  # noqa: BLE001 - any reader failure refuses this file only
         raise _unexpected(name, exc) from exc
+    table_kind, names, problems = record_tables.detect_kind(name, raw.headers)
+    if table_kind:
+        kind = records_store.import_kind(table_kind)
+        if problems:
+            raise ExportError(problems, kind=kind)
+        return raw, RecordLayout(kind, table_kind, names)
     layout, problems = detect_layout(name, raw.headers, ref)
     if problems:
         raise ExportError(problems, kind=layout.kind)
@@ -263,6 +284,11 @@ class Session:
         # (values of the file's imports row, its checked rows) waiting to be written
         self._pending: list[tuple[list, pa.Table]] = []
         self._pending_rows = 0
+        # Record files (issue 14): the imports of this command's extract, (import_id, kind),
+        # the ESMS they wrote, and the ESMS of usage files (records win over their values).
+        self.record_imports: list[tuple[int, str]] = []
+        self.record_esms: set[str] = set()
+        self.usage_esms: set[str] = set()
 
     def establishment_codes(self) -> np.ndarray:
         """FINESS of the reference, sorted, as 9-byte strings (read again after a reference
@@ -353,9 +379,36 @@ class Session:
         finally:
             self._pending, self._pending_rows = [], 0
 
+    def count_records(self) -> None:
+        """Close this command's extract and count its ESMS again from their records, and
+        the ESMS of its usage files that have records (the counts from records win), in one
+        transaction (`records_store`)."""
+        self.flush()
+        esms = set(self.record_esms)
+        if self.usage_esms:
+            esms |= set(records_store.esms_with_records(self.cur, self.usage_esms))
+        if not esms and not self.record_imports:
+            return
+        try:
+            with self.cur.transaction():
+                records_store.finish_extract(
+                    self.cur,
+                    [i for i, _ in self.record_imports],
+                    [k for _, k in self.record_imports],
+                )
+                records_store.recount(self.cur, self.ref, esms)
+        except Exception as exc:
+            if found := fault(exc, self.cur.path, "écriture"):
+                raise found from exc
+            raise StoreError(
+                f"comptage depuis les dossiers impossible ({type(exc).__name__} : {exc})"
+            ) from exc
+        finally:
+            self.record_imports, self.record_esms, self.usage_esms = [], set(), set()
+
     def close(self) -> None:
         try:
-            self.flush()
+            self.count_records()
         finally:
             self.cur.close()
 
@@ -365,30 +418,36 @@ class Session:
     def __exit__(self, exc_type, *exc: object) -> None:
         if exc_type is not None:
             self._pending, self._pending_rows = [], 0
+            self.record_imports, self.record_esms, self.usage_esms = [], set(), set()
         self.close()
 
 
 def _reference_first(
     files: list[tuple[Path, str]], ref: Referentiel, limit_mb: float, caps: Caps
 ) -> list[tuple[Path, str]]:
-    """Reference files first, the given order kept within each kind (headers only are read,
-    of files within the size limit)."""
-    return sorted(
-        files, key=lambda item: 0 if _looks_like_reference(item[0], ref, limit_mb, caps) else 1
-    )
+    """Reference files first, then the record files that hold séjours (dossiers tables,
+    TDDUI), then the other files, the given order kept within each rank: events, PP and DMP
+    documents need their dossier's séjour stored (headers only are read, of files within
+    the size limit)."""
+    return sorted(files, key=lambda item: _rank(item[0], ref, limit_mb, caps))
 
 
-def _looks_like_reference(path: Path, ref: Referentiel, limit_mb: float, caps: Caps) -> bool:
+def _rank(path: Path, ref: Referentiel, limit_mb: float, caps: Caps) -> int:
+    if path.suffix.lower() in FHIR_SUFFIXES:
+        return 1
     try:
         if path.stat().st_size > limit_mb * MEBIBYTE:
-            return False  # refused unread when its turn comes
+            return 2  # refused unread when its turn comes
         headers = peek_headers(path, _max_unpacked(limit_mb), caps)
     except Exception:  # noqa: BLE001 - an unreadable file is reported when it is read
-        return False
+        return 2
     if not headers:
-        return False
+        return 2
+    table_kind, _, _ = record_tables.detect_kind(path.name, headers)
+    if table_kind:
+        return 1 if table_kind == record_tables.DOSSIERS else 2
     layout, problems = detect_layout(path.name, headers, ref)
-    return not problems and layout.kind == REFERENCE
+    return 0 if not problems and layout.kind == REFERENCE else 2
 
 
 def ingest_paths(
@@ -445,8 +504,14 @@ def ingest_scanned(
         if isinstance(read, FileResult):
             return read
         raw, layout = read
-        alone: usage.CheckedAlone | Exception | None = None
-        if layout.kind != REFERENCE:
+        alone: usage.CheckedAlone | pa.Table | Exception | None = None
+        if isinstance(layout, RecordLayout):
+            if layout.table_kind:
+                try:
+                    alone = record_tables.check(raw, layout.table_kind, dict(layout.names))
+                except Exception as exc:  # noqa: BLE001 - refuses this file, in ingest_table
+                    alone = exc
+        elif layout.kind != REFERENCE:
             cur = cursors.get()
             try:
                 alone = usage.check_alone(cur, raw, layout, ref)
@@ -460,7 +525,7 @@ def ingest_scanned(
         with Session(store, ref) as session, ThreadPoolExecutor(max_workers=WORKERS) as pool:
             upcoming = deque(pool.submit(prepare, *item) for item in files[:AHEAD])
             try:
-                for done, (path, _) in enumerate(files, start=1):
+                for done, (path, name) in enumerate(files, start=1):
                     prepared = upcoming.popleft().result()
                     if done - 1 + AHEAD < len(files):
                         upcoming.append(pool.submit(prepare, *files[done - 1 + AHEAD]))
@@ -468,7 +533,7 @@ def ingest_scanned(
                         result = prepared
                     else:
                         result = ingest_table(
-                            session, path, prepared.raw, prepared.layout, prepared
+                            session, path, prepared.raw, prepared.layout, prepared, name
                         )
                     results.append(result)
                     if progress:
@@ -489,15 +554,16 @@ def ingest_scanned(
 class Prepared:
     """A file read and checked alone in a worker thread (see ``ingest_paths``)."""
 
-    raw: RawTable
+    raw: RawTable | None  # None for a TDDUI file (streamed when written)
     layout: object
     digest: str
-    alone: usage.CheckedAlone | Exception | None  # None for a reference file
+    # None for a reference or TDDUI file; a checked table for a record table
+    alone: usage.CheckedAlone | pa.Table | Exception | None
 
 
 def _read_or_refuse(
     path: Path, name: str, ref: Referentiel, limit_mb: float, caps: Caps
-) -> tuple[RawTable, object] | FileResult:
+) -> tuple[RawTable | None, object] | FileResult:
     try:
         return _read_and_detect(path, name, ref, limit_mb, caps)
     except ExportError as exc:
@@ -519,14 +585,25 @@ def ingest_file(
 
 def _ingest_one(session: Session, path: Path, name: str, limit_mb: float, caps: Caps) -> FileResult:
     read = _read_or_refuse(path, name, session.ref, limit_mb, caps)
-    return read if isinstance(read, FileResult) else ingest_table(session, path, *read)
+    if isinstance(read, FileResult):
+        return read
+    raw, layout = read
+    return ingest_table(session, path, raw, layout, file=name)
 
 
 def ingest_table(
-    session: Session, path: Path, raw: RawTable, layout, prepared: Prepared | None = None
+    session: Session,
+    path: Path,
+    raw: RawTable | None,
+    layout,
+    prepared: Prepared | None = None,
+    file: str = "",
 ) -> FileResult:
     """Check then write one read file, all or nothing. ``prepared``: the file's digest and
-    checks that do not depend on the store, done ahead (``ingest_paths``)."""
+    checks that do not depend on the store, done ahead (``ingest_paths``). ``file``: the
+    name for messages of a file not read yet (TDDUI)."""
+    if isinstance(layout, RecordLayout):
+        return _ingest_records(session, path, raw, layout, prepared, file)
     result = FileResult(raw.file, kind=layout.kind, warnings=[*raw.warnings, *layout.warnings])
     cur, ref = session.cur, session.ref
     digest = prepared.digest if prepared else sha256_of(path)
@@ -552,6 +629,7 @@ def ingest_table(
             if staged is None:  # replaces stored values, or not prepared: on this cursor
                 staged = usage.stage(cur, raw, layout, ref, session.stored_keys)
             result.warnings += _usage_warnings(session, staged, raw.file)
+            session.usage_esms.update(staged.esms.column("finess_et").to_pylist())
         now = dt.datetime.now()
         # The counts are final unless the file replaces values (updated below).
         log_row = [
@@ -593,6 +671,92 @@ def ingest_table(
     session.written(digest, raw.file, now, staged)
     result.status, result.rows_loaded, result.rows_replaced = LOADED, loaded, replaced
     return result
+
+
+def _ingest_records(
+    session: Session,
+    path: Path,
+    raw: RawTable | None,
+    layout: RecordLayout,
+    prepared: Prepared | None,
+    file: str,
+) -> FileResult:
+    """Check then write one record-level file, all or nothing (`records_store`): its rows
+    replace the stored rows of its table(s) for each ESMS it holds. The counts follow at the
+    end of the command (`Session.count_records`)."""
+    name = raw.file if raw is not None else file or str(path)
+    warnings = [*raw.warnings] if raw is not None else []
+    result = FileResult(name, kind=layout.kind, warnings=warnings)
+    cur = session.cur
+    digest = prepared.digest if prepared else sha256_of(path)
+    result.digest = digest
+    earlier = session.find_import(digest)
+    if earlier:
+        first_name, when = earlier
+        result.status = SKIPPED
+        result.note = (
+            f"contenu déjà importé le {when:%d/%m/%Y à %H:%M} (fichier {first_name}) ; ignoré"
+        )
+        return result
+    try:
+        table = None
+        if layout.table_kind:
+            checked = prepared.alone if prepared is not None else None
+            if checked is None:
+                checked = record_tables.check(raw, layout.table_kind, dict(layout.names))
+            if isinstance(checked, Exception):
+                raise checked
+            table = checked
+            unknown = records_store.unknown_dossiers(cur, name, layout.table_kind, table)
+            if unknown is not None:
+                raise unknown
+        session.flush()  # what waits was processed before this file
+        now = dt.datetime.now()
+        log_row = [name, str(path.resolve()), digest, layout.kind, now, 0, session.ref.version]
+        with cur.transaction():
+            import_id = cur.scalar(_INSERT_IMPORT, log_row)
+            if table is not None:
+                loaded, replaced, esms = records_store.write_table(
+                    cur, import_id, layout.table_kind, table
+                )
+            else:
+                from dui_metrics.ingest import fhir  # only when a TDDUI file comes
+
+                loaded, replaced, esms = records_store.write_fhir(
+                    cur, import_id, fhir.iter_chunks(path, name)
+                )
+            cur.execute(
+                "update imports set rows_loaded = ?, rows_replaced = ? where import_id = ?",
+                [loaded, replaced, import_id],
+            )
+    except ExportError as exc:
+        if not exc.kind:
+            exc.kind = layout.kind
+        result.status, result.error = REJECTED, exc
+        return result
+    except StoreError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the transaction rolled back; other files go on
+        if found := fault(exc, cur.path, "écriture"):
+            raise found from exc
+        result.status, result.error = REJECTED, _unexpected(name, exc)
+        return result
+    session.written(digest, name, now, None)
+    session.record_imports.append((import_id, layout.kind))
+    session.record_esms.update(esms)
+    result.warnings += _absent_esms(session, esms, name)
+    result.status, result.rows_loaded, result.rows_replaced = LOADED, loaded, replaced
+    return result
+
+
+def _absent_esms(session: Session, esms: list[str], file: str) -> list[Problem]:
+    """One warning per ESMS of a record file absent from the reference."""
+    known = set(session.establishment_codes().astype(str).tolist())
+    return [
+        Problem(file, None, None, f"ESMS {code} absent du référentiel des établissements")
+        for code in esms
+        if code not in known
+    ]
 
 
 # The values of an imports row given by ingest_table (log_row), in this order.

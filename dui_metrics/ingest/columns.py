@@ -19,6 +19,13 @@ KIND_LABELS = {
     REFERENCE: "référentiel des établissements",
     LONG: "usages (format long)",
     WIDE: "usages (format large)",
+    # record-level files (issue 14): imports.kind of records_store
+    "dossiers:dossiers": "dossiers (séjours et statuts INS)",
+    "dossiers:projets_personnalises": "dossiers : projets personnalisés",
+    "dossiers:evenements": "dossiers : événements",
+    "dossiers:documents_dmp": "dossiers : documents DMP",
+    "dossiers:messages_mss": "dossiers : messages MSSanté",
+    "tddui": "dossiers TDDUI (FHIR)",
 }
 
 # Canonical column → accepted headers (normalized by normalize_key before comparison).
