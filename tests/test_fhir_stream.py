@@ -422,3 +422,20 @@ def test_every_bundle_is_read_problems_capped_no_chunk_after_the_first(tmp_path)
 )
 def test_is_fhir(name, expected) -> None:
     assert is_fhir(Path(name)) is expected
+
+
+def test_same_type_and_id_on_two_servers_resolved_against_the_referrers_base(tmp_path) -> None:
+    data = official()
+    twin = copy.deepcopy(resource(data, "tddui-patient-ins-example"))
+    next(i for i in twin["identifier"] if i["system"].endswith("localusager.esante.gouv.fr"))[
+        "value"
+    ] = "3480787529/AUTRE"
+    # listed last: « any entry of that type and id » would find it
+    data["entry"].append(
+        {"fullUrl": "https://autre-serveur.fr/Patient/tddui-patient-ins-example", "resource": twin}
+    )
+    (chunk,) = read(write_json(tmp_path / "b.json", data))
+    # the séjour and the événement are on https://test-server.fr/: « Patient/tddui-patient-ins-
+    # example » is that server's Patient, whose PI is DOSSIER
+    assert chunk["sejours"] == [(FINESS, DOSSIER, D(2023, 4, 14), None, 1)]
+    assert chunk["evenements"] == [(FINESS, DOSSIER, D(2023, 4, 14), "realise", 1)]

@@ -34,7 +34,11 @@ import pyarrow as pa
 
 from dui_metrics import finess
 from dui_metrics.errors import MAX_LISTED, ExportError, Problem
+from dui_metrics.records import EVENTS as EVENTS_COLUMNS
+from dui_metrics.records import INS as INS_COLUMNS
 from dui_metrics.records import INS_STATUSES, Records, canonical, local_date
+from dui_metrics.records import PP as PP_COLUMNS
+from dui_metrics.records import SEJOURS as SEJOURS_COLUMNS
 
 TDDUI_PROFILE = "https://interop.esante.gouv.fr/ig/fhir/tddui/StructureDefinition/"
 SEJOUR, EVENEMENT, PP = (
@@ -70,6 +74,7 @@ OTHER_0445 = {
     "DOUT",
 }
 RESOURCE_TYPES = {SEJOUR: "Encounter", EVENEMENT: "Encounter", PP: "CarePlan"}
+_PROFILE_KINDS = {TDDUI_PROFILE + kind: kind for kind in RESOURCE_TYPES}
 EVENT_STATUSES = {"cancelled": "annule", "entered-in-error": "annule", "planned": "planifie"}
 # The RNIV statuses as FR Core writes them (others go through `records.canonical`).
 IDENTITY_STATUSES = {
@@ -91,48 +96,52 @@ class _Bundle:
 
     def __init__(self, data: object) -> None:
         self.problems: list[tuple[str | None, str]] = []
-        self.resources: list[dict] = []
         self.by_url: dict[str, dict] = {}
         self.by_type_id: dict[tuple[str, str], dict] = {}
-        self.base_of: dict[int, str] = {}  # id(resource) → base of its RESTful fullUrl
+        self.twice: set[tuple[str, str]] = set()  # (type, id) of several entries
+        self.url_of: dict[int, str] = {}  # id(resource) → its fullUrl
+        self.resolved: dict[str, dict] = {}  # reference → target, found whoever refers
         self.kinds: list[tuple[dict, str]] = []  # (resource, SEJOUR | EVENEMENT | PP)
-        self.bundle: dict | None = data if isinstance(data, dict) else None
-        if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
-            self.bundle = None
+        if type(data) is not dict or data.get("resourceType") != "Bundle":
             self.problems.append(
                 (None, "ce contenu n'est pas un Bundle FHIR (resourceType « Bundle » attendu)")
             )
             return
         entries = data.get("entry") or []
-        if not isinstance(entries, list):
+        if type(entries) is not list:
             self.problem(data, "Bundle.entry n'est pas une liste")
             return
         tddui = False
+        by_url, by_type_id, url_of, kinds = self.by_url, self.by_type_id, self.url_of, self.kinds
         for entry in entries:
-            resource = entry.get("resource") if isinstance(entry, dict) else None
-            if not isinstance(resource, dict):
+            resource = entry.get("resource") if type(entry) is dict else None
+            if type(resource) is not dict:
                 continue  # an entry without a resource (a request only): nothing to read
-            self.resources.append(resource)
             kind, ident = resource.get("resourceType"), resource.get("id")
-            if type(kind) is not str:
-                kind = None
-            if type(ident) is str and kind:
-                self.by_type_id[(kind, ident)] = resource
-            else:
-                ident = None
+            if type(kind) is str and type(ident) is str:
+                key = (kind, ident)
+                if key in by_type_id:
+                    self.twice.add(key)
+                by_type_id[key] = resource
             url = entry.get("fullUrl")
             if type(url) is str and url:
-                self.by_url[url] = resource
-                if ident and not url.startswith("urn:"):
-                    tail = f"{kind}/{ident}"
-                    if url.endswith("/" + tail):
-                        self.base_of[id(resource)] = url[: -len(tail)]
-            profiles = _profiles(resource)
-            if profiles:
-                tddui = True
-            found = _kind(resource, profiles)
+                by_url[url] = resource
+                url_of[id(resource)] = url
+            found = None
+            meta = resource.get("meta")
+            profiles = meta.get("profile") if type(meta) is dict else None
+            for profile in profiles if type(profiles) is list else ():
+                if type(profile) is str and profile.startswith(TDDUI_PROFILE):
+                    tddui = True
+                    found = _PROFILE_KINDS.get(profile)
+                    if found is None and "|" in profile:  # a versioned canonical URL
+                        found = _PROFILE_KINDS.get(profile.split("|")[0])
+                    if found:
+                        break
+            if found is None and "identifier" in resource:
+                found = _kind(resource, ())
             if found and kind == RESOURCE_TYPES[found]:
-                self.kinds.append((resource, found))
+                kinds.append((resource, found))
         if not tddui:
             self.problem(
                 data,
@@ -144,26 +153,41 @@ class _Bundle:
         self.problems.append((_name(resource) if resource is not None else None, message))
 
     def resolve(self, resource: dict, element: str, kind: str) -> dict | None:
-        """The resource that ``resource.<element>`` references, of type ``kind``: relative
-        ``Type/id`` against the base of the referencing entry's fullUrl (then any entry of that
-        type and id), absolute URLs and ``urn:uuid:`` against fullUrl. None (problem noted)
-        when it resolves to nothing."""
+        """The resource that ``resource.<element>`` references, of type ``kind``: absolute
+        URLs and ``urn:uuid:`` against fullUrl; relative ``Type/id`` to the entry of that type
+        and id, or when several, against the base of the referencing entry's fullUrl. None
+        (problem noted) when it resolves to nothing."""
         value = resource.get(element)
-        ref = value.get("reference") if isinstance(value, dict) else None
-        if not isinstance(ref, str) or not ref:
+        ref = value.get("reference") if type(value) is dict else None
+        if type(ref) is not str or not ref:
             self.problem(resource, f"référence {element} absente")
             return None
-        target = self.by_url.get(ref)
-        if target is None and "://" not in ref and not ref.startswith("urn:"):
-            base = self.base_of.get(id(resource))
-            target = self.by_url.get(base + ref) if base else None
-            parts = ref.split("/")
-            if target is None and len(parts) in (2, 4):  # Type/id or Type/id/_history/v
-                target = self.by_type_id.get((parts[0], parts[1]))
+        target = self.resolved.get(ref)
+        if target is None:
+            target, anyone = self.by_url.get(ref), True
+            if target is None and "://" not in ref and not ref.startswith("urn:"):
+                parts = ref.split("/")
+                key = (parts[0], parts[1]) if len(parts) in (2, 4) else None  # Type/id[/_history/v]
+                if key is not None and key not in self.twice:
+                    target = self.by_type_id.get(key)
+                if target is None:  # several entries of that type and id, or none
+                    anyone = False  # what is found depends on who refers
+                    target = self.by_url.get(self.base(resource) + ref)
+                    if target is None and key is not None:
+                        target = self.by_type_id.get(key)
+            if target is not None and anyone:
+                self.resolved[ref] = target
         if target is None or target.get("resourceType") != kind:
             self.problem(resource, f"référence {element} « {ref} » introuvable dans le bundle")
             return None
         return target
+
+    def base(self, resource: dict) -> str:
+        """The base of ``resource``'s RESTful fullUrl (``https://x/fhir/`` of
+        ``https://x/fhir/Patient/1``), or "" (an ``urn:`` or no fullUrl)."""
+        url = self.url_of.get(id(resource), "")
+        tail = f"/{resource.get('resourceType')}/{resource.get('id')}"
+        return url[: -len(tail) + 1] if url.endswith(tail) and not url.startswith("urn:") else ""
 
 
 def _str(value: object) -> str | None:
@@ -229,9 +253,11 @@ def _nir_shaped(value: str) -> bool:
 class _Parser:
     """The rows of one bundle (tuples of the `records` columns), problems noted on the bundle."""
 
-    def __init__(self, bundle: _Bundle) -> None:
+    def __init__(self, bundle: _Bundle, line: int | None) -> None:
         self.b = bundle
-        self.dossiers: dict[int, str | None] = {}  # id(Patient) → dossier_id (None: refused)
+        self.line = line  # the last item of every row
+        self.dossiers: dict[int, str | None] = {}  # id(Patient) → dossier_id ("": refused)
+        self.finess_of: dict[int, tuple[str | None, str | None]] = {}  # id(Organization) → …
 
     def dossier_id(self, patient: dict) -> str | None:
         key = id(patient)
@@ -260,21 +286,29 @@ class _Parser:
         org = self.b.resolve(resource, "serviceProvider", "Organization")
         if org is None:
             return None
+        found = self.finess_of.get(id(org))
+        if found is None:
+            found = self.finess_of[id(org)] = self.org_finess(org)
+        code, problem = found
+        if problem:
+            self.b.problem(resource, problem)
+        return code
+
+    @staticmethod
+    def org_finess(org: dict) -> tuple[str | None, str | None]:
+        """(FINESS, None) of an Organization, or (None, what is wrong)."""
         for identifier in _identifiers(org):
             if identifier.get("system") == IDNST_SYSTEM or "IDNST" in _type_codes(identifier):
                 value = identifier.get("value")
                 # idNatSt is "1" + FINESS (the IG's example: 1480787529): drop the first digit
                 code = value.strip()[1:] if isinstance(value, str) else ""
                 if finess.is_valid_finess(code):
-                    return code
-                self.b.problem(
-                    resource,
+                    return code, None
+                return None, (
                     f"l'identifiant idNatSt de {_name(org)} ne donne pas un FINESS "
-                    "(« 1 » suivi des 9 caractères du FINESS attendu)",
+                    "(« 1 » suivi des 9 caractères du FINESS attendu)"
                 )
-                return None
-        self.b.problem(resource, f"{_name(org)} n'a pas d'identifiant idNatSt (FINESS)")
-        return None
+        return None, f"{_name(org)} n'a pas d'identifiant idNatSt (FINESS)"
 
     def date(self, resource: dict, element: str, value: object) -> dt.date | None:
         """The local date of ``value`` (FHIR date or date-time); a problem when unreadable.
@@ -310,7 +344,7 @@ class _Parser:
     def parse(self) -> dict[str, list[tuple]]:
         """Rows per table (``sejours``, ``ins``, ``projets``, ``evenements``); every problem
         noted on the bundle (rows of a bundle with problems are not to be used)."""
-        b = self.b
+        b, line = self.b, self.line
         sejours: list[tuple] = []
         sejours_of: dict[int, list[tuple]] = {}  # id(Patient) → its séjours
         sejour_finess: dict[int, str] = {}  # id(Encounter séjour) → FINESS
@@ -339,7 +373,7 @@ class _Parser:
                 continue
             if found is None or code is None or entree is None or ("end" in period and not sortie):
                 continue
-            row = (code, found[1], entree, sortie)
+            row = (code, found[1], entree, sortie, line)
             sejours.append(row)
             sejours_of.setdefault(id(found[0]), []).append(row)
             sejour_finess[id(resource)] = code
@@ -358,14 +392,9 @@ class _Parser:
             if found is None or day is None or code is None:
                 continue
             status = resource.get("status")
-            evenements.append(
-                (
-                    code,
-                    found[1],
-                    day,
-                    EVENT_STATUSES.get(status, "realise") if type(status) is str else "realise",
-                )
-            )
+            if type(status) is not str:
+                status = None
+            evenements.append((code, found[1], day, EVENT_STATUSES.get(status, "realise"), line))
 
         projets: list[tuple] = []
         for resource in careplans:
@@ -381,7 +410,7 @@ class _Parser:
             # A CarePlan names no ESMS: the PP counts in each ESMS where the patient has a
             # séjour (none: no row, the patient is not followed in any ESMS of this bundle).
             for code in dict.fromkeys(row[0] for row in sejours_of.get(id(found[0]), [])):
-                projets.append((code, found[1], day))
+                projets.append((code, found[1], day, line))
         return {"sejours": sejours, "ins": ins, "projets": projets, "evenements": evenements}
 
     def event_finess(self, resource, found, sejours_of, sejour_finess) -> str | None:
@@ -446,7 +475,7 @@ class _Parser:
         # No validationDate: the status is known at least since the entry of the patient's
         # first séjour in that ESMS, which dates it.
         return [
-            (code, dossier, statut, day or min(row[2] for row in sejours if row[0] == code))
+            (code, dossier, statut, day or min(r[2] for r in sejours if r[0] == code), self.line)
             for code in dict.fromkeys(row[0] for row in sejours)
         ]
 
@@ -460,22 +489,46 @@ class _Parser:
         )
 
 
+# A FHIR date or date-time as the IG writes them (seconds and offset required with a time):
+# its day is read once (`records.local_date`); anything else goes through `local_date` whole.
+_FHIR_DATE = re.compile(
+    r"\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2}))?", re.ASCII
+)
+_DAYS: dict[str, dt.date | None] = {}
+
+
 def _fhir_date(value: object) -> dt.date | None:
     """The local date of a FHIR date or date-time as written (`records.local_date`)."""
-    return local_date(value) if type(value) is str else None
+    if type(value) is not str:
+        return None
+    if _FHIR_DATE.fullmatch(value) is None:
+        return local_date(value)
+    day = value[:10]
+    try:
+        return _DAYS[day]
+    except KeyError:
+        if len(_DAYS) > 100_000:  # a bound: about 270 years of days
+            _DAYS.clear()
+        found = _DAYS[day] = local_date(day)
+        return found
 
 
-def _rows(data: object) -> tuple[dict[str, list[tuple]], list[tuple[str | None, str]]]:
-    """The rows of one bundle and its problems as (column, message): no rows when any."""
+def _rows(
+    data: object, line: int | None = None
+) -> tuple[dict[str, list[tuple]], list[tuple[str | None, str]]]:
+    """The rows of one bundle, each ending with ``line``, and its problems as (column,
+    message): no rows when any."""
     bundle = _Bundle(data)
     if bundle.problems:
         return {}, bundle.problems
-    rows = _Parser(bundle).parse()
+    rows = _Parser(bundle, line).parse()
     return ({}, bundle.problems) if bundle.problems else (rows, [])
 
 
 def _records(tables: dict[str, list]) -> Records:
-    return Records(**{name: tables.get(name, []) for name in TABLES}, documents=None, messages=None)
+    """`Records` of rows that end with a line (left out)."""
+    rows = {name: [row[:-1] for row in tables.get(name, [])] for name in TABLES}
+    return Records(**rows, documents=None, messages=None)
 
 
 def parse_bundle(data: dict, where: str) -> Records:
@@ -571,34 +624,28 @@ def _bundles(path: Path) -> Iterator[tuple[int, object, tuple | None, bool]]:
         yield 1, data, None, False
 
 
+# The chunk tables: the `records` columns (dates as date32), then the bundle's line.
+_TEXT, _DATE = pa.string(), pa.date32()
 _SCHEMAS = {
-    "sejours": [
-        ("finess_et", pa.string()),
-        ("dossier_id", pa.string()),
-        ("date_entree", pa.date32()),
-        ("date_sortie", pa.date32()),
-    ],
-    "ins": [
-        ("finess_et", pa.string()),
-        ("dossier_id", pa.string()),
-        ("statut", pa.string()),
-        ("date_statut", pa.date32()),
-    ],
-    "projets": [("finess_et", pa.string()), ("dossier_id", pa.string()), ("date_pp", pa.date32())],
-    "evenements": [
-        ("finess_et", pa.string()),
-        ("dossier_id", pa.string()),
-        ("date_evenement", pa.date32()),
-        ("statut", pa.string()),
-    ],
+    name: [(c, _DATE if kind == "date" else _TEXT) for c, kind in columns.items()]
+    + [("line", pa.int32())]
+    for name, columns in (
+        ("sejours", SEJOURS_COLUMNS),
+        ("ins", INS_COLUMNS),
+        ("projets", PP_COLUMNS),
+        ("evenements", EVENTS_COLUMNS),
+    )
 }
 
 
-def _table(name: str, rows: list[tuple], lines: list[int]) -> pa.Table:
-    columns = list(zip(*rows, strict=True)) if rows else [()] * len(_SCHEMAS[name])
-    arrays = [pa.array(c, kind) for c, (_, kind) in zip(columns, _SCHEMAS[name], strict=True)]
-    arrays.append(pa.array(lines, pa.int32()))
-    return pa.Table.from_arrays(arrays, names=[c for c, _ in _SCHEMAS[name]] + ["line"])
+def _table(name: str, rows: list[tuple]) -> pa.Table:
+    """The table ``name`` of ``rows`` (tuples of its columns, then the line)."""
+    schema = _SCHEMAS[name]
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(schema)
+    return pa.Table.from_arrays(
+        [pa.array(c, kind) for c, (_, kind) in zip(columns, schema, strict=True)],
+        names=[c for c, _ in schema],
+    )
 
 
 def iter_chunks(
@@ -624,7 +671,6 @@ def iter_chunks(
     problems: list[Problem] = []
     total = 0
     pending: dict[str, list[tuple]] = {name: [] for name in TABLES}
-    lines: dict[str, list[int]] = {name: [] for name in TABLES}
     count = read = 0
     for line, data, unreadable, array in _bundles(path):
         read += 1
@@ -632,7 +678,7 @@ def iter_chunks(
             where, column, message = unreadable
             found = [(str(column) if column else None, message)]
         else:
-            rows, found = _rows(data)
+            rows, found = _rows(data, line)
             where = line if ndjson else None
             if found and array:
                 found = [(f"bundle {line}, {c}" if c else f"bundle {line}", m) for c, m in found]
@@ -644,14 +690,11 @@ def iter_chunks(
         if problems:
             continue  # the file is refused: its rows are of no use
         for name, table in rows.items():
-            if table:
-                pending[name] += table
-                lines[name] += [line] * len(table)
+            pending[name] += table
         count += 1
         if count == bundles_per_chunk:
-            yield {name: _table(name, pending[name], lines[name]) for name in TABLES}
+            yield {name: _table(name, pending[name]) for name in TABLES}
             pending = {name: [] for name in TABLES}
-            lines = {name: [] for name in TABLES}
             count = 0
     if not read:
         total += 1
@@ -659,4 +702,4 @@ def iter_chunks(
     if problems:
         raise ExportError(problems, total=total, kind=KIND)
     if count:
-        yield {name: _table(name, pending[name], lines[name]) for name in TABLES}
+        yield {name: _table(name, pending[name]) for name in TABLES}
