@@ -570,6 +570,13 @@ def cmd_dossiers(args: argparse.Namespace, ref: referentiel_mod.Referentiel) -> 
             )
             return EXIT_REJECTED
         frame = drilldown.missing_dossiers(store, ref, code, args.periode, args.manque)
+        if not drilldown.record_status(store, ref, code).computed(args.periode):
+            print(
+                f"avertissement : les comptages de {args.periode:%m/%Y} de l'ESMS {code} ne sont "
+                "pas calculés depuis ses dossiers (mois hors de leur couverture, ou exports "
+                "précalculés) : cette liste ne correspond pas aux taux de ce mois",
+                file=sys.stderr,
+            )
     columns = drilldown.MISSING_COLUMNS
     # Dates as ISO text (AAAA-MM-JJ), as the import log prints its times; None stays empty.
     rows = [

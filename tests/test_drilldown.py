@@ -512,3 +512,25 @@ def test_page_month_without_missing_dossier_says_so(page_store: Path) -> None:
     }
     empty = expanders["Dossiers actifs sans événement en mars 2025 (0)"]
     assert [c.value for c in empty.caption] == ["Aucun : chaque dossier actif du mois en a."]
+
+
+def test_dossiers_command_warns_outside_the_computed_months(cli_store: Path) -> None:
+    # 06/2025: after the records' coverage (12/2024–04/2025): no usage computed from them;
+    # the list is still printed. Open in June: '=1+1', d1, d2, d3, d9; with a trace in
+    # 04–06/2025: only d1 (April event), whose PP of 06/2024 is the 13th month before 06/2025
+    # (validity 07/2024–06/2025) → d1 lacks a PP
+    out = run(
+        "dossiers", "--finess-et", A, "--periode", "2025-06", "--manque", "pp",
+        store_path=cli_store,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert [line.split(",")[0] for line in out.stdout.splitlines()[1:]] == ["d1"]
+    assert "avertissement : les comptages de 06/2025 de l'ESMS 690000013 ne sont pas" in (
+        out.stderr
+    )
+    # in March, computed from the records: no warning
+    out = run(
+        "dossiers", "--finess-et", A, "--periode", "2025-03", "--manque", "pp",
+        store_path=cli_store,
+    )  # fmt: skip
+    assert out.returncode == 0 and out.stderr == ""
