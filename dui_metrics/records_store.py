@@ -301,7 +301,12 @@ def recount(cur: Store, ref: Referentiel, esms: Iterable[str]) -> int:
                 "create or replace temp table computed as " + _counts_sql(),
                 {"activite": ref.activity_window_months, "validite_pp": ref.pp_window_months},
             )
-        # Precomputed values hidden earlier come back, unless a newer file replaced them...
+        # The counts computed before go...
+        cur.execute(
+            f"delete from usage where {touched} "
+            "and import_id in (select import_id from record_imports)"
+        )
+        # ...precomputed values hidden earlier come back, unless a newer file replaced them...
         cur.execute(
             f"""
             insert into usage
@@ -315,11 +320,6 @@ def recount(cur: Store, ref: Referentiel, esms: Iterable[str]) -> int:
             """
         )
         cur.execute(f"delete from usage_shadowed where {touched}")
-        # ...the counts computed before go...
-        cur.execute(
-            f"delete from usage where {touched} "
-            "and import_id in (select import_id from record_imports)"
-        )
         # ...and the precomputed values of the keys counted now are hidden.
         keys = "u.finess_et = c.finess_et and u.periode = c.periode and u.indicateur = c.indicateur"
         cur.execute(
