@@ -534,3 +534,66 @@ def test_dossiers_command_warns_outside_the_computed_months(cli_store: Path) -> 
         store_path=cli_store,
     )  # fmt: skip
     assert out.returncode == 0 and out.stderr == ""
+
+
+# --- through the real ingest ------------------------------------------------------------------
+# The hand set above as record files (one INS status per dossier row: d2 « validée » on
+# 01/02/2025, d3 qualified on 05/03/2025, d4 « récupérée » on 31/03/2025, d1 qualified), read
+# and counted by `dui-metrics ingest` (records_store), with a precomputed month before the
+# records' coverage.
+FILE_DOSSIERS = f"""FINESS ET;N° dossier;Date d'entrée;Date de sortie;Statut INS;Date statut INS
+{A};d1;01/01/2024;;Qualifiée;01/01/2025
+{A};d2;01/01/2024;;validée;01/02/2025
+{A};d3;31/03/2025;;Qualifiée;05/03/2025
+{A};d4;01/06/2024;01/03/2025;récupérée;31/03/2025
+{A};d5;01/01/2024;;;
+{A};d6;01/01/2024;28/02/2025;;
+{A};d8;01/01/2024;;;
+{A};d9;01/01/2024;05/03/2025;;
+{A};d9;20/03/2025;;;
+{B};d7;01/01/2025;;;
+"""
+
+
+def _file_rows(rows, columns: str) -> str:
+    def cell(v) -> str:
+        return "" if v is None else v.strftime("%d/%m/%Y") if isinstance(v, dt.date) else v
+
+    return columns + "\n" + "".join(";".join(cell(v) for v in row) + "\n" for row in rows)
+
+
+def test_drill_down_matches_the_counts_of_the_real_ingest(store_path: Path, write_file, ref):
+    from dui_metrics.ingest import LOADED, ingest_paths
+
+    files = [
+        write_file("ref.csv", PAGE_REFERENCE),
+        write_file("usage.csv", f"finess_et;periode;indicateur;valeur\n{A};2024-10;dossiers_actifs;7\n"),
+        write_file("dossiers.csv", FILE_DOSSIERS),
+        write_file("evenements.csv", _file_rows(EVENTS, "finess_et;dossier_id;date_evenement;statut")),
+        write_file("pp.csv", _file_rows(PROJECTS, "finess_et;dossier_id;date_pp")),
+        write_file("dmp.csv", _file_rows(DOCUMENTS, "finess_et;dossier_id;date_envoi;statut")),
+    ]  # fmt: skip
+    with Store(store_path) as store:
+        results = ingest_paths(store, files, ref)
+        assert [r.status for r in results] == [LOADED] * 6, [r.error for r in results]
+        stored = store.execute(
+            "select u.finess_et, u.periode, u.indicateur, u.valeur from usage u "
+            "join imports i using (import_id) where i.kind like 'dossiers:%'"
+        ).df()
+        table = stored.set_index(["finess_et", "periode", "indicateur"])["valeur"]
+        keys = stored[["finess_et", "periode"]].drop_duplicates()
+        assert len(keys) == 5 + 4  # A 12/2024–04/2025, B 01–04/2025
+        for finess_et, periode in keys.itertuples(index=False):
+            month = pd.Timestamp(periode).date()
+            active = table[(finess_et, periode, "dossiers_actifs")]
+            for manque, indicator in RATE_COUNTS.items():
+                found = drilldown.missing_dossiers(store, ref, finess_et, month, manque)
+                assert len(found) == active - table[(finess_et, periode, indicator)], (
+                    finess_et, month, manque,
+                )  # fmt: skip
+        for manque, expected in EXPECTED.items():
+            found = drilldown.missing_dossiers(store, ref, A, MARCH, manque)
+            assert list(found["dossier_id"]) == expected
+        assert drilldown.record_status(store, ref, A).text == (
+            "Mois calculés depuis les dossiers : 12/2024–04/2025 ; exports précalculés : 10/2024"
+        )
