@@ -25,6 +25,8 @@ interleaved within each round; times are medians, around the calls only (imports
   baseline: splits lines, parses little);
 - ``duckdb_parse``: DuckDB ``select sum(json_array_length(json, '$.entry')) from
   read_ndjson_objects(path)``: every bundle parsed (for scale: what parsing costs there);
+- ``json``: the file read line by line, each line through the stdlib's ``json.loads``, and
+  nothing else: the floor of any reader that parses each bundle with it;
 - ``parse``: ``iter_chunks`` over the whole file, every chunk consumed, rows counted;
 - ``ingest``: ``dui-metrics ingest --store <new file> bundles.ndjson`` (the whole command,
   when it accepts ``.ndjson``: records written to the store).
@@ -54,10 +56,11 @@ from child import json_child, wait_child  # noqa: E402  (bench/child.py, beside 
 TARGET_RATIO = 3.0
 FULL_BUNDLES = 100_000
 FULL_ESMS = 4_000
-PARTS = ("baseline", "duckdb_parse", "parse", "ingest")
+PARTS = ("baseline", "duckdb_parse", "json", "parse", "ingest")
 LABELS = {
     "baseline": "DuckDB read_ndjson_objects count(*)",
     "duckdb_parse": "DuckDB json_array_length(entry)",
+    "json": "json.loads per line (no mapping)",
     "parse": "iter_chunks (all chunks)",
     "ingest": "dui-metrics ingest (CLI)",
 }
@@ -311,6 +314,14 @@ def run_part(part: str, path: Path, max_gib: float) -> dict:
         start = time.perf_counter()
         rows = con.execute(query, [str(path)]).fetchall()[0][0]
         return {"seconds": time.perf_counter() - start, "rows": int(rows)}
+    if part == "json":
+        start = time.perf_counter()
+        entries = 0
+        with path.open("rb") as handle:
+            for line in handle:
+                if line.strip():
+                    entries += len(json.loads(line)["entry"])
+        return {"seconds": time.perf_counter() - start, "rows": entries}
     from dui_metrics.ingest.fhir import iter_chunks
 
     start = time.perf_counter()
@@ -335,7 +346,7 @@ def ingest_child(path: Path, max_gib: float, timeout: float) -> tuple[dict | str
         text = out.read_text()
     finally:
         out.unlink(missing_ok=True)
-        for leftover in (store, store.with_name(store.name + ".wal")):
+        for leftover in store.parent.glob(store.name + "*"):  # .wal, .lock
             leftover.unlink(missing_ok=True)
     if killed:
         return f"stopped after {timeout:g} s", wall, rss
@@ -452,11 +463,13 @@ def main() -> None:
                 f"{part} = {seconds:.2f} s = {ratio:.1f} × baseline ({base:.2f} s); "
                 f"target ≤ {TARGET_RATIO:g} ×: {verdict}"
             )
-    parsed = median("duckdb_parse")
+    parsed, loads = median("duckdb_parse"), median("json")
     if parsed and median("parse") is not None:
         print(
             f"parse = {median('parse') / parsed:.1f} × DuckDB parsing every bundle ({parsed:.2f} s)"
         )
+    if base and loads is not None:
+        print(f"json.loads alone = {loads:.2f} s = {loads / base:.1f} × baseline")
     if args.profile:
         print(f"\ncProfile of {args.profile} (top 25 by own time, on stderr):", flush=True)
         result, wall, rss = child(args.profile, path, args.max_gib, args.timeout, True)

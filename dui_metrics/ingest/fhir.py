@@ -1,25 +1,28 @@
-"""ANS TDDUI FHIR R4 bundles (« Médicosocial – Transfert de données DUI ») → `records.Records`.
+"""ANS TDDUI FHIR R4 bundles (« Médicosocial – Transfert de données DUI ») → record rows.
 
-Parsing only: one Bundle, already read as JSON, becomes pseudonymised record rows (no storage
-here). Mapping notes: ``../shared/reference/tddui/README.md``; counting rules: domain.md §6.1.
+Parsing only (no storage here). `iter_chunks` reads a ``.json`` (one Bundle, or a JSON array
+of them) or ``.ndjson`` file (one Bundle per line, read line by line) into chunks of pyarrow
+tables for the store; `parse_bundle` / `parse_bundles` turn bundles already read into
+`records.Records`. Both go through the same per-bundle mapping, each bundle resolved on its
+own. Mapping notes: ``../shared/reference/tddui/README.md``; counting rules: domain.md §6.1.
 
 - séjours: Encounter ``tddui-encounter-sejour``: FINESS from ``serviceProvider`` → Organization
   ``identifier`` idNatSt minus its first character (``1480787529`` → ``480787529``), dates from
   ``period``; ``dossier_id`` is the subject Patient's ``PI`` identifier value, kept as written
-  (the DUI's local id, which the OG needs to find the record);
+  (the DUI's local id, which the OG needs to find the record), refused when shaped like a NIR;
 - INS: the Patient's ``fr-core-identity-reliability`` ``identityStatus``, one row per ESMS where
-  the patient has a séjour;
+  the patient has a séjour (VALI with an official INS-NIR / INS-NIA counts as qualifiée);
 - événements: Encounter ``tddui-encounter-evenement``, local date of ``period.start``,
-  ``status``;
+  ``status`` (cancelled, entered-in-error → annulé; planned → planifié; others réalisé);
 - projets personnalisés: CarePlan ``tddui-careplan-projet-personnalise``, ``period.start``;
 - no DMP document nor MSSanté message: TDDUI carries neither, so their counts stay missing.
 
-Privacy (domain.md §7): only identifiers, references, codes and dates named above are read.
-``name``, ``birthDate``, ``address``, ``telecom``, the INS-NIR / INS-NIA values (only their
-presence is checked) and narratives (``text``, free-text extensions) are never read, so they
-can be neither returned nor quoted in a message. Only references this mapping follows are
-resolved: the official example's événement points to a ``Location`` that is not in its bundle,
-which is not an error.
+Privacy (domain.md §7): only identifiers, references, codes and dates named above are looked
+at. ``name``, ``birthDate``, ``address``, ``telecom``, the INS-NIR / INS-NIA values (only their
+presence is checked) and narratives (``text``, free-text extensions) are parsed with the JSON
+but never read, so they can be neither returned nor quoted in a message. Only references this
+mapping follows are resolved: the official example's événement points to a ``Location`` that is
+not in its bundle, which is not an error.
 """
 
 from __future__ import annotations
@@ -603,8 +606,8 @@ def _bundles(path: Path) -> Iterator[tuple[int, object, tuple | None, bool]]:
     if path.suffix.lower() == ".ndjson":
         with path.open("rb") as handle:
             for number, raw in enumerate(handle, start=1):
-                if not raw.strip():
-                    continue  # blank lines (and the final newline) are no bundle
+                if raw.isspace():
+                    continue  # blank lines are no bundle (isspace: no copy of the line)
                 try:
                     yield number, json.loads(raw), None, False
                 except ValueError:  # JSONDecodeError, UnicodeDecodeError
@@ -666,7 +669,9 @@ def iter_chunks(
     bundle's line and the resource as column, and raised as one `ExportError` (kind
     ``tddui``; the first `errors.MAX_LISTED` kept, all counted) after the whole file was read.
     Chunks may have been yielded by then: the caller writes them inside a transaction and
-    rolls back. No chunk is yielded after the first problem."""
+    rolls back. No chunk is yielded after the first problem. In a ``.json`` file only a JSON
+    syntax error has a line (that of the text); a bundle of an array is named in the column
+    (``bundle 2, Encounter/x``)."""
     ndjson = path.suffix.lower() == ".ndjson"
     problems: list[Problem] = []
     total = 0
