@@ -535,10 +535,24 @@ def cmd_ingest(args: argparse.Namespace, ref: referentiel_mod.Referentiel) -> in
 
 def cmd_demo(args: argparse.Namespace, ref: referentiel_mod.Referentiel) -> int:
     from dui_metrics.demo import write_demo_exports
+    from dui_metrics.demo_records import write_record_examples
+    from dui_metrics.ingest import sha256_of
 
     paths = write_demo_exports(args.dossier)
     print(f"{len(paths)} exports de démonstration écrits dans {args.dossier}", file=sys.stderr)
     code = _ingest(args, paths, ref, demo=True)
+    # Demo records, not imported: the README shows how to import them. Recorded as demo data,
+    # so that importing them does not make the store a mix of demo and real data.
+    examples = write_record_examples(Path(args.dossier))
+    if code == EXIT_OK:
+        with writable_copy(_store_path(args)) as store:
+            store.add_demo_digests({sha256_of(p) for p in examples})
+    print(
+        f"dossiers de démonstration (non importés) : {Path(args.dossier) / 'dossiers'} "
+        f"(tables) et {Path(args.dossier) / 'tddui'} (TDDUI FHIR) ; importez-les avec "
+        "« dui-metrics ingest » pour voir leurs comptages",
+        file=sys.stderr,
+    )
     print(f"magasin : {_store_path(args)}", file=sys.stderr)
     return code
 

@@ -222,13 +222,16 @@ def write_fhir(
     return loaded, replaced, esms
 
 
-def finish_extract(cur: Store, import_ids: list[int], kinds: Iterable[str]) -> None:
-    """Record the extract made of the record imports ``import_ids`` (one command) in
-    ``record_imports``: its coverage, read from its own rows, and whether it carried DMP
-    documents and MSSanté messages (``kinds``: the imports' kinds)."""
-    if not import_ids:
+def finish_extract(cur: Store, imports: list[tuple[int, str]]) -> None:
+    """Record the extract made of the record imports ``imports`` ((import_id, kind), one
+    command) in ``record_imports``: its coverage, read from its own rows, and whether it
+    carried DMP documents and MSSanté messages. A TDDUI import never carries them (the
+    standard has no such resource), even beside record tables that do: its ESMS keep them
+    missing."""
+    if not imports:
         return
-    kinds = set(kinds)
+    import_ids = [i for i, _ in imports]
+    kinds = {k for _, k in imports}
     carried = {
         "dmp": import_kind("documents_dmp") in kinds,
         "mss": import_kind("messages_mss") in kinds,
@@ -239,13 +242,15 @@ def finish_extract(cur: Store, import_ids: list[int], kinds: Iterable[str]) -> N
             debut, fin = cur.one(
                 "select min(debut), max(fin) from (" + _scope_sql() + ")", carried
             ) or (None, None)
-        cur.execute(
-            "insert or replace into record_imports "
-            "select import_id, ?, ?, ?, ?, ? from extract_imports",
-            [min(import_ids), debut, fin, carried["dmp"], carried["mss"]],
-        )
     finally:
         cur.unregister("extract_imports")
+    for import_id, kind in imports:
+        tables = kind != TDDUI
+        cur.execute(
+            "insert or replace into record_imports values (?, ?, ?, ?, ?, ?)",
+            [import_id, min(import_ids), debut, fin, carried["dmp"] and tables,
+             carried["mss"] and tables],
+        )  # fmt: skip
 
 
 def _scope_sql() -> str:

@@ -391,11 +391,7 @@ class Session:
             return
         try:
             with self.cur.transaction():
-                records_store.finish_extract(
-                    self.cur,
-                    [i for i, _ in self.record_imports],
-                    [k for _, k in self.record_imports],
-                )
+                records_store.finish_extract(self.cur, self.record_imports)
                 records_store.recount(self.cur, self.ref, esms)
         except Exception as exc:
             if found := fault(exc, self.cur.path, "écriture"):
