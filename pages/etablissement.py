@@ -1,4 +1,5 @@
-"""Établissement: one ESMS's monthly trends, VA checks, position among peers, data freshness."""
+"""Établissement: one ESMS's monthly trends, VA checks, position among peers, data freshness,
+and the dossiers behind the rates counted from its records (drill-down under each rate)."""
 
 import plotly.graph_objects as go
 import streamlit as st
