@@ -78,6 +78,35 @@ st.markdown(
     f"- Projet personnalisé : daté des {ref.pp_window_months} derniers mois.\n"
     f"- VA : {ref.va_window_months} mois civils."
 )
+st.subheader("Comptages calculés depuis les dossiers")
+st.markdown(
+    "Quand un éditeur ou un organisme importe les dossiers du DUI (tables pseudonymisées ou "
+    "lots TDDUI), dui-metrics compte lui-même, par établissement et par mois M :\n"
+    "- **date** : la date locale telle qu'écrite (`2026-04-01T00:30:00+02:00` est en avril), "
+    "jamais convertie en UTC ;\n"
+    "- **séjour ouvert** en M : entrée au plus tard le dernier jour de M, et sortie absente ou "
+    "au plus tôt le premier jour de M ; un dossier présent dans deux établissements compte "
+    "dans chacun pour ses propres dates ;\n"
+    "- **personnes accompagnées** : dossiers distincts ayant un séjour ouvert en M ;\n"
+    "- **trace d'usage** : un événement (ni annulé, ni seulement planifié), un projet "
+    "personnalisé, ou un document DMP envoyé ou accepté ;\n"
+    f"- **dossier actif** : séjour ouvert en M et au moins une trace datée des "
+    f"{ref.activity_window_months} mois civils finissant par M ;\n"
+    f"- **avec projet personnalisé** : un projet daté des {ref.pp_window_months} mois civils "
+    "finissant par M ; **avec événement** : un événement compté daté de M ;\n"
+    "- **INS qualifiée** : le dernier statut daté au plus tard du dernier jour de M est "
+    "« qualifiée » (aucun statut connu : non qualifiée) ;\n"
+    "- **documents DMP** envoyés ou acceptés en M ; **messages MSSanté** de M, par sens ;\n"
+    "- **couverture** : les mois d'un import vont du premier au dernier mois où ses dossiers "
+    "contiennent une activité ; chaque établissement y a tous ses comptages (0 quand rien ne "
+    "s'est passé) à partir de son premier mois de séjour ou d'activité ;\n"
+    "- un comptage que le fichier ne peut pas porter (DMP et MSSanté dans un lot TDDUI) reste "
+    "**manquant**, jamais zéro ;\n"
+    "- un comptage calculé depuis les dossiers **remplace** la valeur d'un export précalculé "
+    "pour le même établissement, mois et indicateur ; sa source est « calculé depuis les "
+    "dossiers »."
+)
+
 st.info(
     "Les cibles d'usage officielles n'ont pas pu être confirmées : aucune n'est fixée par "
     "défaut. Un référentiel personnel (`--referentiel FICHIER` en ligne de commande) peut "
