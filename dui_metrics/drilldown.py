@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from dui_metrics import records_store
 from dui_metrics.formats import month_range
 from dui_metrics.referentiel import Referentiel
 from dui_metrics.store import Store
@@ -113,6 +114,8 @@ def month_sources(store: Store, finess_et: str) -> pd.DataFrame:
     precomputed exports, `MIXED` when both. Columns: periode (date), source; sorted."""
     params = {
         "finess_et": finess_et,
+        "prefix": records_store.TABLE_PREFIX,
+        "tddui": records_store.TDDUI,
         "dossiers": FROM_RECORDS,
         "exports": FROM_EXPORTS,
         "mixte": MIXED,
