@@ -509,14 +509,16 @@ def _ingest(args: argparse.Namespace, paths, ref, max_mb=None, demo: bool = Fals
                     "utilisez un autre magasin (--store ou DUI_METRICS_STORE)",
                     file=sys.stderr,
                 )
-            if state and not demo:
+            if state and not demo and not _demo_files(store, scanned[0]):
                 print(
                     f"avertissement : le magasin {path} contient les données de "
                     "démonstration (fictives) : vos fichiers s'y ajoutent ; pour vos données "
                     "réelles, utilisez un autre magasin (--store ou DUI_METRICS_STORE)",
                     file=sys.stderr,
                 )
-            results = ingest_scanned(store, scanned, ref, progress, max_mb, demo=demo)
+            results = ingest_scanned(
+                store, scanned, ref, progress, max_mb, demo=demo, on_count=_counting
+            )
     except StoreFault as exc:
         print(shown(f"dui-metrics : erreur : {exc}"), file=sys.stderr)
         saved = "aucun fichier n'a été enregistré : le magasin est resté tel qu'il était"
@@ -526,6 +528,29 @@ def _ingest(args: argparse.Namespace, paths, ref, max_mb=None, demo: bool = Fals
         print(shown(f"dui-metrics : {saved}"), file=sys.stderr)
         return EXIT_FAULT
     return _report(results)
+
+
+def _demo_files(store, files) -> bool:
+    """Whether every file to ingest is a demo file (`dui-metrics demo` writes record files
+    that the README imports): small files only, hashed once more."""
+    from dui_metrics.ingest import sha256_of
+
+    digests = store.demo_digests() or set()
+    if not digests or sum(path.stat().st_size for path, _ in files) > 50 * 2**20:
+        return False
+    return all(sha256_of(path) in digests for path, _ in files)
+
+
+def _counting(esms: int, written: int | None) -> None:
+    """Progress of the counts from records, at the end of an ingest."""
+    if written is None:
+        print(f"comptage depuis les dossiers : {esms} ESMS…", file=sys.stderr)
+    else:
+        print(
+            f"comptage depuis les dossiers : {written} valeur{'s' if written > 1 else ''} "
+            f"calculée{'s' if written > 1 else ''} pour {esms} ESMS",
+            file=sys.stderr,
+        )
 
 
 def cmd_ingest(args: argparse.Namespace, ref: referentiel_mod.Referentiel) -> int:

@@ -255,7 +255,9 @@ def test_read_command_without_store_is_a_usage_error(tmp_path: Path) -> None:
     assert "magasin introuvable : data/dui-metrics.duckdb" in out.stderr
 
 
-@pytest.mark.parametrize("command", ["ingest", "indicators", "va", "demo", "historique"])
+@pytest.mark.parametrize(
+    "command", ["ingest", "indicators", "va", "preuves", "dossiers", "demo", "historique"]
+)
 def test_every_command_has_help(tmp_path: Path, command: str) -> None:
     out = run(command, "--help", cwd=tmp_path)
     assert out.returncode == 0 and "--store" in out.stdout

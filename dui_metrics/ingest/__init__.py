@@ -269,8 +269,16 @@ class Session:
     caller's copy of the store is thrown away).
     """
 
-    def __init__(self, store: Store, ref: Referentiel) -> None:
+    def __init__(
+        self,
+        store: Store,
+        ref: Referentiel,
+        on_count: Callable[[int, int | None], None] | None = None,
+    ) -> None:
+        """``on_count(esms, written)``: told before the counts from records start (written
+        None) and once they are written (see `count_records`)."""
         self.ref = ref
+        self.on_count = on_count
         self.cur = store.cursor()
         # Rows of ``usage`` have no order (every query orders what it reads): letting DuckDB
         # write a batch in any order costs less (2 M rows: 0.7 → 0.5 s). The setting holds for
@@ -389,10 +397,12 @@ class Session:
             esms |= set(records_store.esms_with_records(self.cur, self.usage_esms))
         if not esms and not self.record_imports:
             return
+        if self.on_count:
+            self.on_count(len(esms), None)
         try:
             with self.cur.transaction():
                 records_store.finish_extract(self.cur, self.record_imports)
-                records_store.recount(self.cur, self.ref, esms)
+                written = records_store.recount(self.cur, self.ref, esms)
         except Exception as exc:
             if found := fault(exc, self.cur.path, "écriture"):
                 raise found from exc
@@ -401,6 +411,8 @@ class Session:
             ) from exc
         finally:
             self.record_imports, self.record_esms, self.usage_esms = [], set(), set()
+        if self.on_count:
+            self.on_count(len(esms), written)
 
     def close(self) -> None:
         try:
@@ -455,11 +467,14 @@ def ingest_paths(
     max_mb: float | None = None,
     *,
     demo: bool = False,
+    on_count: Callable[[int, int | None], None] | None = None,
 ) -> list[FileResult]:
     """Ingest files and folders; one ``FileResult`` per file, in the order processed (the
     files of the folders that are not inputs first, ``IGNORED``). ``names``: optional display
     name per given path (see ``scan``). The rest: see ``ingest_scanned``."""
-    return ingest_scanned(store, scan(paths, names), ref, progress, max_mb, demo=demo)
+    return ingest_scanned(
+        store, scan(paths, names), ref, progress, max_mb, demo=demo, on_count=on_count
+    )
 
 
 def ingest_scanned(
@@ -470,6 +485,7 @@ def ingest_scanned(
     max_mb: float | None = None,
     *,
     demo: bool = False,
+    on_count: Callable[[int, int | None], None] | None = None,
 ) -> list[FileResult]:
     """Ingest the files found by ``scan`` (``scanned``); one ``FileResult`` per file.
 
@@ -477,6 +493,7 @@ def ingest_scanned(
     refused before reading; the caps on rows, cells and columns are read once
     (``Caps.from_env``): an invalid one is a usage error before any file. ``demo``: the files
     are the demo exports, recorded as such in the store (``Store.add_demo_digests``).
+    ``on_count(esms, written)``: progress of the counts from records at the end (`Session`).
     The next files are read and checked alone (``usage.check_alone``) by WORKERS threads, each
     on its own cursor (pyarrow and DuckDB release the GIL), while the current one is judged
     against the store and written, in order: at most AHEAD + 1 files are in memory.
@@ -518,7 +535,10 @@ def ingest_scanned(
         return Prepared(raw, layout, sha256_of(path), alone)
 
     try:
-        with Session(store, ref) as session, ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        with (
+            Session(store, ref, on_count) as session,
+            ThreadPoolExecutor(max_workers=WORKERS) as pool,
+        ):
             upcoming = deque(pool.submit(prepare, *item) for item in files[:AHEAD])
             try:
                 for done, (path, name) in enumerate(files, start=1):
