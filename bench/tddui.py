@@ -28,8 +28,8 @@ interleaved within each round; times are medians, around the calls only (imports
 - ``json``: the file read line by line, each line through the stdlib's ``json.loads``, and
   nothing else: the floor of any reader that parses each bundle with it;
 - ``parse``: ``iter_chunks`` over the whole file, every chunk consumed, rows counted;
-- ``ingest``: ``dui-metrics ingest --store <new file> bundles.ndjson`` (the whole command,
-  when it accepts ``.ndjson``: records written to the store).
+- ``ingest``: ``dui-metrics ingest --store <new file> --taille-max <above the file>
+  bundles.ndjson``, the whole command (records written to the store and counted).
 Target: parse (and ingest) ≤ 3 × the baseline. Guards: ``--max-gib`` (address-space limit
 of each child, default 8) and ``--timeout`` (default 1800 s). The load average is printed:
 other processes share the CPUs.
@@ -336,6 +336,8 @@ def ingest_child(path: Path, max_gib: float, timeout: float) -> tuple[dict | str
     """The whole ``dui-metrics ingest`` command on a new store file, in a child."""
     store = Path(f"/tmp/dui-bench-tddui-{os.getpid()}.duckdb")
     command = [str(ROOT / ".venv" / "bin" / "dui-metrics"), "ingest", "--store", str(store)]
+    # above the file (the default limit, 500 MB, refuses the full scale's 871 MB)
+    command += ["--taille-max", str(int(path.stat().st_size / 2**20) + 1)]
     start = time.perf_counter()
     out = Path(f"/tmp/dui-bench-tddui-{os.getpid()}-ingest.out")
     try:

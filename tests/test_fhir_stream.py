@@ -439,3 +439,18 @@ def test_same_type_and_id_on_two_servers_resolved_against_the_referrers_base(tmp
     # example » is that server's Patient, whose PI is DOSSIER
     assert chunk["sejours"] == [(FINESS, DOSSIER, D(2023, 4, 14), None, 1)]
     assert chunk["evenements"] == [(FINESS, DOSSIER, D(2023, 4, 14), "realise", 1)]
+
+
+def test_json_nested_too_deep_is_refused_not_a_crash(tmp_path) -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+    path = write_ndjson(tmp_path / "x.ndjson", [official(), deep])
+    assert said(refused(path)) == [(2, None, "JSON illisible : imbrication trop profonde")]
+    path = tmp_path / "x.json"
+    path.write_text(deep)
+    assert said(refused(path)) == [(None, None, "JSON illisible : imbrication trop profonde")]
+
+
+def test_a_json_file_not_in_utf8(tmp_path) -> None:
+    path = tmp_path / "x.json"
+    path.write_bytes('{"resourceType": "Bundle", "id": "é"}'.encode("cp1252"))
+    assert said(refused(path)) == [(None, None, "texte illisible : UTF-8 attendu")]

@@ -583,20 +583,17 @@ def is_fhir(path: Path) -> bool:
     return path.suffix.lower() in SUFFIXES
 
 
-def _unreadable(error: ValueError) -> tuple[int, int | None, str]:
-    """(line, column, message) of a JSON that cannot be read."""
-    if isinstance(error, json.JSONDecodeError):
-        reason = _JSON_ERRORS.get(error.msg, "syntaxe invalide")
-        return error.lineno, error.colno, f"JSON illisible : {reason}"
-    return 1, None, "texte illisible : UTF-8 attendu"  # UnicodeDecodeError
-
-
-def _error_of(raw: bytes) -> ValueError:
+def _loads(raw: bytes) -> tuple[object, tuple[int | None, int | None, str] | None]:
+    """(parsed JSON, None), or (None, (line, column, message)) when ``raw`` cannot be read."""
     try:
-        json.loads(raw)
-    except ValueError as error:
-        return error
-    return ValueError(raw)  # not reached: ``raw`` was refused once
+        return json.loads(raw), None
+    except json.JSONDecodeError as error:
+        reason = _JSON_ERRORS.get(error.msg, "syntaxe invalide")
+        return None, (error.lineno, error.colno, f"JSON illisible : {reason}")
+    except UnicodeDecodeError:
+        return None, (None, None, "texte illisible : UTF-8 attendu")
+    except RecursionError:  # [[[[…]]]] nested deeper than Python's stack
+        return None, (None, None, "JSON illisible : imbrication trop profonde")
 
 
 def _bundles(path: Path) -> Iterator[tuple[int, object, tuple | None, bool]]:
@@ -608,23 +605,19 @@ def _bundles(path: Path) -> Iterator[tuple[int, object, tuple | None, bool]]:
             for number, raw in enumerate(handle, start=1):
                 if raw.isspace():
                     continue  # blank lines are no bundle (isspace: no copy of the line)
-                try:
-                    yield number, json.loads(raw), None, False
-                except ValueError:  # JSONDecodeError, UnicodeDecodeError
+                data, unreadable = _loads(raw)
+                if unreadable is not None:
                     # again without the line's end, which json counts as a line of its own
-                    _, column, message = _unreadable(_error_of(raw.rstrip(b"\r\n")))
-                    yield number, None, (number, column, message), False
+                    _, column, message = _loads(raw.rstrip(b"\r\n"))[1] or unreadable
+                    unreadable = (number, column, message)
+                yield number, data, unreadable, False
         return
-    try:
-        data = json.loads(path.read_bytes())
-    except ValueError as error:
-        yield 1, None, _unreadable(error), False
-        return
+    data, unreadable = _loads(path.read_bytes())
     if isinstance(data, list):  # an array of bundles: the n-th is bundle n
         for number, item in enumerate(data, start=1):
             yield number, item, None, True
     else:
-        yield 1, data, None, False
+        yield 1, data, unreadable, False
 
 
 # The chunk tables: the `records` columns (dates as date32), then the bundle's line.
