@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_fhir_records import (
     BUNDLE,
     DOSSIER,
@@ -454,3 +456,47 @@ def test_a_json_file_not_in_utf8(tmp_path) -> None:
     path = tmp_path / "x.json"
     path.write_bytes('{"resourceType": "Bundle", "id": "é"}'.encode("cp1252"))
     assert said(refused(path)) == [(None, None, "texte illisible : UTF-8 attendu")]
+
+
+# --- any damage: rows or a refusal, never a crash --------------------------------------------
+
+
+def _paths(node: object, path: tuple = ()) -> list[tuple]:
+    """Every place in ``node`` (keys of objects, items of lists)."""
+    found = [path]
+    if isinstance(node, dict):
+        for key, value in node.items():
+            found += _paths(value, (*path, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found += _paths(value, (*path, index))
+    return found
+
+
+_OFFICIAL = official()
+_PLACES = _paths(_OFFICIAL)[1:]
+_ODD = st.sampled_from(
+    [None, 0, 1.5, True, "", "x", "Patient/x", "2023-04-33", [], [1], {}, {"reference": 1}]
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(_PLACES), _ODD), min_size=1, max_size=3))
+def test_any_damage_gives_rows_or_a_refusal(tmp_path_factory, damages) -> None:
+    data = copy.deepcopy(_OFFICIAL)
+    for place, odd in damages:
+        node = data
+        try:
+            for step in place[:-1]:
+                node = node[step]
+            node[place[-1]] = odd
+        except (KeyError, IndexError, TypeError):
+            continue  # an earlier damage removed that place
+    path = tmp_path_factory.mktemp("d") / "x.ndjson"
+    path.write_text(json.dumps(data) + "\n", encoding="utf-8")
+    try:
+        chunks = list(iter_chunks(path, "x.ndjson"))
+    except ExportError as error:
+        assert error.problems and all(p.line == 1 for p in error.problems)
+        return
+    assert len(chunks) == 1

@@ -237,7 +237,7 @@ def _kind(resource: dict, profiles: list[str]) -> str | None:
         if profile in RESOURCE_TYPES:
             return profile
     for identifier in _identifiers(resource):
-        system = identifier.get("system")
+        system = _str(identifier.get("system"))  # a list or object in it: not hashable
         if system in SYSTEMS:
             return SYSTEMS[system]
         if resource.get("resourceType") == "Encounter" and "SEJ" in _type_codes(identifier):
@@ -485,8 +485,8 @@ class _Parser:
     def has_official_ins(self, patient: dict) -> bool:
         """An INS-NIR or INS-NIA identifier is present (its value is not read beyond that)."""
         return any(
-            (i.get("system") in INS_SYSTEMS or _type_codes(i) & INS_TYPES)
-            and i.get("system") not in TEST_INS_SYSTEMS
+            (_str(i.get("system")) in INS_SYSTEMS or _type_codes(i) & INS_TYPES)
+            and _str(i.get("system")) not in TEST_INS_SYSTEMS
             and bool(i.get("value"))
             for i in _identifiers(patient)
         )
