@@ -4,7 +4,7 @@ to see counts computed from records replace the precomputed ones.
 
 - ``dossiers/``: the five record tables of `RECORDS_ESMS` (an EHPAD of the demo, Logidom), as
   an editor would export them: French headers, `;`, dates `JJ/MM/AAAA` and ISO date-times.
-  40 dossiers (séjours from 2024 on, some closed), INS statuses, PP, events over 2026-05 to
+  100 dossiers (séjours from 2022 on, some closed), INS statuses, PP, events over 2026-03 to
   2026-10 (some cancelled or planned), DMP documents (a few refused), MSSanté messages.
 - ``tddui/lot.ndjson``: TDDUI FHIR bundles, one per person, for `TDDUI_ESMS` (an IME of the
   demo): Organization, Patient (local ``PI`` identifier, identity reliability), Encounter
@@ -24,7 +24,7 @@ from pathlib import Path
 RECORDS_ESMS = "699548178"  # EHPAD, Logidom, ready for the VA in the demo
 TDDUI_ESMS = "691128813"  # IME, Logidom
 SEED = 20261001
-FIRST, LAST = dt.date(2026, 5, 1), dt.date(2026, 10, 1)
+FIRST, LAST = dt.date(2026, 3, 1), dt.date(2026, 10, 1)
 TABLE_FILES = (
     "dossiers.csv",
     "projets_personnalises.csv",
@@ -52,23 +52,25 @@ def _people(rng: random.Random, count: int) -> list[dict]:
     """Séjours, INS, PP and events of ``count`` fictional people of one ESMS."""
     people = []
     for n in range(1, count + 1):
-        entry = dt.date(2024, 1, 1) + dt.timedelta(days=rng.randint(0, 900))
+        entry = dt.date(2022, 1, 1) + dt.timedelta(days=rng.randint(0, 1720))
         entry = min(entry, dt.date(2026, 9, 20))
-        leaves = rng.random() < 0.15
+        leaves = rng.random() < 0.12
         exit_ = entry + dt.timedelta(days=rng.randint(30, 300)) if leaves else None
         if exit_ is not None and exit_ > dt.date(2026, 10, 31):
             exit_ = None
-        ins = rng.choices(["qualifiee", "validee", "provisoire", None], [70, 10, 12, 8])[0]
+        ins = rng.choices(["qualifiee", "validee", "provisoire", None], [80, 8, 8, 4])[0]
         ins_date = entry + dt.timedelta(days=rng.randint(0, 60)) if ins else None
-        pp = entry + dt.timedelta(days=rng.randint(20, 200)) if rng.random() < 0.8 else None
+        # the latest projet personnalisé, reviewed yearly for most
+        earliest = max(entry + dt.timedelta(days=20), dt.date(2025, 5, 1))
+        pp = earliest + dt.timedelta(days=rng.randint(0, 420)) if rng.random() < 0.8 else None
         if pp is not None and pp > dt.date(2026, 10, 31):
             pp = None
         events = []
-        engaged = rng.random() < 0.85  # the others have no trace: not active
+        engaged = rng.random() < 0.9  # the others have no trace: not active
         for month in _months():
             if not engaged:
                 break
-            for _ in range(rng.choice([0, 1, 1, 2, 3])):
+            for _ in range(rng.choice([0, 1, 2, 2, 3, 4])):
                 day = _day(rng, month)
                 if day < entry or (exit_ is not None and day > exit_):
                     continue
@@ -100,7 +102,7 @@ def write_tables(folder: Path) -> list[Path]:
     """The five record tables of `RECORDS_ESMS` in ``folder``, in `TABLE_FILES` order."""
     rng = random.Random(SEED)
     folder.mkdir(parents=True, exist_ok=True)
-    people = _people(rng, 40)
+    people = _people(rng, 100)
     ids = {p["n"]: f"D-{p['n']:04d}" for p in people}
     _write_csv(
         folder / "dossiers.csv",
@@ -131,7 +133,7 @@ def write_tables(folder: Path) -> list[Path]:
     documents = []
     for p in people:
         for day, _, status in p["events"]:
-            if status == "realise" and rng.random() < 0.25:
+            if status == "realise" and rng.random() < 0.6:
                 sent = rng.choices(["envoyé", "accepté", "refusé", "erreur"], [50, 40, 6, 4])[0]
                 documents.append([RECORDS_ESMS, ids[p["n"]], _fr(day), sent])
     _write_csv(
@@ -141,7 +143,7 @@ def write_tables(folder: Path) -> list[Path]:
     )
     messages = []
     for month in _months():
-        for _ in range(rng.randint(3, 9)):
+        for _ in range(rng.randint(60, 90)):
             messages.append([RECORDS_ESMS, _fr(_day(rng, month)), rng.choice(["envoyé", "reçu"])])
     _write_csv(folder / "messages_mss.csv", ["finess_et", "Date du message", "Sens"], messages)
     return [folder / name for name in TABLE_FILES]
@@ -250,7 +252,7 @@ def write_tddui(path: Path) -> Path:
     rng = random.Random(SEED + 1)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8", newline="\n") as handle:
-        for person in _people(rng, 25):
+        for person in _people(rng, 45):
             handle.write(json.dumps(_bundle(person), ensure_ascii=False) + "\n")
     return path
 
