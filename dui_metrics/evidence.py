@@ -308,12 +308,38 @@ def _empty_store() -> dt.date:
 
 def _sources(store: Store, rows: pd.DataFrame, esms: pd.DataFrame) -> pd.DataFrame:
     """The imports behind the pack, oldest first, with the rows of each that the pack uses
-    (usage rows up to the VA month, reference rows of its ESMS)."""
+    (usage rows up to the VA month, reference rows of its ESMS, and the stored records of
+    its ESMS: every file of the extracts its counts from records come from)."""
     used = pd.concat([rows["import_id"], esms["import_id"]]).value_counts()
+    records = _record_rows(store, esms["finess_et"].tolist())
+    if len(records):  # a record file's rows used: its records (the counts derive from them)
+        used = pd.concat([used[~used.index.isin(records.index)], records])
     imports = pd.DataFrame(store.imports(), columns=list(IMPORT_COLUMNS))
     imports = imports[imports["import_id"].isin(used.index)].copy()
     imports["lignes_utilisees"] = imports["import_id"].map(used).astype("int64")
     return imports.drop(columns=["rows_replaced", "referentiel_version"]).reset_index(drop=True)
+
+
+def _record_rows(store: Store, finess: list[str]) -> pd.Series:
+    """Stored record rows of the ESMS ``finess`` per import (import_id → rows)."""
+    from dui_metrics.records_store import RECORD_TABLES
+
+    if not finess:
+        return pd.Series(dtype="int64")
+    store.register("pack_esms", pd.DataFrame({"finess_et": finess}))
+    try:
+        counted = store.execute(
+            "select import_id, sum(n) from ("
+            + " union all ".join(
+                f"select import_id, count(*) as n from {table} "
+                "where finess_et in (select finess_et from pack_esms) group by import_id"
+                for table in RECORD_TABLES
+            )
+            + ") group by import_id"
+        ).fetchall()
+    finally:
+        store.unregister("pack_esms")
+    return pd.Series({i: int(n) for i, n in counted}, dtype="int64")
 
 
 def fingerprint(ref: Referentiel, esms: pd.DataFrame, rows: pd.DataFrame) -> str:
@@ -354,7 +380,8 @@ def source_label(kind: str, file_name: str, imported_at: dt.datetime) -> str:
     day = formats.fr_date(pd.Timestamp(imported_at).date())
     file_name = file_label(file_name)
     if str(kind).startswith("dossiers") or str(kind).startswith("tddui"):
-        return f"{FROM_RECORDS} ({file_name}, importé le {day})"
+        # the ESMS's latest record import: one file of the extract the counts come from
+        return f"{FROM_RECORDS} (extrait importé le {day}, dernier fichier {file_name})"
     return f"{file_name} (importé le {day})"
 
 

@@ -5,6 +5,8 @@ next to its case."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from dui_metrics.ingest import LOADED, REJECTED, ingest_paths
@@ -267,3 +269,19 @@ def test_record_counts_reach_the_commands(loaded, capsys) -> None:
     assert f"{A},2025-03,taux_dossiers_actifs,1.0,2,2" in lines
     assert f"{A},2025-03,taux_dossiers_actifs_avec_pp,0.5,1,2" in lines
     assert f"{A},2025-03,taux_ins_qualifiees,0.5,1,2" in lines
+
+
+def test_the_evidence_pack_names_the_records_behind_the_counts(loaded, ref) -> None:
+    from dui_metrics.evidence import build_pack
+
+    with Store(loaded, read_only=True) as store:
+        pack = build_pack(store, ref, "690000005", au=dt.date(2025, 3, 1))
+        label = pack.provenance[(A, dt.date(2025, 3, 1), "dossiers_actifs")]
+        # every file of the extract is a source, with its record rows: 2 séjours + 2 INS
+        # statuses, 2 events, 1 PP; the reference for A and B; not the precomputed file, whose
+        # only value is hidden by the count from records
+        sources = dict(zip(pack.sources["file_name"].map(lambda n: n.rsplit("/", 1)[-1]),
+                           pack.sources["lignes_utilisees"], strict=True))  # fmt: skip
+    assert label.startswith("calculé depuis les dossiers (extrait importé le ")
+    assert label.endswith(", dernier fichier pp.csv)")
+    assert sources == {"ref.csv": 2, "dossiers.csv": 4, "evenements.csv": 2, "pp.csv": 1}
