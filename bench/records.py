@@ -24,14 +24,16 @@ interleaved within each round; times are medians, taken around the calls only (i
 - baseline: DuckDB's own ``read_csv`` of the five files into tables of a fresh in-memory
   connection (``dateformat '%d/%m/%Y'``: dates typed as dates), then ``select count(*)`` of
   each;
-- ``read``: ``record_tables.read_record_table`` of each file (read and checked cell by cell),
-  then ``records_of`` (the `records.Records`, statuses made canonical), timed apart;
+- ``read``: ``record_tables.read_record_table`` of each file, timed in its two halves:
+  ``readers.read`` (the text cells) and ``detect_kind`` + ``check`` (checked and typed column
+  by column: pyarrow, Python once per distinct value), then ``records_of`` (the
+  `records.Records` of the checked Arrow tables), timed apart;
 - ``count``: ``records.count_base`` on a new store file (``store.Store``, under /tmp, deleted),
   the records read first in the same child, untimed (its peak RSS is the whole pipeline's).
 Targets (issue 14): (read + records_of + count) ≤ 2 × baseline; peak RSS < 4 GB. Guards:
 ``--max-gib`` (address-space limit of each child, default 8) and ``--timeout`` (default 1800 s).
 The load average is printed: other processes share the CPUs (DuckDB uses all of them, the
-checked reader one).
+reader mostly one).
 """
 
 from __future__ import annotations
@@ -66,6 +68,8 @@ PARTS = ("baseline", "read", "count")
 LABELS = {
     "baseline": "DuckDB read_csv (baseline)",
     "read": "read_record_table × 5",
+    "raw": "  of which readers.read",
+    "check": "  of which detect_kind+check",
     "records_of": "records_of",
     "count": "count_base (store file)",
 }
@@ -197,23 +201,29 @@ def generate(folder: Path, scale: float, esms: int, seed: int) -> dict[str, int]
 # --- parts (in a child) ----------------------------------------------------------------------
 
 
-def read_all(folder: Path) -> tuple[object, int, float, float]:
-    """The records of the five files, the rows read, seconds reading and checking, seconds in
-    records_of."""
-    from dui_metrics.ingest.readers import Caps
-    from dui_metrics.ingest.record_tables import read_record_table, records_of
+def read_all(folder: Path) -> tuple[object, int, float, float, float]:
+    """The records of the five files, the rows read, seconds in ``readers.read``, seconds in
+    ``detect_kind`` + ``check`` (together: ``read_record_table``), seconds in records_of."""
+    from dui_metrics.ingest import readers
+    from dui_metrics.ingest.record_tables import check, detect_kind, records_of
 
-    caps = Caps(rows=10**9, cells=10**10)  # above the full scale (as $DUI_METRICS_MAX_ROWS)
-    start = time.perf_counter()
+    caps = readers.Caps(rows=10**9, cells=10**10)  # above the full scale ($DUI_METRICS_MAX_ROWS)
+    raw_seconds = check_seconds = 0.0
     tables = {}
-    for name in FILES:
-        kind, frame = read_record_table(folder / name, name, caps)
-        tables[kind] = frame
-    read = time.perf_counter() - start
+    for name in FILES:  # read_record_table's steps, timed apart (it raises on no kind)
+        start = time.perf_counter()
+        raw = readers.read(folder / name, name, caps=caps)
+        middle = time.perf_counter()
+        kind, names, problems = detect_kind(name, raw.headers)
+        assert kind and not problems, problems
+        tables[kind] = check(raw, kind, names)
+        del raw  # as read_record_table: the text cells go before the next file
+        raw_seconds += middle - start
+        check_seconds += time.perf_counter() - middle
     start = time.perf_counter()
     records = records_of(tables)
-    rows = sum(len(frame) for frame in tables.values())
-    return records, rows, read, time.perf_counter() - start
+    rows = sum(table.num_rows for table in tables.values())
+    return records, rows, raw_seconds, check_seconds, time.perf_counter() - start
 
 
 def run_part(part: str, folder: Path, max_gib: float) -> dict:
@@ -235,9 +245,10 @@ def run_part(part: str, folder: Path, max_gib: float) -> dict:
             )
             rows += con.execute(f"select count(*) from t{i}").fetchone()[0]
         return {"seconds": time.perf_counter() - start, "rows": rows}
-    records, rows, read, build = read_all(folder)
+    records, rows, raw, checking, build = read_all(folder)
+    read = raw + checking
     if part == "read":
-        return {"seconds": read, "records_of": build, "rows": rows}
+        return {"seconds": read, "raw": raw, "check": checking, "records_of": build, "rows": rows}
     from dui_metrics import referentiel
     from dui_metrics.records import count_base
     from dui_metrics.store import Store
@@ -360,7 +371,8 @@ def main() -> None:
             f"{peak(part):>6.0f} MiB"
         )
         if part == "read":
-            print(f"{LABELS['records_of']:<28} {median(part, 'records_of'):>9.2f}")
+            for key in ("raw", "check", "records_of"):
+                print(f"{LABELS[key]:<28} {median(part, key):>9.2f}")
     if "count" in runs and isinstance(runs["count"][0][0], dict):
         r = runs["count"][0][0]
         print(f"  (count_base: {r['esms']:,} ESMS × {r['months']} months; its child read too:")
@@ -380,8 +392,8 @@ def main() -> None:
             f"\nread + records_of + count = {total:.2f} s = {ratio:.1f} × baseline "
             f"({base:.2f} s); target ≤ {TARGET_RATIO:g} ×: {verdict}"
         )
-    rss = max(peak(p) for p in ("read", "count") if p in runs) if runs else 0.0
     if {"read", "count"} & set(runs):
+        rss = max(peak(p) for p in ("read", "count") if p in runs)
         verdict = "ok" if rss < TARGET_RSS_MIB else "MISSED"
         print(f"peak RSS (read, count) {rss:.0f} MiB; target < 4 GB: {verdict}")
     if args.profile:
