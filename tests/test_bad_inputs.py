@@ -155,6 +155,24 @@ def xlsx_bomb(path: Path) -> None:
         archive.writestr("xl/worksheets/sheet1.xml", b" " * 300_000)
 
 
+RECORDS_HEADER = "finess_et;dossier_id;date_entree;date_sortie;ins_statut;date_statut_ins"
+
+
+def tddui_with_a_dangling_reference(path: Path) -> None:
+    """The official TDDUI bundle whose séjour points to an Organization not in the bundle."""
+    import json
+
+    bundle = json.loads(
+        (Path(__file__).parent / "data" / "tddui" / "Bundle-tddui-bundle-example.json").read_text(
+            encoding="utf-8"
+        )
+    )
+    for entry in bundle["entry"]:
+        if entry["resource"].get("id") == "tddui-encounter-sejour-example":
+            entry["resource"]["serviceProvider"] = {"reference": "Organization/absente"}
+    path.write_text(json.dumps(bundle), encoding="utf-8")
+
+
 def case(name, write, expected, args=(), env=None, *, id):  # noqa: A002 - as pytest.param
     """One bad input: file name, builder, expected problem lines, CLI arguments, environment."""
     return pytest.param(name, write, expected, list(args), env or {}, id=id)
@@ -509,7 +527,7 @@ CASES = [
         raw(OLE_MAGIC + bytes(504)),
         [
             "ancien.xls : format non pris en charge (.xls) : enregistrez le classeur au format "
-            ".xlsx (formats acceptés : CSV, XLSX, Parquet)"
+            ".xlsx (formats acceptés : CSV, XLSX, Parquet ; dossiers TDDUI en JSON ou NDJSON)"
         ],
         id="xls",
     ),
@@ -564,7 +582,7 @@ CASES = [
         zip_of_a_csv,
         [
             "usages.zip : archive .zip non acceptée : extrayez-en les fichiers et importez-les un "
-            "par un (formats acceptés : CSV, XLSX, Parquet)"
+            "par un (formats acceptés : CSV, XLSX, Parquet ; dossiers TDDUI en JSON ou NDJSON)"
         ],
         id="zip-archive",
     ),
@@ -579,6 +597,71 @@ CASES = [
         ],
         ["--taille-max", "0,01"],
         id="xlsx-decompression-bomb",
+    ),
+    # --- record-level files (issue 14): the DUI's pseudonymised records, TDDUI bundles
+    case(
+        "dossiers-statut.csv",
+        text(f"{RECORDS_HEADER}\n{E1};D-1;01/02/2025;;douteuse;01/02/2025\n"),
+        [
+            "dossiers-statut.csv, ligne 2, colonne ins_statut : valeur inconnue « douteuse » ; "
+            "attendues : provisoire, qualifiee, recuperee, validee"
+        ],
+        id="records-unknown-status",
+    ),
+    case(
+        "dossiers-sortie.csv",
+        text(f"{RECORDS_HEADER}\n{E1};D-1;01/02/2025;31/01/2025;;\n"),
+        [
+            "dossiers-sortie.csv, ligne 2, colonne date_sortie : sortie le 31/01/2025 avant "
+            "l'entrée le 01/02/2025"
+        ],
+        id="records-exit-before-entry",
+    ),
+    case(
+        "evenements.csv",
+        text(f"finess_et;dossier_id;date_evenement\n{E1};D-9;03/02/2025\n"),
+        [
+            f"evenements.csv, ligne 2, colonne dossier_id : dossier inconnu dans l'ESMS {E1} : "
+            "aucun séjour de ce dossier dans la table dossiers importée ; importez d'abord (ou "
+            "dans la même commande) la table dossiers"
+        ],
+        id="records-event-of-an-unknown-dossier",
+    ),
+    case(
+        "lot.json",
+        text('{"resourceType": "Bundle", "entry": [\n  {"resource": {"id": "p1"}\n]}\n'),
+        ["lot.json, ligne 3, colonne 1 : JSON illisible : « , » attendue"],
+        id="tddui-malformed-json",
+    ),
+    case(
+        "lots.ndjson",
+        text('{"resourceType": "Bundle",\n'),
+        [
+            "lots.ndjson, ligne 1, colonne 27 : JSON illisible : nom de propriété entre guillemets "
+            "attendu"
+        ],
+        id="tddui-malformed-ndjson-line",
+    ),  # fmt: skip
+    case(
+        "autre.json",
+        text(
+            '{"resourceType": "Bundle", "type": "collection", "entry": [{"resource": '
+            '{"resourceType": "Observation", "id": "o1"}}]}'
+        ),
+        [
+            "autre.json, colonne Bundle : ce Bundle n'est pas un export TDDUI : aucune ressource "
+            "n'a de profil « https://interop.esante.gouv.fr/ig/fhir/tddui/StructureDefinition/… »"
+        ],
+        id="tddui-bundle-that-is-not-tddui",
+    ),
+    case(
+        "reference.json",
+        tddui_with_a_dangling_reference,
+        [
+            "reference.json, colonne Encounter/tddui-encounter-sejour-example : référence "
+            "serviceProvider « Organization/absente » introuvable dans le bundle"
+        ],
+        id="tddui-reference-to-nothing",
     ),
 ]
 

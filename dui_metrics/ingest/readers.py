@@ -239,7 +239,7 @@ def check_unpacked(path: Path, file: str, max_unpacked: float) -> None:
 
 
 def _unsupported(suffix: str) -> str:
-    accepted = "formats acceptés : CSV, XLSX, Parquet"
+    accepted = "formats acceptés : CSV, XLSX, Parquet ; dossiers TDDUI en JSON ou NDJSON"
     if suffix in ARCHIVE_SUFFIXES:
         return (
             f"archive {suffix} non acceptée : extrayez-en les fichiers et importez-les un par un "
