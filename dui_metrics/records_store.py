@@ -23,6 +23,7 @@ from collections.abc import Iterable
 
 import pyarrow as pa
 
+from dui_metrics.clock import current_month
 from dui_metrics.errors import ExportError, Problem
 from dui_metrics.referentiel import Referentiel
 from dui_metrics.store import Store
@@ -244,6 +245,14 @@ def finish_extract(cur: Store, imports: list[tuple[int, str]]) -> None:
             ) or (None, None)
     finally:
         cur.unregister("extract_imports")
+    # An activity dated after the current month (a typing slip, an event planned but marked
+    # done) never opens future months: the coverage stops at the current month, as usage
+    # exports cannot hold a later month.
+    now = current_month()
+    if fin is not None and fin > now:
+        fin = now
+    if debut is not None and debut > now:
+        debut = fin = None
     for import_id, kind in imports:
         tables = kind != TDDUI
         cur.execute(

@@ -285,3 +285,15 @@ def test_the_evidence_pack_names_the_records_behind_the_counts(loaded, ref) -> N
     assert label.startswith("calculé depuis les dossiers (extrait importé le ")
     assert label.endswith(", dernier fichier pp.csv)")
     assert sources == {"ref.csv": 2, "dossiers.csv": 4, "evenements.csv": 2, "pp.csv": 1}
+
+
+def test_an_activity_after_the_current_month_opens_no_future_month(store_path, write_file) -> None:
+    # Today is 15/06/2025 (conftest): an event typed 2052 instead of 2025 counts in no month,
+    # and the coverage stops at June 2025.
+    dossiers = f"finess_et;dossier_id;date_entree\n{A};D-1;01/05/2025\n"
+    events = f"finess_et;dossier_id;date_evenement\n{A};D-1;02/05/2025\n{A};D-1;03/06/2052\n"
+    with Store(store_path) as store:
+        files = [write_file("d.csv", dossiers), write_file("e.csv", events)]
+        assert [r.status for r in ingest_paths(store, files)] == [LOADED, LOADED]
+        assert values(store, "personnes_accompagnees") == {"2025-05": 1, "2025-06": 1}
+        assert values(store, "dossiers_actifs_avec_evenement") == {"2025-05": 1, "2025-06": 0}
