@@ -1,5 +1,7 @@
-"""Re-counting after one ESMS's events are replaced (issue 14: target < 1 s, only the ESMS
-touched are counted again), against counting every ESMS again in the same run.
+"""Record tables through the real ``dui-metrics ingest`` (issue 14): the whole command against
+DuckDB's own ``read_csv`` of the same files (target ≤ 2 ×, peak RSS < 4 GB), then re-counting
+after one ESMS's events are replaced (target < 1 s: only the ESMS touched are counted again),
+against counting every ESMS again, in the same run.
 
 Usage (from the repository root):
 
@@ -9,7 +11,8 @@ Usage (from the repository root):
 Steps:
 1. the record tables of ``bench/records.py`` (same generator, same folder and reuse rule);
 2. ``dui-metrics ingest`` of the five files into a new store (a real command, timed whole:
-   reading, checking, writing and counting);
+   reading, checking, writing and counting; its peak RSS), against the baseline of
+   ``bench/records.py`` (DuckDB ``read_csv`` of the five files into tables, in a child);
 3. an ``evenements`` file holding one ESMS's events but its first (a new extract of that
    ESMS's events), imported with ``dui-metrics ingest`` (timed whole: the store is copied,
    the file checked and written, the ESMS counted again, the store renamed);
@@ -38,15 +41,20 @@ sys.path.insert(0, str(ROOT / "bench"))
 TARGET_S = 1.0
 
 
-def command(*args: str) -> float:
-    """Run ``dui-metrics`` with ``args``; its wall time in seconds."""
+def command(*args: str) -> tuple[float, float]:
+    """Run ``dui-metrics`` with ``args``: its wall time in seconds and peak RSS in MiB."""
+    from child import wait_child
+
     exe = Path(sys.executable).with_name("dui-metrics")
     start = time.perf_counter()
-    done = subprocess.run([str(exe), *args], capture_output=True, text=True)
-    elapsed = time.perf_counter() - start
-    if done.returncode != 0:
-        sys.exit(f"dui-metrics {' '.join(args)} failed ({done.returncode}):\n{done.stderr[-2000:]}")
-    return elapsed
+    with tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen([str(exe), *args], stdout=subprocess.DEVNULL, stderr=err)
+        code, rss, _ = wait_child(proc, 3600)
+        elapsed = time.perf_counter() - start
+        if code != 0:
+            err.seek(0)
+            sys.exit(f"dui-metrics {' '.join(args)} failed ({code}):\n{err.read()[-2000:]}")
+    return elapsed, rss
 
 
 def one_esms_events(folder: Path, out: Path) -> tuple[str, int]:
@@ -97,7 +105,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=0.05)
     parser.add_argument("--esms", type=int, default=None)
-    parser.add_argument("--seed", type=int, default=20261101)
+    parser.add_argument("--seed", type=int, default=14)  # bench/records.py's: its files reused
     parser.add_argument("--out", type=Path, default=Path("/tmp/dui-records"))
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
@@ -110,10 +118,20 @@ def main() -> None:
         env_today = {"DUI_METRICS_TODAY": "2026-11-15"}
         os.environ.update(env_today)
         files = [str(args.out / f"{name}.csv") for name in bench_records.FULL]
-        full = command("ingest", "--store", str(store), "--taille-max", "4000", *files)
-        print(f"ingest of the five tables (one command, counted): {full:.2f} s")
+        baseline, wall, base_rss = bench_records.child("baseline", args.out, 8.0, 1800.0, False)
+        base = baseline["seconds"] if isinstance(baseline, dict) else float("nan")
+        full, rss = command("ingest", "--store", str(store), "--taille-max", "4000", *files)
+        ratio = full / base
+        print(
+            f"baseline, DuckDB read_csv of the five files: {base:.2f} s (peak RSS "
+            f"{base_rss:.0f} MiB)\n"
+            f"dui-metrics ingest of the five tables (one command: read, checked, written, "
+            f"counted): {full:.2f} s = {ratio:.1f} × the baseline (target ≤ 2 ×: "
+            f"{'met' if ratio <= 2 else 'MISSED'}), peak RSS {rss:.0f} MiB (target < 4096: "
+            f"{'met' if rss < 4096 else 'MISSED'}); store {store.stat().st_size / 2**20:.0f} MiB"
+        )
         finess, rows = one_esms_events(args.out, work / "evenements-esms.csv")
-        replace = command("ingest", "--store", str(store), str(work / "evenements-esms.csv"))
+        replace, _ = command("ingest", "--store", str(store), str(work / "evenements-esms.csv"))
         print(
             f"ingest of one ESMS's events ({finess}, {rows} rows, replacing its events): "
             f"{replace:.2f} s for the whole command (store copied and renamed)"
