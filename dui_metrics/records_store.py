@@ -155,6 +155,7 @@ def write_table(
         ).fetchall()]  # fmt: skip
         for stored, columns in _TARGETS[table_kind]:
             replaced += _delete_for(cur, stored, "incoming_records")
+            _hold(cur, stored, import_id, "incoming_records")
             where = " where ins_statut is not null" if stored == "records_ins" else ""
             selected = ", ".join(f"{source} as {name}" for name, source in columns.items())
             loaded += cur.execute(
@@ -166,6 +167,20 @@ def write_table(
     finally:
         cur.unregister("incoming_records")
     return loaded, replaced, esms
+
+
+def _hold(cur: Store, stored: str, import_id: int, incoming: str) -> None:
+    """Record that the rows of ``stored`` of the ESMS of ``incoming`` now come from
+    ``import_id`` (`record_holders`)."""
+    cur.execute(
+        "delete from record_holders where stored_table = ? "
+        f"and finess_et in (select distinct finess_et from {incoming})",
+        [stored],
+    )
+    cur.execute(
+        f"insert into record_holders select distinct finess_et, ?, ? from {incoming}",
+        [stored, import_id],
+    )
 
 
 def _delete_for(cur: Store, stored: str, incoming: str) -> int:
@@ -208,6 +223,7 @@ def write_fhir(
         loaded = replaced = 0
         for name, temp in staged.items():
             replaced += _delete_for(cur, FHIR_TARGETS[name], "staged_esms")
+            _hold(cur, FHIR_TARGETS[name], import_id, "staged_esms")
             loaded += cur.execute(
                 f"insert into {FHIR_TARGETS[name]} by name "
                 f"select *, ?::integer as import_id from {temp}",
@@ -297,16 +313,14 @@ def recount(cur: Store, ref: Referentiel, esms: Iterable[str]) -> int:
         touched = "finess_et in (select finess_et from touched_esms)"
         # Each ESMS's scope: the coverage of the extracts its rows come from, the DMP/MSSanté
         # carried by any of them, and its latest record import (the counts' source).
-        holders = " union ".join(
-            f"select distinct finess_et, import_id from {t} where {touched}" for t in RECORD_TABLES
-        )
         cur.execute(
             f"""
             create or replace temp table rec_scope as
             select h.finess_et, min(r.debut) as debut, max(r.fin) as fin,
                 bool_or(r.dmp) as dmp, bool_or(r.mss) as mss, max(h.import_id) as import_id
-            from ({holders}) h
+            from record_holders h
             join record_imports r using (import_id)
+            where h.{touched}
             group by h.finess_et
             """
         )

@@ -62,6 +62,14 @@ create table record_imports (
     dmp boolean not null,
     mss boolean not null
 );
+-- Which import each ESMS's rows of each record table come from (one: a file replaces the
+-- table's rows of the ESMS it holds), kept with the rows so that a re-count finds the
+-- ESMS's extracts without reading the record tables.
+create table record_holders (
+    finess_et varchar not null,
+    stored_table varchar not null,    -- records_sejours, records_ins…
+    import_id integer not null
+);
 -- Precomputed usage values hidden by counts computed from records (records win), kept to be
 -- shown again if the records stop covering them.
 create table usage_shadowed (

@@ -69,14 +69,18 @@ esms_months as (
     ) e
     join months m on m.finess_et = e.finess_et and m.mois >= e.debut
 ),
+active_months as (
+    -- the months each trace keeps its dossier active: its own and the $activite - 1 after
+    -- (an equality join below, cheaper than a range join on months)
+    select distinct t.finess_et, t.dossier_id, (t.mois + to_months(k.k))::date as mois
+    from traces t
+    cross join range($activite) k(k)
+),
 active as (
     select o.finess_et, o.dossier_id, o.mois
     from open_dossiers o
-    where exists (
-        select 1 from traces t
-        where t.finess_et = o.finess_et and t.dossier_id = o.dossier_id
-          and datediff('month', t.mois, o.mois) between 0 and $activite - 1
-    )
+    semi join active_months a
+        on a.finess_et = o.finess_et and a.dossier_id = o.dossier_id and a.mois = o.mois
 ),
 ins_status as (
     -- the status at the end of M: the latest dated on or before M's last day (on the same
