@@ -226,3 +226,61 @@ def test_long_and_multi_line_upload_names(tiny_store: Path) -> None:
     at.button(key="donnees_importer").click().run()
     assert not at.exception
     assert list(table(at, "Importé le")["Fichier"])[:2] == ["avril 2025.csv", shortened]
+
+
+def test_record_files_and_a_tddui_bundle_through_the_uploader(tiny_store: Path) -> None:
+    """Issue 14: the DUI's records, uploaded like any export, are counted on import; the
+    precomputed 2025-03 value of 690000013 (30) is replaced by the count from records."""
+    import json
+
+    bundle = Path(__file__).parent / "data" / "tddui" / "Bundle-tddui-bundle-example.json"
+    official = json.loads(bundle.read_text(encoding="utf-8"))
+    dossiers = (
+        "finess_et;dossier_id;date_entree;date_sortie\n"
+        "690000013;D-1;01/01/2025;\n690000013;D-2;15/02/2025;\n"
+    )
+    # D-1: an event in March; D-2: a cancelled one in March (not a trace: not active)
+    events = (
+        "finess_et;dossier_id;date_evenement;statut\n"
+        "690000013;D-1;2025-03-10T09:00:00+01:00;réalisé\n690000013;D-2;12/03/2025;annulé\n"
+    )
+    at = page()
+    at.file_uploader[0].set_value(
+        [
+            ("evenements.csv", events.encode(), "text/csv"),
+            ("dossiers.csv", dossiers.encode(), "text/csv"),
+            ("lot.json", json.dumps(official).encode(), "application/json"),
+        ]
+    ).run()
+    at.button(key="donnees_verifier").click().run()
+    assert not at.exception
+    report = table(at, "Résultat")
+    assert dict(zip(report["Fichier"], report["Type"], strict=True)) == {
+        "dossiers.csv": "dossiers (séjours et statuts INS)",
+        "lot.json": "dossiers TDDUI (FHIR)",
+        "evenements.csv": "dossiers : événements",
+    }
+    assert set(report["Résultat"]) == {"✅ prêt à importer"}
+    at.button(key="donnees_importer").click().run()
+    assert not at.exception
+    assert set(table(at, "Résultat")["Résultat"]) == {"✅ chargé"}
+    with Store.snapshot(tiny_store) as store:
+        # March 2025, the extract's only month of activity: 2 open, 1 active, with its event
+        assert store.execute(
+            "select indicateur, valeur from usage where finess_et = '690000013' "
+            "and periode = '2025-03-01' order by 1"
+        ).fetchall() == [
+            ("dossiers_actifs", 1),
+            ("dossiers_actifs_avec_evenement", 1),
+            ("dossiers_actifs_avec_pp", 0),
+            ("ins_qualifiees", 0),
+            ("personnes_accompagnees", 2),
+        ]
+        # the bundle's ESMS (April 2023), counted too
+        assert (
+            store.scalar(
+                "select valeur from usage where finess_et = '480787529' "
+                "and indicateur = 'dossiers_actifs'"
+            )
+            == 1
+        )
