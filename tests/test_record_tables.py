@@ -271,6 +271,15 @@ def test_finess_numbers_are_normalised_as_normalize_finess_does() -> None:
     ]  # fmt: skip
     assert table.column_names == ["finess_et", "date_message", "sens", "line"]
     assert table["sens"].to_pylist() == ["envoye"] * 5
+    # FINESS numbers all of 9 digits (read on their bytes) but a missing one; canonical sens
+    error = problems_of("m.csv", ["finess_et", "date_message", "sens"],
+                        [(A, "05/03/2025", "recu"), (None, "05/03/2025", "envoye")])  # fmt: skip
+    assert [str(p) for p in error.problems] == [
+        "m.csv, ligne 3, colonne finess_et : valeur manquante"
+    ]
+    table = checked("m.csv", ["finess_et", "date_message", "sens"], [(A, "05/03/2025", "recu")])
+    assert table["finess_et"].to_pylist() == [A]
+    assert table["sens"].to_pylist() == ["recu"]
     bad = [("6900001300", "05/03/2025", "reçu"), ("69-000013", "05/03/2025", "reçu")]
     error = problems_of("m.csv", ["finess_et", "date_message", "sens"], bad)
     assert [str(p) for p in error.problems] == [

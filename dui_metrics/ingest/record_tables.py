@@ -382,6 +382,8 @@ def _local_dates(column: pa.ChunkedArray) -> pa.ChunkedArray:
 def _finess(column: pa.ChunkedArray) -> tuple[pa.ChunkedArray, np.ndarray]:
     """`normalize_finess` of each value, and where it is not a FINESS number
     (`is_valid_finess`)."""
+    if _in_finess_format(column):  # the usual file: each number its own normal form
+        return column, np.zeros(len(column), bool)
     distinct, indices = _distinct(column)
     normal = [normalize_finess(v) for v in distinct]
     invalid = [n is None or not is_valid_finess(n) for n in normal]
@@ -391,6 +393,26 @@ def _finess(column: pa.ChunkedArray) -> tuple[pa.ChunkedArray, np.ndarray]:
     if normal == distinct:  # the usual file: every number in the FINESS format already
         return column, bad
     return _spread(normal, pa.string(), indices), bad
+
+
+def _in_finess_format(column: pa.ChunkedArray) -> bool:
+    """Whether every value is 9 ASCII digits (then `normalize_finess` leaves it as it is and
+    `is_valid_finess` accepts it), read on the column's bytes: a tenth of `_distinct`'s time.
+    False also for Corsican numbers and bytes not laid out as usual: `_distinct` judges."""
+    for chunk in column.chunks:
+        if chunk.null_count == len(chunk):
+            continue
+        buffers = chunk.buffers()
+        offsets = np.frombuffer(buffers[1], np.int32, len(chunk) + 1, chunk.offset * 4)
+        lengths = np.diff(offsets)
+        nine = lengths == 9
+        # values of 9 bytes exactly, nulls of none: the values' bytes follow each other
+        if not np.array_equal(nine, _valid(chunk)) or not np.all(nine | (lengths == 0)):
+            return False
+        data = np.frombuffer(buffers[2], np.uint8)[offsets[0] : offsets[-1]]
+        if np.count_nonzero((data - np.uint8(48)) <= 9) != len(data):  # below "0" wraps
+            return False
+    return True
 
 
 def _not_nir(column: pa.ChunkedArray) -> tuple[pa.ChunkedArray, np.ndarray]:
@@ -409,7 +431,10 @@ def _not_nir(column: pa.ChunkedArray) -> tuple[pa.ChunkedArray, np.ndarray]:
 def _canonical(column: pa.ChunkedArray, allowed: dict[str, str]) -> pa.ChunkedArray:
     """`records.canonical` of each value (null: empty or unknown), once per distinct value."""
     distinct, indices = _distinct(column)
-    return _spread([records.canonical(v, allowed) for v in distinct], pa.string(), indices)
+    names = [records.canonical(v, allowed) for v in distinct]
+    if names == distinct:  # written canonical already: the column as it is
+        return column
+    return _spread(names, pa.string(), indices)
 
 
 def records_of(tables: dict[str, pa.Table | pd.DataFrame]) -> records.Records:
