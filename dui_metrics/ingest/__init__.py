@@ -622,15 +622,8 @@ def ingest_table(
         return _ingest_records(session, path, raw, layout, prepared, file)
     result = FileResult(raw.file, kind=layout.kind, warnings=[*raw.warnings, *layout.warnings])
     cur, ref = session.cur, session.ref
-    digest = prepared.digest if prepared else sha256_of(path)
-    result.digest = digest
-    earlier = session.find_import(digest)
-    if earlier:
-        first_name, when = earlier
-        result.status = SKIPPED
-        result.note = (
-            f"contenu déjà importé le {when:%d/%m/%Y à %H:%M} (fichier {first_name}) ; ignoré"
-        )
+    digest = result.digest = prepared.digest if prepared else sha256_of(path)
+    if _already_imported(session, result):
         return result
     staged = None
     try:
@@ -689,6 +682,19 @@ def ingest_table(
     return result
 
 
+def _already_imported(session: Session, result: FileResult) -> bool:
+    """Whether the content of ``result.digest`` was imported before: then ``result`` says
+    so (skipped, with the first import's date and file)."""
+    earlier = session.find_import(result.digest)
+    if earlier:
+        first_name, when = earlier
+        result.status = SKIPPED
+        result.note = (
+            f"contenu déjà importé le {when:%d/%m/%Y à %H:%M} (fichier {first_name}) ; ignoré"
+        )
+    return earlier is not None
+
+
 def _ingest_records(
     session: Session,
     path: Path,
@@ -704,15 +710,8 @@ def _ingest_records(
     warnings = [*raw.warnings] if raw is not None else []
     result = FileResult(name, kind=layout.kind, warnings=warnings)
     cur = session.cur
-    digest = prepared.digest if prepared else sha256_of(path)
-    result.digest = digest
-    earlier = session.find_import(digest)
-    if earlier:
-        first_name, when = earlier
-        result.status = SKIPPED
-        result.note = (
-            f"contenu déjà importé le {when:%d/%m/%Y à %H:%M} (fichier {first_name}) ; ignoré"
-        )
+    digest = result.digest = prepared.digest if prepared else sha256_of(path)
+    if _already_imported(session, result):
         return result
     try:
         table = None
