@@ -94,6 +94,9 @@ def local_date(text: object) -> dt.date | None:
 
 def _frame(rows: list | pd.DataFrame | None, columns: dict[str, str]) -> pd.DataFrame:
     """A table of ``columns`` (text or date), empty when ``rows`` is None."""
+    if isinstance(rows, pd.DataFrame):
+        # by position: a frame with gaps in its index (rows dropped) must not be realigned
+        rows = rows.reset_index(drop=True)
     frame = pd.DataFrame(rows if rows is not None else [], columns=list(columns))
     out = {}
     for name, kind in columns.items():

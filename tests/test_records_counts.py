@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import pytest
 
 from dui_metrics import records
@@ -13,6 +14,7 @@ from dui_metrics.records import Records, canonical, count_base, local_date
 
 A, B = "690000013", "690000021"
 D = dt.date
+A = "690000013"
 
 
 def counts(store, ref, recs: Records) -> dict[tuple[str, str, str], int]:
@@ -218,3 +220,25 @@ def test_a_tddui_like_input_has_dmp_and_mss_missing_not_zero(store, ref) -> None
 )
 def test_ins_statuses_are_canonical(value, expected) -> None:
     assert canonical(value, records.INS_STATUSES) == expected
+
+
+def test_a_frame_with_gaps_in_its_index_is_read_by_position(store, ref) -> None:
+    # INS statuses given as a frame whose first row was dropped (index 1, 2): each status
+    # must keep its own date. D-1 qualified on 05/02, D-2 provisoire since 06/01; realigned by
+    # index, D-1 would get D-2's date and count as qualified in January.
+    ins = pd.DataFrame(
+        [
+            (A, "D-1", None, None),
+            (A, "D-1", "qualifiee", D(2025, 2, 5)),
+            (A, "D-2", "provisoire", D(2025, 1, 6)),
+        ],
+        columns=["finess_et", "dossier_id", "statut", "date_statut"],
+    ).dropna()
+    recs = Records(
+        sejours=[(A, "D-1", D(2025, 1, 1), None), (A, "D-2", D(2025, 1, 1), None)],
+        ins=ins,
+        evenements=[(A, "D-1", D(2025, 1, 9), None), (A, "D-1", D(2025, 2, 9), None)],
+    )
+    got = counts(store, ref, recs)
+    assert got[(A, "2025-01", "ins_qualifiees")] == 0
+    assert got[(A, "2025-02", "ins_qualifiees")] == 1
