@@ -489,7 +489,7 @@ def test_any_damage_gives_rows_or_a_refusal(tmp_path_factory, damages) -> None:
         try:
             for step in place[:-1]:
                 node = node[step]
-            node[place[-1]] = odd
+            node[place[-1]] = copy.deepcopy(odd)  # never the same list or object twice
         except (KeyError, IndexError, TypeError):
             continue  # an earlier damage removed that place
     path = tmp_path_factory.mktemp("d") / "x.ndjson"

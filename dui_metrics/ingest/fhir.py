@@ -78,6 +78,7 @@ OTHER_0445 = {
 }
 RESOURCE_TYPES = {SEJOUR: "Encounter", EVENEMENT: "Encounter", PP: "CarePlan"}
 _PROFILE_KINDS = {TDDUI_PROFILE + kind: kind for kind in RESOURCE_TYPES}
+_KINDS_OF = set(RESOURCE_TYPES.values())  # the resource types that may be read
 EVENT_STATUSES = {"cancelled": "annule", "entered-in-error": "annule", "planned": "planifie"}
 # The RNIV statuses as FR Core writes them (others go through `records.canonical`).
 IDENTITY_STATUSES = {
@@ -141,7 +142,7 @@ class _Bundle:
                         found = _PROFILE_KINDS.get(profile.split("|")[0])
                     if found:
                         break
-            if found is None and "identifier" in resource:
+            if found is None and type(kind) is str and kind in _KINDS_OF:  # by identifiers
                 found = _kind(resource, ())
             if found and kind == RESOURCE_TYPES[found]:
                 kinds.append((resource, found))
@@ -665,6 +666,8 @@ def iter_chunks(
     rolls back. No chunk is yielded after the first problem. In a ``.json`` file only a JSON
     syntax error has a line (that of the text); a bundle of an array is named in the column
     (``bundle 2, Encounter/x``)."""
+    if bundles_per_chunk < 1:
+        raise ValueError(f"bundles_per_chunk {bundles_per_chunk}: 1 or more expected")
     ndjson = path.suffix.lower() == ".ndjson"
     problems: list[Problem] = []
     total = 0
