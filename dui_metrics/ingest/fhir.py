@@ -199,6 +199,13 @@ def _str(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _reference(resource: dict, element: str) -> str | None:
+    """``resource.<element>.reference`` when it is text."""
+    value = resource.get(element)
+    ref = value.get("reference") if type(value) is dict else None
+    return ref if type(ref) is str else None
+
+
 def _name(resource: dict) -> str:
     kind = _str(resource.get("resourceType")) or "ressource"
     return f"{kind}/{resource['id']}" if isinstance(resource.get("id"), str) else str(kind)
@@ -262,6 +269,9 @@ class _Parser:
         self.line = line  # the last item of every row
         self.dossiers: dict[int, str | None] = {}  # id(Patient) → dossier_id ("": refused)
         self.finess_of: dict[int, tuple[str | None, str | None]] = {}  # id(Organization) → …
+        # what a reference gave, when it does not depend on who refers (`_Bundle.resolved`)
+        self.by_subject: dict[str, tuple[dict, str]] = {}
+        self.by_provider: dict[str, str] = {}
 
     def dossier_id(self, patient: dict) -> str | None:
         key = id(patient)
@@ -287,6 +297,10 @@ class _Parser:
 
     def finess(self, resource: dict) -> str | None:
         """The FINESS of ``resource.serviceProvider`` (problem noted when it has none)."""
+        ref = _reference(resource, "serviceProvider")
+        known = self.by_provider.get(ref) if ref else None
+        if known is not None:
+            return known
         org = self.b.resolve(resource, "serviceProvider", "Organization")
         if org is None:
             return None
@@ -296,6 +310,8 @@ class _Parser:
         code, problem = found
         if problem:
             self.b.problem(resource, problem)
+        elif ref in self.b.resolved:  # found whoever refers: the same for the next one
+            self.by_provider[ref] = code
         return code
 
     @staticmethod
@@ -330,6 +346,10 @@ class _Parser:
 
     def patient_of(self, resource: dict) -> tuple[dict, str] | None:
         """The subject Patient of ``resource`` and its dossier_id (problem noted when none)."""
+        ref = _reference(resource, "subject")
+        known = self.by_subject.get(ref) if ref else None
+        if known is not None:
+            return known
         patient = self.b.resolve(resource, "subject", "Patient")
         if patient is None:
             return None
@@ -343,6 +363,8 @@ class _Parser:
             return None
         if not dossier:
             return None  # refused (NIR-shaped), said once on the Patient
+        if ref in self.b.resolved:  # found whoever refers: the same for the next one
+            self.by_subject[ref] = (patient, dossier)
         return patient, dossier
 
     def parse(self) -> dict[str, list[tuple]]:
