@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 
 from test_fhir_records import DOSSIER, FINESS, official, personal_values
 
 from dui_metrics.ingest import LOADED, ingest_paths
 from dui_metrics.store import Store
+
+OFFICIAL = Path(__file__).parent / "data" / "tddui"  # copies of ../shared/reference/tddui
 
 
 def every_value(store: Store) -> list[str]:
@@ -40,6 +43,16 @@ def test_the_official_bundle_is_counted_and_leaves_no_direct_identifier(tmp_path
         (result,) = ingest_paths(store, [bundle])
         assert result.status == LOADED, result.error
         assert result.kind == "tddui"
+        # Every official example ingests: the seven lone resources (as the standard publishes
+        # them, outside a Bundle) with nothing to count and a warning saying why.
+        others = sorted(OFFICIAL.glob("[!B]*.json"))
+        assert len(others) == 7
+        results = ingest_paths(store, others)
+        assert [(r.status, r.rows_loaded) for r in results] == [(LOADED, 0)] * 7
+        assert all(
+            "ressource TDDUI seule, hors d'un Bundle : rien à compter" in r.warnings[0].message
+            for r in results
+        )
         rows = store.execute(
             "select finess_et, strftime(periode, '%Y-%m'), indicateur, valeur from usage "
             "order by all"

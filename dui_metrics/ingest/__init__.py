@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import json
 import os
 import queue
 from collections import deque
@@ -737,9 +738,20 @@ def _ingest_records(
             else:
                 from dui_metrics.ingest import fhir  # only when a TDDUI file comes
 
-                loaded, replaced, esms = records_store.write_fhir(
-                    cur, import_id, fhir.iter_chunks(path, name)
-                )
+                lone = _lone_tddui_resource(path, fhir.TDDUI_PROFILE)
+                chunks = iter(()) if lone else fhir.iter_chunks(path, name)
+                loaded, replaced, esms = records_store.write_fhir(cur, import_id, chunks)
+                if lone:
+                    result.warnings.append(
+                        Problem(
+                            name,
+                            None,
+                            lone,
+                            "ressource TDDUI seule, hors d'un Bundle : rien à compter (un "
+                            "séjour, un événement ou un projet se compte dans le Bundle qui le "
+                            "relie à son usager et à son établissement) ; exportez des Bundles",
+                        )
+                    )
             cur.execute(
                 "update imports set rows_loaded = ?, rows_replaced = ? where import_id = ?",
                 [loaded, replaced, import_id],
@@ -762,6 +774,26 @@ def _ingest_records(
     result.warnings += _absent_esms(session, esms, name)
     result.status, result.rows_loaded, result.rows_replaced = LOADED, loaded, replaced
     return result
+
+
+def _lone_tddui_resource(path: Path, profile: str) -> str | None:
+    """« Type/id » of a .json file holding one TDDUI resource rather than a Bundle (as the
+    standard's examples publish each resource), None for anything else (read as bundles)."""
+    if path.suffix.lower() != ".json" or path.stat().st_size > MEBIBYTE:
+        return None
+    try:
+        data = json.loads(path.read_bytes().decode("utf-8-sig"))
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None  # refused with its reason by the reader
+    if type(data) is not dict or data.get("resourceType") in (None, "Bundle"):
+        return None
+    meta = data.get("meta")
+    profiles = meta.get("profile") if type(meta) is dict else None
+    if type(profiles) is not list or not any(
+        type(p) is str and p.startswith(profile) for p in profiles
+    ):
+        return None
+    return f"{data.get('resourceType')}/{data.get('id')}"
 
 
 def _absent_esms(session: Session, esms: list[str], file: str) -> list[Problem]:
