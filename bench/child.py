@@ -3,9 +3,11 @@ own peak memory."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -44,3 +46,25 @@ def json_child(
     if code:
         return f"failed (exit {code}; > {max_gib:g} GiB?)", wall, rss
     return json.loads(text.strip().splitlines()[-1]), wall, rss
+
+
+def part_child(
+    script: str, tag: str, out: Path, part: str, max_gib: float, timeout: float, profile: bool
+) -> tuple[dict | str, float, float]:
+    """Run ``script --part PART`` (a bench re-running itself for one part, data in ``out``)
+    in a child: as `json_child`."""
+    result = Path(f"/tmp/dui-bench-{tag}-{os.getpid()}-{part}.json")
+    command = [sys.executable, script, "--out", str(out), "--part", part]
+    command += ["--max-gib", str(max_gib)] + (["--profile", part] if profile else [])
+    return json_child(command, result, timeout, max_gib)
+
+
+def add_part_options(parser: argparse.ArgumentParser, parts: tuple[str, ...]) -> None:
+    """The options of a bench run in parts, each in a child (`part_child`)."""
+    parser.add_argument("--seed", type=int, default=14)
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--regenerate", action="store_true")
+    parser.add_argument("--parts", nargs="+", choices=parts, default=list(parts))
+    parser.add_argument("--max-gib", type=float, default=8.0)
+    parser.add_argument("--timeout", type=float, default=1800.0)
+    parser.add_argument("--part", choices=parts, help=argparse.SUPPRESS)

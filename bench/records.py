@@ -50,7 +50,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from child import json_child  # noqa: E402  (bench/child.py, beside this script)
+from child import add_part_options, part_child  # noqa: E402  (bench/child.py, beside this script)
 
 TARGET_RATIO = 2.0
 TARGET_RSS_MIB = 4096
@@ -278,10 +278,7 @@ def child(
     part: str, folder: Path, max_gib: float, timeout: float, profile: bool
 ) -> tuple[dict | str, float, float]:
     """Result (or why it failed), wall seconds and peak RSS (MiB) of one part in a child."""
-    out = Path(f"/tmp/dui-bench-records-{os.getpid()}-{part}.json")
-    command = [sys.executable, __file__, "--out", str(folder), "--part", part]
-    command += ["--max-gib", str(max_gib)] + (["--profile", part] if profile else [])
-    return json_child(command, out, timeout, max_gib)
+    return part_child(__file__, "records", folder, part, max_gib, timeout, profile)
 
 
 # --- main ----------------------------------------------------------------------------------
@@ -292,16 +289,10 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("/tmp/dui-records"))
     parser.add_argument("--scale", type=float, default=0.05, help="1 = the issue's full scale")
     parser.add_argument("--esms", type=int, help="ESMS (default 4,000 × scale)")
-    parser.add_argument("--seed", type=int, default=14)
-    parser.add_argument("--repeat", type=int, default=1)
-    parser.add_argument("--regenerate", action="store_true")
-    parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS))
-    parser.add_argument("--max-gib", type=float, default=8.0)
-    parser.add_argument("--timeout", type=float, default=1800.0)
+    add_part_options(parser, PARTS)
     parser.add_argument(
         "--profile", choices=PARTS, help="also run this part once under cProfile (top 25)"
     )
-    parser.add_argument("--part", choices=PARTS, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.part:
         if args.profile:

@@ -56,7 +56,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from child import json_child, wait_child  # noqa: E402  (bench/child.py, beside this script)
+from child import add_part_options, part_child, wait_child  # noqa: E402  (bench/child.py, beside this script)
 
 TARGET_RATIO = 3.0
 FULL_BUNDLES = 100_000
@@ -368,10 +368,7 @@ def child(
     """Result (or why it failed), wall seconds and peak RSS (MiB) of one part in a child."""
     if part == "ingest":
         return ingest_child(path, max_gib, timeout)
-    out = Path(f"/tmp/dui-bench-tddui-{os.getpid()}-{part}.json")
-    command = [sys.executable, __file__, "--out", str(path.parent), "--part", part]
-    command += ["--max-gib", str(max_gib)] + (["--profile", part] if profile else [])
-    return json_child(command, out, timeout, max_gib)
+    return part_child(__file__, "tddui", path.parent, part, max_gib, timeout, profile)
 
 
 # --- main ----------------------------------------------------------------------------------
@@ -382,14 +379,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("/tmp/dui-tddui"))
     parser.add_argument("--scale", type=float, default=1.0, help="× 100,000 bundles")
     parser.add_argument("--esms", type=int, default=FULL_ESMS)
-    parser.add_argument("--seed", type=int, default=14)
-    parser.add_argument("--repeat", type=int, default=1)
-    parser.add_argument("--regenerate", action="store_true")
-    parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS))
-    parser.add_argument("--max-gib", type=float, default=8.0)
-    parser.add_argument("--timeout", type=float, default=1800.0)
+    add_part_options(parser, PARTS)
     parser.add_argument("--profile", choices=("parse",), help="also run it under cProfile")
-    parser.add_argument("--part", choices=PARTS, help=argparse.SUPPRESS)
     args = parser.parse_args()
     path = args.out / "bundles.ndjson"
     if args.part:
