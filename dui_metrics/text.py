@@ -87,6 +87,11 @@ NIR_PATTERN = (
     f"[0-9]{_SEP}{_D2}{_SEP}{_D2}{_SEP}(?:{_D2}|2 ?[AaBb]){_SEP}{_D3}{_SEP}{_D3}"
     f"(?:{_SEP}[0-9]{{2}})?"
 )
+# A dossier id shaped like a NIR, once its spaces are removed (domain.md §7, issue 14): 13
+# digits (15 with the key), the first 1 or 2 (7 or 8 for a temporary number). Stricter than
+# NIR_PATTERN (a local id may hold letters and separators), and enough to refuse a file that
+# would store NIRs as dossier ids.
+NIR_SHAPED_ID = re.compile(r"[1278]\d{12}(?:\d{2})?")
 EMAIL_PATTERN = r"[^\s@<>()\[\],;:\"]+@[^\s@<>()\[\],;:\"]+\.[^\s@<>()\[\],;:\"]+"
 _NIR_LIKE = re.compile(rf"(?<![0-9]){NIR_PATTERN}(?![0-9])")
 _EMAIL_LIKE = re.compile(EMAIL_PATTERN)

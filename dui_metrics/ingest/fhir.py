@@ -42,6 +42,7 @@ from dui_metrics.records import INS as INS_COLUMNS
 from dui_metrics.records import INS_STATUSES, Records, canonical, local_date
 from dui_metrics.records import PP as PP_COLUMNS
 from dui_metrics.records import SEJOURS as SEJOURS_COLUMNS
+from dui_metrics.text import NIR_SHAPED_ID
 
 TDDUI_PROFILE = "https://interop.esante.gouv.fr/ig/fhir/tddui/StructureDefinition/"
 SEJOUR, EVENEMENT, PP = (
@@ -89,7 +90,6 @@ IDENTITY_STATUSES = {
 }
 # A NIR: 13 digits (15 with its key), first digit 1 or 2 (7 or 8 for a temporary number), as
 # `ingest.record_tables` refuses it in a dossier_id column.
-_NIR_SHAPED = re.compile(r"[1278]\d{12}(?:\d{2})?")
 KIND = "tddui"  # `ExportError.kind`
 TABLES = ("sejours", "ins", "projets", "evenements")  # `records.Records` attributes
 
@@ -257,7 +257,7 @@ def _nir_shaped(value: str) -> bool:
     """``value``, or its part after the last ``/`` (the PI is « 3+FINESS/identifiant local »),
     has the shape of a NIR once spaces are removed."""
     return any(
-        _NIR_SHAPED.fullmatch(part.replace(" ", "")) for part in (value, value.rsplit("/", 1)[-1])
+        NIR_SHAPED_ID.fullmatch(part.replace(" ", "")) for part in (value, value.rsplit("/", 1)[-1])
     )
 
 

@@ -18,7 +18,6 @@ shaped like a NIR.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,7 +99,6 @@ STATUSES = {
 DATE_COLUMNS = {"date_entree", "date_sortie", "date_statut_ins", "date_pp", "date_evenement"}
 DATE_COLUMNS |= {"date_envoi", "date_message"}
 # A NIR: 13 digits (15 with its key), first digit 1 or 2 (7 or 8 for a temporary number).
-_NIR_SHAPED = re.compile(r"[1278]\d{12}(?:\d{2})?")
 
 
 def column_of(header: str) -> str | None:
@@ -201,7 +199,7 @@ _NIR_MESSAGE = (
     "exportez l'identifiant local du dossier dans le DUI"
 )
 _INS_WITHOUT_DATE = "statut INS sans la date à laquelle il a pris effet"
-# _NIR_SHAPED once the spaces are removed, in RE2 (pyarrow): spaces anywhere between the
+# text.NIR_SHAPED_ID once the spaces are removed, in RE2 (pyarrow): spaces anywhere between the
 # digits; \p{Nd} is every decimal digit, as Python's \d in a str pattern.
 _NIR_RE2 = r"^ *[1278](?: *\p{Nd}){12}(?:(?: *\p{Nd}){2})? *$"
 # The date-times `records.local_date` reads, ASCII-written with a two-digit day and month:
