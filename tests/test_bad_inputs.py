@@ -119,7 +119,7 @@ def bigger_than(size: int) -> Callable[[Path], None]:
 HEADER = ["finess_et", "periode", "indicateur", "valeur"]
 ROW = [E1, "2025-05", "ins_qualifiees", 5]
 ROW_TEXT = f"{E1};2025-05;ins_qualifiees;5\n"  # 35 bytes
-FORMATS = "formats acceptés AAAA-MM, MM/AAAA, AAAA-MM-JJ, JJ/MM/AAAA"
+FORMATS = "formats acceptés AAAA-MM, MM/AAAA, MM-AAAA, AAAA/MM, AAAA-MM-JJ, JJ/MM/AAAA, mars-25, mars 2025"
 # A PNG image named .csv: bytes 1-8 are \x89 P N G \r \n \x1a \n (two line ends), so its first
 # NUL byte is byte 9, on line 3.
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + random.Random(20251125).randbytes(2048)

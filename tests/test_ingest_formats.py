@@ -132,12 +132,47 @@ def test_french_numbers(store, write_file, load, text, expected):
         pytest.param("2025-05-01", id="AAAA-MM-JJ"),
         pytest.param("2025-05-31", id="AAAA-MM-JJ-last-day"),
         pytest.param("15/05/2025", id="JJ/MM/AAAA"),
+        # as French spreadsheets write them (issue 15, item 4)
+        pytest.param("05-2025", id="MM-AAAA"),
+        pytest.param("2025/05", id="AAAA/MM"),
+        pytest.param("mai-25", id="mai-25"),
+        pytest.param("Mai 2025", id="Mai 2025"),
+        pytest.param("MAI-2025", id="MAI-2025"),
     ],
 )
 def test_periods_all_mean_their_month(store, write_file, load, periode):
     write_file("usages.csv", LONG + f"{E1};{periode};ins_qualifiees;5\n")
     load("usages.csv")
     assert store.execute("select periode from usage").fetchall() == [(dt.date(2025, 5, 1),)]
+
+
+@pytest.mark.parametrize(
+    ("periode", "month"),
+    [
+        ("févr.-25", 2), ("fevr.-25", 2), ("Février 2025", 2), ("mars-25", 3), ("avr.-25", 4),
+        ("juin 2025", 6), ("juil.-25", 7), ("août-25", 8), ("sept.-25", 9), ("oct. 2025", 10),
+        ("nov.-25", 11), ("déc.-25", 12), ("janv.-25", 1),
+    ],
+)  # fmt: skip
+def test_french_month_names_with_or_without_accent(periode, month):
+    from dui_metrics.ingest.usage import parse_month
+
+    assert parse_month(periode) == dt.date(2025, month, 1)
+
+
+@pytest.mark.parametrize("periode", ["03-25", "25-03", "mars", "marsh-25", "2025/13", "13-2025"])
+def test_an_ambiguous_or_unknown_month_is_refused_with_the_accepted_forms(
+    store, write_file, periode
+):
+    from dui_metrics.ingest import REJECTED
+
+    path = write_file("usages.csv", LONG + f"{E1};{periode};ins_qualifiees;5\n")
+    (result,) = ingest_paths(store, [path])
+    assert result.status == REJECTED
+    assert [p.message for p in result.error.problems] == [
+        f"période illisible « {periode} » : formats acceptés AAAA-MM, MM/AAAA, MM-AAAA, "
+        "AAAA/MM, AAAA-MM-JJ, JJ/MM/AAAA, mars-25, mars 2025"
+    ]
 
 
 @pytest.mark.parametrize(

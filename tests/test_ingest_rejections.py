@@ -538,7 +538,7 @@ WIDE = "finess_et;periode;personnes_accompagnees;dossiers_actifs;ins_qualifiees\
         pytest.param(
             f"{E2};2025-13;10;5;1",
             "colonne periode : période illisible « 2025-13 » : formats acceptés AAAA-MM, "
-            "MM/AAAA, AAAA-MM-JJ, JJ/MM/AAAA",
+            "MM/AAAA, MM-AAAA, AAAA/MM, AAAA-MM-JJ, JJ/MM/AAAA, mars-25, mars 2025",
             id="month-13",
         ),
         pytest.param(

@@ -26,19 +26,48 @@ from dui_metrics.text import normalize_key
 _PERIOD_FORMATS = (
     (re.compile(r"(\d{4})-(\d{1,2})"), ("y", "m")),
     (re.compile(r"(\d{1,2})/(\d{4})"), ("m", "y")),
+    # as French spreadsheets write them (issue 15): 03-2025, 2025/03; a two-digit year with a
+    # number month (03-25) could be either way round: refused
+    (re.compile(r"(\d{1,2})-(\d{4})"), ("m", "y")),
+    (re.compile(r"(\d{4})/(\d{1,2})"), ("y", "m")),
     (re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]00:00(?::00(?:\.0+)?)?)?"), ("y", "m", "d")),
     (re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})"), ("d", "m", "y")),
 )
 
 
-def parse_month(text: str | None) -> dt.date | None:
-    """First day of the month written as AAAA-MM, MM/AAAA, AAAA-MM-JJ or JJ/MM/AAAA.
+# French month names as spreadsheets abbreviate them (« mars-25 », « févr.-25 », « mars 2025 »),
+# accents and case free.
+_MONTH_NAMES = {
+    "janvier": 1, "janv": 1, "jan": 1, "fevrier": 2, "fevr": 2, "fev": 2, "mars": 3,
+    "mar": 3, "avril": 4, "avr": 4, "mai": 5, "juin": 6, "juillet": 7, "juil": 7, "aout": 8,
+    "septembre": 9, "sept": 9, "sep": 9, "octobre": 10, "oct": 10, "novembre": 11, "nov": 11,
+    "decembre": 12, "dec": 12,
+}  # fmt: skip
+_NAMED_MONTH = re.compile(r"([a-z]+)\.?[ \-/]?(\d{2}|\d{4})")
+# The forms accepted, as messages list them.
+MONTH_FORMATS = "AAAA-MM, MM/AAAA, MM-AAAA, AAAA/MM, AAAA-MM-JJ, JJ/MM/AAAA, mars-25, mars 2025"
 
-    A day means its month. None when the text is not one of those forms or not a real date.
+
+def parse_month(text: str | None) -> dt.date | None:
+    """First day of the month written as AAAA-MM, MM/AAAA, MM-AAAA, AAAA/MM, AAAA-MM-JJ,
+    JJ/MM/AAAA, or with a French month name and a year of 2 or 4 digits (``mars-25``,
+    ``févr. 2025``, ``Mars 2025``).
+
+    A day means its month. None when the text is not one of those forms or not a real date
+    (``03-25``, a number month with a two-digit year, is ambiguous: None).
     """
     if text is None:
         return None
     text = text.strip()
+    if text[:1].isalpha():
+        named = _NAMED_MONTH.fullmatch(normalize_key(text).replace("_", " ").strip())
+        if named is None:  # normalize_key turned « févr.-25 » into « fevr 25 »
+            return None
+        month = _MONTH_NAMES.get(named.group(1))
+        year = int(named.group(2))
+        if month is None:
+            return None
+        return dt.date(year + 2000 if year < 100 else year, month, 1)
     for pattern, parts in _PERIOD_FORMATS:
         match = pattern.fullmatch(text)
         if match:

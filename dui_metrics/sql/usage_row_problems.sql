@@ -10,8 +10,9 @@ where finess_bad
 union all
 select _line, $periode_col,
     case when periode_raw is null then 'période manquante'
-    else printf('période illisible « %s » : formats acceptés AAAA-MM, MM/AAAA, AAAA-MM-JJ, '
-                'JJ/MM/AAAA', periode_raw) end
+    -- the forms of usage.MONTH_FORMATS
+    else printf('période illisible « %s » : formats acceptés AAAA-MM, MM/AAAA, MM-AAAA, '
+                'AAAA/MM, AAAA-MM-JJ, JJ/MM/AAAA, mars-25, mars 2025', periode_raw) end
 from staged
 where periode is null
 union all
