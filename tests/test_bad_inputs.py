@@ -463,13 +463,14 @@ CASES = [
         id="finess-with-letters",
     ),
     case(
+        # 8 digits get their leading zero back (issue 15); 8 characters with a letter do not
         "huit.csv",
-        text(LONG + "69000001;2025-05;ins_qualifiees;5\n"),
+        text(LONG + "6900A001;2025-05;ins_qualifiees;5\n"),
         [
-            "huit.csv, ligne 2, colonne finess_et : FINESS invalide « 69000001 » : "
+            "huit.csv, ligne 2, colonne finess_et : FINESS invalide « 6900A001 » : "
             "9 caractères attendus (8 lus), chiffres, 2A ou 2B pour la Corse"
         ],
-        id="finess-8-digits",
+        id="finess-8-characters",
     ),
     # --- XLSX
     case(

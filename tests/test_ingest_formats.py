@@ -395,3 +395,25 @@ def test_reference_other_header_synonyms(store, write_file, load, header):
     assert store.execute(
         "select finess_et, finess_ej, commande, date_deploiement from establishments"
     ).fetchall() == [(E1, E2, "BC-1", dt.date(2024, 11, 4))]
+
+
+def test_a_csv_finess_that_lost_its_leading_zero_is_padded_once_warned(store, write_file):
+    # 010780914 saved by a spreadsheet as 10780914 (issue 15, item 3), on two lines: both
+    # padded, one warning for the file; a 9-digit FINESS is left as it is.
+    path = write_file(
+        "usages.csv",
+        LONG + "10780914;2025-04;ins_qualifiees;5\n10780914;2025-05;ins_qualifiees;6\n"
+        f"{E1};2025-05;ins_qualifiees;7\n",
+    )
+    (result,) = ingest_paths(store, [path])
+    assert result.status == "chargé", result.error
+    lost = [w for w in result.warnings if "8 chiffres" in w.message]
+    assert [(w.line, w.column, w.message) for w in lost] == [
+        (None, "finess_et",
+         "FINESS à 8 chiffres complétés par un 0 initial (enregistrement par un tableur)")
+    ]  # fmt: skip
+    assert store.execute(
+        "select finess_et, strftime(periode, '%Y-%m'), valeur from usage order by all"
+    ).fetchall() == [
+        ("010780914", "2025-04", 5), ("010780914", "2025-05", 6), (E1, "2025-05", 7),
+    ]  # fmt: skip

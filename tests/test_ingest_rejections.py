@@ -175,7 +175,7 @@ def test_line_numbers_count_the_header_as_line_1(tmp_path, rejected, name, write
 @pytest.mark.parametrize(
     ("finess", "read"),
     [
-        pytest.param("33000001", 8, id="8-digit-string"),
+        pytest.param("3300000A", 8, id="8-characters-with-a-letter"),  # 8 digits: padded
         pytest.param("3300000011", 10, id="10-digits"),
         pytest.param("33000000X", 9, id="letter"),
         pytest.param("2C0000001", 9, id="corsica-is-2A-or-2B-only"),
@@ -191,12 +191,23 @@ def test_finess_not_9_characters_or_with_letters_is_rejected(write_file, rejecte
     ]
 
 
-def test_reference_finess_not_9_characters_is_rejected(write_file, rejected):
-    # A CSV keeps text as written: an 8-digit FINESS string is not padded (only numeric
-    # XLSX / Parquet cells are).
-    write_file("etab.csv", f"FINESS ET;FINESS EJ;Raison sociale\n{E1};10780914;EHPAD A\n")
+def test_reference_finess_of_8_digits_gets_its_leading_zero_back(store, write_file) -> None:
+    # A spreadsheet saved 010780914 as 10780914 (issue 15, item 3): padded back, one warning
+    # per file and column, not an error.
+    path = write_file("etab.csv", f"FINESS ET;FINESS EJ;Raison sociale\n{E1};10780914;EHPAD A\n")
+    (result,) = ingest_paths(store, [path])
+    assert result.status == "chargé", result.error
+    assert [(w.column, w.message) for w in result.warnings] == [
+        ("FINESS EJ", "FINESS à 8 chiffres complétés par un 0 initial (enregistrement par un "
+         "tableur)")
+    ]  # fmt: skip
+    assert store.execute("select finess_ej from establishments").fetchall() == [("010780914",)]
+
+
+def test_reference_finess_of_8_characters_not_all_digits_is_rejected(write_file, rejected):
+    write_file("etab.csv", f"FINESS ET;FINESS EJ;Raison sociale\n{E1};1078091A;EHPAD A\n")
     assert rejected("etab.csv") == [
-        "etab.csv, ligne 2, colonne FINESS EJ : FINESS invalide « 10780914 » : "
+        "etab.csv, ligne 2, colonne FINESS EJ : FINESS invalide « 1078091A » : "
         "9 caractères attendus (8 lus), chiffres, 2A ou 2B pour la Corse"
     ]
 

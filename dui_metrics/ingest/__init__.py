@@ -251,7 +251,35 @@ def _read_and_detect(
     layout, problems = detect_layout(name, raw.headers, ref)
     if problems:
         raise ExportError(problems, kind=layout.kind)
+    _pad_lost_zeros(raw, layout)
     return raw, layout
+
+
+# A FINESS of 8 digits: a spreadsheet read it as a number and dropped its leading zero
+# (départements 01–09: 010001238 saved as 10001238).
+_EIGHT_DIGITS = "^[0-9]{8}$"
+LOST_ZERO = "FINESS à 8 chiffres complétés par un 0 initial (enregistrement par un tableur)"
+
+
+def _pad_lost_zeros(raw: RawTable, layout) -> None:
+    """Give back the leading zero of the 8-digit FINESS ET and EJ cells of a usage or
+    reference file, with one warning per file and column (issue 15, item 3). An 8-digit
+    FINESS is never valid: padding is the only reading; other lengths stay errors."""
+    for column in ("finess_et", "finess_ej"):
+        pos = layout.columns.get(column)
+        if pos is None:
+            continue
+        cells = raw.column(pos)
+        if not pc.any(pc.equal(pc.binary_length(cells), 8)).as_py():
+            continue  # the usual file: no regular expression over its cells
+        lost = pc.fill_null(pc.match_substring_regex(cells, _EIGHT_DIGITS), False)
+        found = pc.sum(lost).as_py() or 0
+        if not found:
+            continue
+        padded = pc.if_else(lost, pc.binary_join_element_wise("0", cells, ""), cells)
+        index = raw.table.schema.get_field_index(f"c{pos}")
+        raw.table = raw.table.set_column(index, f"c{pos}", padded)
+        raw.warnings.append(Problem(raw.file, None, raw.headers[pos], LOST_ZERO))
 
 
 class Session:
