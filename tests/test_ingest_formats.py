@@ -417,3 +417,18 @@ def test_a_csv_finess_that_lost_its_leading_zero_is_padded_once_warned(store, wr
     ).fetchall() == [
         ("010780914", "2025-04", 5), ("010780914", "2025-05", 6), (E1, "2025-05", 7),
     ]  # fmt: skip
+
+
+def test_every_line_ending_with_a_separator_is_read(store, write_file, load):
+    # A spreadsheet's export with an empty last column (issue 15, item 6): header and rows end
+    # with « ; »; the values, with a no-break space for thousands, are those written.
+    write_file(
+        "usages.csv",
+        "finess_et;periode;indicateur;valeur;\n"
+        f"{E1};2025-04;personnes_accompagnees;1\u00a0250;\n{E1};2025-05;ins_qualifiees;5;\n",
+    )
+    load("usages.csv")
+    assert loaded_values(store) == [
+        (E1, "2025-04", "personnes_accompagnees", 1250),
+        (E1, "2025-05", "ins_qualifiees", 5),
+    ]
