@@ -432,3 +432,33 @@ def test_every_line_ending_with_a_separator_is_read(store, write_file, load):
         (E1, "2025-04", "personnes_accompagnees", 1250),
         (E1, "2025-05", "ins_qualifiees", 5),
     ]
+
+
+def test_total_rows_are_ignored_with_their_line(store, write_file):
+    # Issue 15, item 2: « Total », « Sous-total », « Ensemble » rows with their key cells
+    # empty are sums, never an ESMS: ignored, each named by its line; the others load.
+    path = write_file(
+        "usages.csv",
+        "FINESS ET;Période;Dossiers actifs;Personnes accompagnées\n"
+        f"{E1};2025-03;5;9\nSous-total;;5;9\n{E2};2025-03;6;8\nEnsemble;;11;17\n",
+    )
+    (result,) = ingest_paths(store, [path])
+    assert result.status == "chargé", result.error
+    assert [(w.line, w.message) for w in result.warnings if "total" in w.message] == [
+        (3, "ligne de total ignorée (« Sous-total »)"),
+        (5, "ligne de total ignorée (« Ensemble »)"),
+    ]
+    assert store.execute(
+        "select finess_et, indicateur, valeur from usage order by all"
+    ).fetchall() == [
+        (E2, "dossiers_actifs", 6), (E2, "personnes_accompagnees", 8),
+        (E1, "dossiers_actifs", 5), (E1, "personnes_accompagnees", 9),
+    ]  # fmt: skip
+
+
+def test_a_total_word_with_a_month_is_checked_as_any_row(store, write_file):
+    # « Total » with its month filled is not a total row: refused as a FINESS, as before.
+    path = write_file("usages.csv", LONG + "Total;2025-03;dossiers_actifs;11\n")
+    (result,) = ingest_paths(store, [path])
+    assert result.status == "refusé"
+    assert [p.line for p in result.error.problems] == [2]

@@ -44,6 +44,7 @@ from dui_metrics.ingest.readers import (
 )
 from dui_metrics.referentiel import Referentiel
 from dui_metrics.store import Store, StoreError, fault
+from dui_metrics.text import normalize_key
 
 LOADED, SKIPPED, REJECTED = "chargé", "déjà importé", "refusé"
 # TDDUI FHIR files (issue 14): a Bundle, or bundles one per line.
@@ -251,8 +252,50 @@ def _read_and_detect(
     layout, problems = detect_layout(name, raw.headers, ref)
     if problems:
         raise ExportError(problems, kind=layout.kind)
+    _drop_total_rows(raw, layout)
     _pad_lost_zeros(raw, layout)
     return raw, layout
+
+
+# First cells of a total row, as spreadsheets write them (`normalize_key`).
+TOTAL_WORDS = frozenset(
+    {"total", "totaux", "sous_total", "sous_totaux", "total_general", "ensemble", "somme"}
+)
+# The key columns that a total row leaves empty, besides its first cell.
+_KEY_COLUMNS = ("finess_et", "periode", "indicateur", "finess_ej", "raison_sociale")
+
+
+def _drop_total_rows(raw: RawTable, layout) -> None:
+    """Remove the total rows of a usage or reference file (issue 15, item 2): a first cell
+    « Total », « Sous-total », « Ensemble »… with every other key cell empty (its values,
+    often formulas, are sums of the lines above: never an ESMS). One warning per row, with
+    its line; the other lines keep theirs."""
+    if not raw.num_rows or not raw.headers:
+        return
+    first = raw.column(0)
+    # a FINESS, a month or a code starts with a digit: only cells whose first byte may start
+    # a word are looked at in Python (none in the usual file: 5 M cells in 0.07 s)
+    lead = pc.binary_slice(pc.cast(first, pa.binary()), 0, 1)
+    worded = pc.fill_null(pc.greater_equal(lead, pa.scalar(b"A", pa.binary())), False)
+    if not pc.any(worded).as_py():
+        return
+    keys = [pos for name, pos in layout.columns.items() if name in _KEY_COLUMNS and pos != 0]
+    candidates = pc.indices_nonzero(worded).to_pylist()
+    words = first.take(candidates).to_pylist()
+    lines = raw.table.column("_line").take(candidates).to_pylist()
+    drop = []
+    for index, word, line in zip(candidates, words, lines, strict=True):
+        if word is None or normalize_key(word) not in TOTAL_WORDS:
+            continue
+        if any((raw.column(pos)[index].as_py() or "").strip() for pos in keys):
+            continue  # a key cell filled: not a total row, checked as any row
+        drop.append(index)
+        raw.warnings.append(
+            Problem(raw.file, line, None, f"ligne de total ignorée (« {word.strip()} »)")
+        )
+    if drop:
+        keep = pc.invert(pc.is_in(pa.array(range(raw.num_rows)), pa.array(drop)))
+        raw.table = raw.table.filter(keep)
 
 
 # A FINESS of 8 digits: a spreadsheet read it as a number and dropped its leading zero
