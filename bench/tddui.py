@@ -56,7 +56,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from child import add_part_options, part_child, wait_child  # noqa: E402  (bench/child.py, beside this script)
+from child import add_part_options, part_child, wait_child  # noqa: E402
+from records import finess_numbers  # noqa: E402  (bench/records.py: the same FINESS numbers)  (bench/child.py, beside this script)
 
 TARGET_RATIO = 3.0
 FULL_BUNDLES = 100_000
@@ -75,18 +76,6 @@ FIRST_DAY, LAST_DAY = dt.date(2024, 11, 1), dt.date(2026, 10, 31)
 
 
 # --- data ----------------------------------------------------------------------------------
-
-
-def finess_numbers(n: int) -> list[str]:
-    """``n`` distinct valid FINESS ET numbers, spread over départements 01 … 95."""
-    from dui_metrics.finess import luhn_check_digit
-
-    departements = [d for d in range(1, 96) if d != 20]  # 20: Corsica is 2A / 2B
-    out = []
-    for i in range(n):
-        first8 = f"{departements[i % len(departements)]:02d}{i // len(departements):06d}"
-        out.append(first8 + luhn_check_digit(first8))
-    return out
 
 
 def coding(system: str, code: str, display: str | None = None) -> dict:
