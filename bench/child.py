@@ -68,3 +68,24 @@ def add_part_options(parser: argparse.ArgumentParser, parts: tuple[str, ...]) ->
     parser.add_argument("--max-gib", type=float, default=8.0)
     parser.add_argument("--timeout", type=float, default=1800.0)
     parser.add_argument("--part", choices=parts, help=argparse.SUPPRESS)
+
+
+def generated(folder: Path, wanted: dict, outputs: list[Path], key: str, make, regenerate=False):
+    """A bench's data set in ``folder``: (what ``make()`` returned, reused). Reused when
+    ``folder/bench.json`` describes the same ``wanted`` parameters and every file of
+    ``outputs`` exists, else made again by ``make()``, whose result is kept in bench.json
+    under ``key``. The folder must be outside the repository."""
+    if folder.resolve().is_relative_to(Path(__file__).resolve().parent.parent):
+        sys.exit(f"{folder}: choose a folder outside the repository")
+    manifest = folder / "bench.json"
+    reused = (
+        not regenerate
+        and manifest.exists()
+        and {k: v for k, v in json.loads(manifest.read_text()).items() if k in wanted} == wanted
+        and all(path.exists() for path in outputs)
+    )
+    if reused:
+        return json.loads(manifest.read_text())[key], True
+    value = make()
+    manifest.write_text(json.dumps({**wanted, key: value}))
+    return value, False

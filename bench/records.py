@@ -50,7 +50,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from child import add_part_options, part_child  # noqa: E402  (bench/child.py, beside this script)
+from child import add_part_options, generated, part_child  # noqa: E402  (bench/child.py, beside this script)
 
 TARGET_RATIO = 2.0
 TARGET_RSS_MIB = 4096
@@ -308,23 +308,16 @@ def main() -> None:
         print(json.dumps(result))
         return
 
-    if args.out.resolve().is_relative_to(ROOT):
-        sys.exit(f"{args.out}: choose a folder outside the repository")
     esms = args.esms or max(1, round(FULL_ESMS * args.scale))
-    wanted = {"scale": args.scale, "esms": esms, "seed": args.seed}
-    manifest = args.out / "bench.json"
     start = time.perf_counter()
-    reused = (
-        not args.regenerate
-        and manifest.exists()
-        and {k: v for k, v in json.loads(manifest.read_text()).items() if k in wanted} == wanted
-        and all((args.out / name).exists() for name in FILES)
+    sizes, reused = generated(
+        args.out,
+        {"scale": args.scale, "esms": esms, "seed": args.seed},
+        [args.out / name for name in FILES],
+        "sizes",
+        lambda: generate(args.out, args.scale, esms, args.seed),
+        args.regenerate,
     )
-    if reused:
-        sizes = json.loads(manifest.read_text())["sizes"]
-    else:
-        sizes = generate(args.out, args.scale, esms, args.seed)
-        manifest.write_text(json.dumps({**wanted, "sizes": sizes}))
     print(
         f"{'reused' if reused else 'generated'} {args.out} in {time.perf_counter() - start:.1f} s:"
         f" scale {args.scale:g}, {esms:,} ESMS, 24 months {FIRST_MONTH:%Y-%m} … {LAST_DAY:%Y-%m}"

@@ -110,7 +110,15 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     esms = args.esms or max(1, round(4000 * args.scale))
-    sizes = bench_records.generate(args.out, args.scale, esms, args.seed)
+    from child import generated
+
+    sizes, _ = generated(  # the files of bench/records.py, reused when they match
+        args.out,
+        {"scale": args.scale, "esms": esms, "seed": args.seed},
+        [args.out / name for name in bench_records.FILES],
+        "sizes",
+        lambda: bench_records.generate(args.out, args.scale, esms, args.seed),
+    )
     print(f"record tables: {json.dumps(sizes)} over {esms} ESMS in {args.out}")
     work = Path(tempfile.mkdtemp(prefix="dui-recount-"))
     try:

@@ -56,7 +56,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from child import add_part_options, part_child, wait_child  # noqa: E402
+from child import add_part_options, generated, part_child, wait_child  # noqa: E402
 from records import finess_numbers  # noqa: E402  (bench/records.py: the same FINESS numbers)  (bench/child.py, beside this script)
 
 TARGET_RATIO = 3.0
@@ -386,23 +386,16 @@ def main() -> None:
         print(json.dumps(result))
         return
 
-    if args.out.resolve().is_relative_to(ROOT):
-        sys.exit(f"{args.out}: choose a folder outside the repository")
     bundles = max(1, round(FULL_BUNDLES * args.scale))
-    wanted = {"bundles": bundles, "esms": args.esms, "seed": args.seed}
-    manifest = args.out / "bench.json"
     start = time.perf_counter()
-    reused = (
-        not args.regenerate
-        and manifest.exists()
-        and {k: v for k, v in json.loads(manifest.read_text()).items() if k in wanted} == wanted
-        and path.exists()
+    resources, reused = generated(
+        args.out,
+        {"bundles": bundles, "esms": args.esms, "seed": args.seed},
+        [path],
+        "resources",
+        lambda: generate(path, bundles, args.esms, args.seed),
+        args.regenerate,
     )
-    if reused:
-        resources = json.loads(manifest.read_text())["resources"]
-    else:
-        resources = generate(path, bundles, args.esms, args.seed)
-        manifest.write_text(json.dumps({**wanted, "resources": resources}))
     print(
         f"{'reused' if reused else 'generated'} {path} in {time.perf_counter() - start:.1f} s: "
         f"{bundles:,} bundles, {resources:,} resources, {args.esms:,} ESMS, "
