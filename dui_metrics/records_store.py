@@ -26,7 +26,7 @@ import pyarrow as pa
 from dui_metrics.clock import current_month
 from dui_metrics.errors import ExportError, Problem
 from dui_metrics.referentiel import Referentiel
-from dui_metrics.store import Store
+from dui_metrics.store import Store, sql
 
 # Import kinds (imports.kind) of record files: `dossiers:<table>` and `tddui`.
 TABLE_PREFIX = "dossiers:"
@@ -257,7 +257,7 @@ def finish_extract(cur: Store, imports: list[tuple[int, str]]) -> None:
     try:
         with _counted_views(cur, "import_id in (select import_id from extract_imports)"):
             debut, fin = cur.one(
-                "select min(debut), max(fin) from (" + _scope_sql() + ")", carried
+                "select min(debut), max(fin) from (" + sql("records_scope_extract") + ")", carried
             ) or (None, None)
     finally:
         cur.unregister("extract_imports")
@@ -276,12 +276,6 @@ def finish_extract(cur: Store, imports: list[tuple[int, str]]) -> None:
             [import_id, min(import_ids), debut, fin, carried["dmp"] and tables,
              carried["mss"] and tables],
         )  # fmt: skip
-
-
-def _scope_sql() -> str:
-    from dui_metrics.store import sql
-
-    return sql("records_scope_extract").replace("order by e.finess_et", "")
 
 
 @contextlib.contextmanager
@@ -326,7 +320,7 @@ def recount(cur: Store, ref: Referentiel, esms: Iterable[str]) -> int:
         )
         with _counted_views(cur, touched):
             cur.execute(
-                "create or replace temp table computed as " + _counts_sql(),
+                "create or replace temp table computed as " + sql("records_counts"),
                 {"activite": ref.activity_window_months, "validite_pp": ref.pp_window_months},
             )
         # The counts computed before go...
@@ -367,13 +361,6 @@ def recount(cur: Store, ref: Referentiel, esms: Iterable[str]) -> int:
             with contextlib.suppress(Exception):
                 cur.execute(f"drop table if exists {temp}")
     return written
-
-
-def _counts_sql() -> str:
-    from dui_metrics.store import sql
-
-    statement = sql("records_counts")
-    return statement[statement.index("with\n") :]
 
 
 def esms_with_records(cur: Store, esms: Iterable[str]) -> list[str]:
