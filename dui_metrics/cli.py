@@ -12,6 +12,7 @@ import argparse
 import contextlib
 import csv
 import datetime as dt
+import io
 import json
 import math
 import os
@@ -132,10 +133,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--format",
-        choices=("csv", "json", "parquet"),
+        choices=("csv", "json", "parquet", "xlsx"),
         default="csv",
-        help="csv (défaut), json, ou parquet : colonnes typées (mois en date, taux et "
-        "comptages en nombres), pour l'échelle nationale ; exige --sortie",
+        help="csv (défaut), json, parquet : colonnes typées (mois en date, taux et "
+        "comptages en nombres), pour l'échelle nationale, ou xlsx : classeur pour un "
+        "tableur (en-têtes en français, taux en %%, mois MM/AAAA), au plus 1 048 575 lignes ; "
+        "parquet et xlsx exigent --sortie",
     )
     p.add_argument(
         "--sortie",
@@ -156,7 +159,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--og", metavar="FINESS_EJ", help="limiter à un organisme gestionnaire")
     p.add_argument("--commande", metavar="ID", help="limiter à un bon de commande")
-    p.add_argument("--format", choices=("csv", "json"), default="csv")
+    p.add_argument(
+        "--format",
+        choices=("csv", "json", "xlsx"),
+        default="csv",
+        help="csv (défaut), json, ou xlsx : classeur pour un tableur (en-têtes en français, "
+        "nom de l'établissement, taux en %%) ; xlsx exige --sortie",
+    )
+    p.add_argument(
+        "--sortie",
+        type=Path,
+        metavar="FICHIER",
+        help="écrire dans ce fichier, remplacé seulement une fois écrit en entier, plutôt "
+        "que sur la sortie standard",
+    )
 
     p = sub.add_parser(
         "preuves",
@@ -272,15 +288,31 @@ def _number(value: object, integer: bool) -> int | float | None:
 SORT_MEMORY = "2GB"
 
 
-def cmd_indicators(args: argparse.Namespace, ref: referentiel_mod.Referentiel) -> int:
-    if args.format == "parquet" and args.sortie is None:
+def _check_sortie(args: argparse.Namespace) -> None:
+    """``--sortie`` given for a binary format, and a file in an existing folder."""
+    if args.format in ("parquet", "xlsx") and args.sortie is None:
         raise UsageError(
-            "--format parquet écrit un fichier binaire : indiquez-le avec --sortie FICHIER"
+            f"--format {args.format} écrit un fichier binaire : indiquez-le avec --sortie FICHIER"
         )
     if args.sortie is not None and not args.sortie.parent.is_dir():
         raise UsageError(f"dossier introuvable pour --sortie : {args.sortie.parent}")
     if args.sortie is not None and args.sortie.is_dir():
         raise UsageError(f"--sortie désigne un dossier, pas un fichier : {args.sortie}")
+
+
+def _too_many_rows() -> UsageError:
+    from dui_metrics.formats import fr_int
+    from dui_metrics.spreadsheet import MAX_DATA_ROWS
+
+    return UsageError(
+        f"plus de {fr_int(MAX_DATA_ROWS)} lignes : trop pour une feuille de tableur, rien "
+        "n'a été écrit ; réduisez l'export avec --du, --au ou --finess-et, ou utilisez "
+        "--format parquet"
+    )
+
+
+def cmd_indicators(args: argparse.Namespace, ref: referentiel_mod.Referentiel) -> int:
+    _check_sortie(args)
     with Store(_store_path(args), read_only=True) as store:
         if args.format == "json":
             rows = indicators.monthly(store, ref, du=args.du, au=args.au, finess=args.finess_et)
@@ -312,6 +344,19 @@ def cmd_indicators(args: argparse.Namespace, ref: referentiel_mod.Referentiel) -
                 finess=args.finess_et,
                 as_text=args.format == "csv",
             )
+            if args.format == "xlsx":
+                from dui_metrics import spreadsheet
+
+                # Counted before anything is written: read up to the limit, no further.
+                table = spreadsheet.at_most(batches, spreadsheet.MAX_DATA_ROWS)
+                if table is None:
+                    raise _too_many_rows()
+                rows = spreadsheet.indicator_rows(table, ref)
+                with _output(args.sortie) as handle:
+                    spreadsheet.write_table(
+                        handle, spreadsheet.INDICATOR_COLUMNS, rows, title="Indicateurs"
+                    )
+                return EXIT_OK
             with _output(args.sortie) as handle:
                 _write_batches(batches, handle, args.format)
     return EXIT_OK
@@ -400,16 +445,56 @@ def _ahead(batches, depth: int = 8):
 
 
 def cmd_va(args: argparse.Namespace, ref: referentiel_mod.Referentiel) -> int:
+    _check_sortie(args)
+    if args.format == "xlsx":
+        return _va_xlsx(args, ref)
     with Store(_store_path(args), read_only=True) as store:
         checks = va.readiness(store, ref, au=args.au, og=args.og, commande=args.commande)
-    if args.format == "csv":  # straight from the checks: no dict per row (320,000 nationally)
+    if args.sortie is None:
+        _write_va(checks, args.format)
+        return EXIT_OK
+    with _output(args.sortie) as handle, _stdout_to(handle):
+        _write_va(checks, args.format)
+    return EXIT_OK
+
+
+@contextlib.contextmanager
+def _stdout_to(handle):
+    """The standard output sent to the binary ``handle`` (UTF-8): the text writers of
+    `_write` and `_csv_writer` then write to a --sortie file the bytes they print."""
+    text = io.TextIOWrapper(handle, encoding="utf-8", newline="")
+    try:
+        with contextlib.redirect_stdout(text):
+            yield
+        text.flush()
+    finally:
+        text.detach()  # the handle stays open: `_output` closes and renames it
+
+
+def _va_xlsx(args: argparse.Namespace, ref: referentiel_mod.Referentiel) -> int:
+    from dui_metrics import spreadsheet
+
+    with Store(_store_path(args), read_only=True) as store:
+        checks = va.readiness_table(store, ref, au=args.au, og=args.og, commande=args.commande)
+        esms = indicators.esms_dimensions(store)
+    if checks.num_rows > spreadsheet.MAX_DATA_ROWS:
+        raise _too_many_rows()
+    names = dict(zip(esms["finess_et"], esms["raison_sociale"], strict=True))
+    rows = spreadsheet.va_rows(checks, names)
+    with _output(args.sortie) as handle:
+        spreadsheet.write_table(handle, spreadsheet.VA_COLUMNS, rows, title="VA")
+    return EXIT_OK
+
+
+def _write_va(checks: list[va.Check], fmt: str) -> None:
+    if fmt == "csv":  # straight from the checks: no dict per row (320,000 nationally)
         # Text cells neutralised for spreadsheets (details quote référentiel labels); valeur
         # is a number. csv writes None as "".
         n = neutralise_formula
         writer = _csv_writer()
         writer.writerow(va.Check._fields)
         writer.writerows((n(f), n(k), n(s), v, n(d)) for f, k, s, v, d in checks)
-        return EXIT_OK
+        return
     out = [
         {
             "finess_et": c.finess_et,
@@ -420,8 +505,7 @@ def cmd_va(args: argparse.Namespace, ref: referentiel_mod.Referentiel) -> int:
         }
         for c in checks
     ]
-    _write(out, ("finess_et", "critere", "statut", "valeur", "detail"), args.format)
-    return EXIT_OK
+    _write(out, ("finess_et", "critere", "statut", "valeur", "detail"), fmt)
 
 
 def cmd_evidence(args: argparse.Namespace, ref: referentiel_mod.Referentiel) -> int:
