@@ -300,14 +300,14 @@ def _check_sortie(args: argparse.Namespace) -> None:
         raise UsageError(f"--sortie désigne un dossier, pas un fichier : {args.sortie}")
 
 
-def _too_many_rows() -> UsageError:
+def _too_many_rows(narrow: str) -> UsageError:
+    """The refusal of an xlsx export longer than a sheet; ``narrow``: what to do instead."""
     from dui_metrics.formats import fr_int
     from dui_metrics.spreadsheet import MAX_DATA_ROWS
 
     return UsageError(
         f"plus de {fr_int(MAX_DATA_ROWS)} lignes : trop pour une feuille de tableur, rien "
-        "n'a été écrit ; réduisez l'export avec --du, --au ou --finess-et, ou utilisez "
-        "--format parquet"
+        f"n'a été écrit ; {narrow}"
     )
 
 
@@ -350,7 +350,10 @@ def cmd_indicators(args: argparse.Namespace, ref: referentiel_mod.Referentiel) -
                 # Counted before anything is written: read up to the limit, no further.
                 table = spreadsheet.at_most(batches, spreadsheet.MAX_DATA_ROWS)
                 if table is None:
-                    raise _too_many_rows()
+                    raise _too_many_rows(
+                        "réduisez l'export avec --du, --au ou --finess-et, ou utilisez "
+                        "--format parquet"
+                    )
                 rows = spreadsheet.indicator_rows(table, ref)
                 with _output(args.sortie) as handle:
                     spreadsheet.write_table(
@@ -478,7 +481,7 @@ def _va_xlsx(args: argparse.Namespace, ref: referentiel_mod.Referentiel) -> int:
         checks = va.readiness_table(store, ref, au=args.au, og=args.og, commande=args.commande)
         esms = indicators.esms_dimensions(store)
     if checks.num_rows > spreadsheet.MAX_DATA_ROWS:
-        raise _too_many_rows()
+        raise _too_many_rows("réduisez l'export avec --og ou --commande, ou utilisez --format csv")
     names = dict(zip(esms["finess_et"], esms["raison_sociale"], strict=True))
     rows = spreadsheet.va_rows(checks, names)
     with _output(args.sortie) as handle:
