@@ -334,6 +334,7 @@ def test_uploaded_office_file(reference_store: Path, name: str, rows: int, warni
     assert not at.exception
     content = (OFFICE / name).read_bytes()
     at.file_uploader[0].set_value([(name, content, MIME[Path(name).suffix])]).run()
+    assert not at.exception, at.exception  # e.g. an extension the uploader does not allow
     at.button(key="donnees_verifier").click().run()
     assert not at.exception
     report = table(at, "Résultat")

@@ -300,7 +300,7 @@ FILES: dict[str, tuple[list[Row], tuple[str, ...]]] = {
     "etablissements": (
         [header(list(REFERENCE[0]))] + [[text(c) for c in r] for r in REFERENCE[1:]],
         ("csv",),
-    ),  # noqa: E501
+    ),
     # refusal a: a title merged over A1:F1, header on line 2
     "titre_fusionne": (
         [[Cell(TITLE, style="titre", span=6)], header(WIDE)] + base_rows(),
