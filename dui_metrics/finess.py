@@ -73,6 +73,22 @@ def is_valid_finess(s: str) -> bool:
     return _FINESS_RE.fullmatch(s) is not None
 
 
+def invalid_message(value: str) -> str:
+    """Why ``value`` is not a FINESS, and what to do (the same words as
+    sql/usage_row_problems.sql). Eight characters that are all digits lost their leading zero
+    (padded back by ingest); with a letter among them, a character was mistyped or lost."""
+    if len(value) == 8 and not (value.isascii() and value.isdigit()):
+        return (
+            f"FINESS invalide « {value} » : 8 caractères dont au moins un n'est pas un chiffre ; "
+            "un FINESS en compte 9 (chiffres, 2A ou 2B pour la Corse) : recopiez-le depuis le "
+            "répertoire FINESS (finess.sante.gouv.fr)"
+        )
+    return (
+        f"FINESS invalide « {value} » : 9 caractères attendus ({len(value)} lus), chiffres, "
+        "2A ou 2B pour la Corse"
+    )
+
+
 def _luhn_sum(digits: str, *, double_last: bool) -> int:
     """Luhn sum, doubling every second digit from the right, starting with the last one if asked."""
     total = 0

@@ -25,13 +25,22 @@ import pandas as pd
 from dui_metrics import quality
 from dui_metrics.errors import Problem
 from dui_metrics.formats import fr_int
-from dui_metrics.ingest import LOADED, REJECTED, SKIPPED, FileResult, ingest_paths
+from dui_metrics.ingest import (
+    FHIR_SUFFIXES,
+    LOADED,
+    REJECTED,
+    SKIPPED,
+    SUPPORTED_SUFFIXES,
+    FileResult,
+    ingest_paths,
+)
 from dui_metrics.ingest.columns import KIND_LABELS
 from dui_metrics.referentiel import Referentiel
 from dui_metrics.store import Store
 from dui_metrics.writer import writable_copy
 
-ACCEPTED_TYPES = ("csv", "txt", "tsv", "xlsx", "parquet", "json", "ndjson")
+# The extensions the command line reads (`ingest.SUPPORTED_SUFFIXES`, TDDUI files), no other.
+ACCEPTED_TYPES = tuple(sorted(s.lstrip(".") for s in SUPPORTED_SUFFIXES | FHIR_SUFFIXES))
 SHORT_SHA = 12  # characters of the SHA-256 shown on screen (the downloads keep all 64)
 # Warnings listed on screen per file (the downloads keep them all; the count says the total).
 MAX_WARNINGS_SHOWN = 50

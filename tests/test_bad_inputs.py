@@ -468,9 +468,26 @@ CASES = [
         text(LONG + "6900A001;2025-05;ins_qualifiees;5\n"),
         [
             "huit.csv, ligne 2, colonne finess_et : FINESS invalide « 6900A001 » : "
-            "9 caractères attendus (8 lus), chiffres, 2A ou 2B pour la Corse"
+            "8 caractères dont au moins un n'est pas un chiffre ; un FINESS en compte 9 "
+            "(chiffres, 2A ou 2B pour la Corse) : recopiez-le depuis le répertoire FINESS "
+            "(finess.sante.gouv.fr)"
         ],
         id="finess-8-characters",
+    ),
+    case(
+        # a title line without separators, then a header of no known column: the title is
+        # read as the header
+        "titre.csv",
+        text("Usages DUI mars 2025\nÉtablissement;Mois;Nb INS\n" + f"{E1};2025-03;4\n"),
+        [
+            "titre.csv, ligne 2 : 3 champs au lieu de 1 (l'en-tête lu, ligne 1, n'a que 1 "
+            "champ : l'en-tête est-il sur la ligne 1 ? Supprimez les lignes de titre au-dessus "
+            "de l'en-tête)",
+            "titre.csv, ligne 3 : 3 champs au lieu de 1 (l'en-tête lu, ligne 1, n'a que 1 "
+            "champ : l'en-tête est-il sur la ligne 1 ? Supprimez les lignes de titre au-dessus "
+            "de l'en-tête)",
+        ],
+        id="title-above-unknown-header",
     ),
     # --- XLSX
     case(
@@ -489,11 +506,20 @@ CASES = [
         "fusion.xlsx",
         xlsx(("Feuil1", [["Usages DUI, mai 2025"], HEADER, ROW]), merge="A1:D1"),
         [
-            "fusion.xlsx, ligne 1 : cellules fusionnées (A1:D1) : chaque valeur doit occuper sa "
-            "propre cellule (un en-tête par colonne, sur une seule ligne) ; défusionnez-les "
-            "avant l'import"
+            "fusion.xlsx, ligne 1 : titre fusionné sur plusieurs cellules (A1:D1) au-dessus de "
+            "l'en-tête : défusionnez ces cellules (ou supprimez la ligne de titre) avant l'import"
         ],
-        id="xlsx-merged-header-cells",
+        id="xlsx-merged-title",
+    ),
+    case(
+        "fusion-donnees.xlsx",
+        xlsx(("Feuil1", [HEADER, ROW]), merge="C2:D2"),
+        [
+            "fusion-donnees.xlsx, ligne 2 : cellules fusionnées (C2:D2) : chaque valeur doit "
+            "occuper sa propre cellule (un en-tête par colonne, sur une seule ligne) ; "
+            "défusionnez-les avant l'import"
+        ],
+        id="xlsx-merged-data-cells",
     ),
     case(
         "formule.xlsx",
@@ -509,8 +535,8 @@ CASES = [
         "protege.xlsx",
         raw(OLE_MAGIC + random.Random(7).randbytes(4096)),
         [
-            "protege.xlsx : classeur protégé par mot de passe ou au format .xls (Excel 97-2003) : "
-            "enregistrez-le sans mot de passe au format .xlsx"
+            "protege.xlsx : classeur protégé par mot de passe ou au format .xls (Excel 97-2003) "
+            "renommé : enregistrez-le sans mot de passe, au format .xlsx"
         ],
         id="xlsx-password-protected",
     ),
@@ -524,13 +550,22 @@ CASES = [
         id="csv-named-xlsx",
     ),
     case(
+        # an OLE header and nothing else: not a readable Excel 97-2003 workbook
         "ancien.xls",
         raw(OLE_MAGIC + bytes(504)),
         [
-            "ancien.xls : format non pris en charge (.xls) : enregistrez le classeur au format "
-            ".xlsx (formats acceptés : CSV, XLSX, Parquet ; dossiers TDDUI en JSON ou NDJSON)"
+            "ancien.xls : classeur illisible (fichier abîmé, protégé par mot de passe ou d'un "
+            "autre format que .xls) : CalamineError"
         ],
-        id="xls",
+        id="xls-damaged",
+    ),
+    case(
+        "renomme.xls",
+        text(LONG + ROW_TEXT),
+        [
+            "renomme.xls : ce n'est pas un classeur .xls (Excel 97-2003) : fichier renommé (un CSV ?)"
+        ],
+        id="csv-named-xls",
     ),
     # --- Parquet
     case(
@@ -583,7 +618,8 @@ CASES = [
         zip_of_a_csv,
         [
             "usages.zip : archive .zip non acceptée : extrayez-en les fichiers et importez-les un "
-            "par un (formats acceptés : CSV, XLSX, Parquet ; dossiers TDDUI en JSON ou NDJSON)"
+            "par un (formats acceptés : CSV, XLSX, ODS, XLS, Parquet ; dossiers TDDUI en JSON ou "
+            "NDJSON)"
         ],
         id="zip-archive",
     ),

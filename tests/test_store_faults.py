@@ -429,7 +429,7 @@ def test_a_folder_is_read_recursively_and_what_is_not_read_is_listed(tmp_path: P
     (exports / "d-mai.csv").write_text(LONG + f"{E1};2025-05;ins_qualifiees;5\n")
     (exports / "archive.zip").write_bytes(b"PK\x05\x06" + b"\x00" * 18)
     (exports / "notes.pdf").write_bytes(b"%PDF-1.4")
-    (exports / "vieux.xls").write_bytes(b"\xd0\xcf\x11\xe0")
+    (exports / "vieux.xlsb").write_bytes(b"PK\x03\x04")
     (exports / ".cache.csv").write_text(LONG)
     (exports / "LISEZMOI").write_text("x")
     out = run("ingest", "--store", "s.duckdb", "exports", cwd=tmp_path)
@@ -438,10 +438,10 @@ def test_a_folder_is_read_recursively_and_what_is_not_read_is_listed(tmp_path: P
     assert lines[:6] == [
         "exports/.cache.csv : fichier caché ignoré",
         "exports/.git : dossier caché ignoré",
-        "exports/LISEZMOI : fichier sans extension ignoré(e) : formats lus CSV, XLSX, Parquet et JSON / NDJSON (TDDUI)",
+        "exports/LISEZMOI : fichier sans extension ignoré(e) : formats lus CSV, XLSX, ODS, XLS, Parquet et JSON / NDJSON (TDDUI)",
         "exports/archive.zip : archive ignorée, jamais ouverte : extrayez-en les fichiers",
-        "exports/notes.pdf : extension .pdf ignoré(e) : formats lus CSV, XLSX, Parquet et JSON / NDJSON (TDDUI)",
-        "exports/vieux.xls : ancien classeur Excel (.xls) ignoré : enregistrez-le au format .xlsx",
+        "exports/notes.pdf : extension .pdf ignoré(e) : formats lus CSV, XLSX, ODS, XLS, Parquet et JSON / NDJSON (TDDUI)",
+        "exports/vieux.xlsb : classeur binaire Excel (.xlsb) ignoré : enregistrez-le au format .xlsx",
     ]
     # Then the reference first, then the usage files in path order (b-sous-dossier/c/avril
     # before b-sous-dossier/mars: « c » < « mars.csv »).

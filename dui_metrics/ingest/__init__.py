@@ -11,6 +11,7 @@ store exactly as it was; the other files of the command still load. A file whose
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -33,15 +34,16 @@ from dui_metrics.formats import MEBIBYTE, fr_size
 from dui_metrics.indicators import register_definitions
 from dui_metrics.ingest import record_tables, reference, usage
 from dui_metrics.ingest.columns import KIND_LABELS, REFERENCE, detect_layout
+from dui_metrics.ingest.header import at_header
 from dui_metrics.ingest.readers import (
     ARCHIVE_SUFFIXES,
     SUPPORTED_SUFFIXES,
-    XLSX_UNPACKED_FACTOR,
     Caps,
     RawTable,
     peek_headers,
     read,
 )
+from dui_metrics.ingest.workbooks import XLSX_UNPACKED_FACTOR
 from dui_metrics.referentiel import Referentiel
 from dui_metrics.store import Store, StoreError, fault
 from dui_metrics.text import normalize_key
@@ -197,11 +199,13 @@ def _not_an_input(path: Path) -> str:
         return "pas un fichier ordinaire, ignoré"
     if suffix in ARCHIVE_SUFFIXES:
         return "archive ignorée, jamais ouverte : extrayez-en les fichiers"
-    if suffix == ".xls":
-        return "ancien classeur Excel (.xls) ignoré : enregistrez-le au format .xlsx"
+    if suffix == ".xlsb":
+        return "classeur binaire Excel (.xlsb) ignoré : enregistrez-le au format .xlsx"
     if suffix not in SUPPORTED_SUFFIXES and suffix not in FHIR_SUFFIXES:
         kind = f"extension {suffix}" if suffix else "fichier sans extension"
-        return f"{kind} ignoré(e) : formats lus CSV, XLSX, Parquet et JSON / NDJSON (TDDUI)"
+        return (
+            f"{kind} ignoré(e) : formats lus CSV, XLSX, ODS, XLS, Parquet et JSON / NDJSON (TDDUI)"
+        )
     return ""
 
 
@@ -247,11 +251,15 @@ def _read_and_detect(
     if table_kind:
         kind = records_store.import_kind(table_kind)
         if problems:
-            raise ExportError(problems, kind=kind)
+            raise ExportError(at_header(problems, raw.header_line), kind=kind)
         return raw, RecordLayout(kind, table_kind, names)
     layout, problems = detect_layout(name, raw.headers, ref)
     if problems:
-        raise ExportError(problems, kind=layout.kind)
+        raise ExportError(at_header(problems, raw.header_line), kind=layout.kind)
+    if raw.header_line != 1:
+        layout = dataclasses.replace(
+            layout, warnings=tuple(at_header(layout.warnings, raw.header_line))
+        )
     _drop_total_rows(raw, layout)
     _pad_lost_zeros(raw, layout)
     return raw, layout

@@ -20,7 +20,6 @@ import datetime as dt
 import io
 import os
 import re
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,14 +27,21 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dui_metrics.errors import MAX_LISTED, ExportError, Problem, UsageError
-from dui_metrics.formats import fr_int, fr_size
+from dui_metrics.errors import ExportError, Problem, UsageError
+from dui_metrics.formats import fr_int
 from dui_metrics.ingest.columns import is_finess_header
+from dui_metrics.ingest.header import (
+    MAX_TITLE_ROWS,
+    header_index,
+    known_columns,
+    title_warning,
+)
 
 CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
-XLSX_SUFFIXES = {".xlsx", ".xlsm"}
+# Workbooks (`workbooks`): XLSX and XLSM, ODS (LibreOffice), XLS (Excel 97-2003).
+WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".ods", ".xls"}
 PARQUET_SUFFIXES = {".parquet", ".pq"}
-SUPPORTED_SUFFIXES = CSV_SUFFIXES | XLSX_SUFFIXES | PARQUET_SUFFIXES
+SUPPORTED_SUFFIXES = CSV_SUFFIXES | WORKBOOK_SUFFIXES | PARQUET_SUFFIXES
 
 _BOM = b"\xef\xbb\xbf"
 
@@ -47,6 +53,7 @@ class RawTable:
     table: pa.Table  # c0..cN (string) + _line (int64)
     warnings: list[Problem] = field(default_factory=list)
     encoding: str = ""
+    header_line: int = 1  # below a title (`header`), the header's line in the file
 
     @property
     def num_rows(self) -> int:
@@ -139,15 +146,16 @@ def read(
     path: Path, file: str, max_unpacked: float = float("inf"), caps: Caps | None = None
 ) -> RawTable:
     """Read ``path`` (named ``file`` in messages) whatever its format. ``max_unpacked``: the
-    most bytes an XLSX file may unpack to (see `check_unpacked`); ``caps``: the most rows,
-    cells and columns read (default: ``Caps.from_env()``)."""
+    most bytes an XLSX or ODS file may unpack to (see `workbooks.check_unpacked`); ``caps``:
+    the most rows, cells and columns read (default: ``Caps.from_env()``)."""
+    from dui_metrics.ingest import workbooks
+
     caps = caps or Caps.from_env()
     suffix = path.suffix.lower()
     if suffix in CSV_SUFFIXES:
         raw = read_csv(path, file, caps)
-    elif suffix in XLSX_SUFFIXES:
-        check_unpacked(path, file, max_unpacked)
-        raw = read_xlsx(path, file, caps)
+    elif suffix in WORKBOOK_SUFFIXES:
+        raw = workbooks.read_workbook(path, file, caps, max_unpacked)
     elif suffix in PARQUET_SUFFIXES:
         raw = read_parquet(path, file, caps)
     else:
@@ -166,12 +174,14 @@ PEEK_CAPS = Caps(rows=10_000, cells=100_000)
 def peek_headers(
     path: Path, max_unpacked: float = float("inf"), caps: Caps | None = None
 ) -> list[str] | None:
-    """The header row of a file, reading as little as possible (to order a command's files).
+    """The header row of a file (below a title, `header`), reading as little as possible (to
+    order a command's files).
 
     None when there is no header to find. May raise on an unreadable file: ``read`` words the
-    problem when the file's turn comes. In a workbook, the header is looked for in the first
-    rows of each sheet only (``PEEK_CAPS``).
+    problem when the file's turn comes.
     """
+    from dui_metrics.ingest import workbooks
+
     suffix = path.suffix.lower()
     if suffix in CSV_SUFFIXES:
         with path.open("rb") as handle:
@@ -179,24 +189,10 @@ def peek_headers(
         if head.startswith(_BOM):
             head = head[len(_BOM) :]
         text = head.decode("utf-8", errors="ignore")
-        first = next((ln for ln in text.splitlines() if ln.strip()), None)
-        if first is None:
-            return None
-        row = next(csv.reader([first], delimiter=sniff_separator(first)))
-        return [cell.strip() for cell in row]
-    if suffix in XLSX_SUFFIXES:
-        check_unpacked(path, path.name, max_unpacked)  # raises: no peeking into a bomb
-        _check_shared_strings(path, path.name, caps or Caps.from_env())
-        workbook, sheets = _open_workbook(path)
-        try:
-            for sheet in sheets:
-                for _, cells in _sheet_rows(sheet, path.name, PEEK_CAPS):
-                    row = _row_values(cells)
-                    if any(cell_text(v) for v in row):
-                        return [cell_text(v) or "" for v in row]
-        finally:
-            workbook.close()
-        return None
+        found = _csv_header(text)
+        return found[2] if found else None
+    if suffix in WORKBOOK_SUFFIXES:
+        return workbooks.peek_workbook_headers(path, caps or Caps.from_env(), max_unpacked)
     if suffix in PARQUET_SUFFIXES:
         import pyarrow.parquet as pq
 
@@ -204,50 +200,16 @@ def peek_headers(
     return None
 
 
-# Archives are refused, never opened: no archive bomb can be expanded. An .xlsx is a zip too:
-# its members' declared sizes are checked before openpyxl reads any (`check_unpacked`).
+# Archives are refused, never opened: no archive bomb can be expanded. An .xlsx or .ods is a
+# zip too: its members' declared sizes are checked before it is read (`workbooks`).
 ARCHIVE_SUFFIXES = {".zip", ".gz", ".tgz", ".tar", ".bz2", ".xz", ".7z", ".rar"}
-# An XLSX file may unpack to this many times the size limit of a file (default 500 Mo: 5 Go).
-# Real exports unpack to 5-10 times their size; a decompression bomb, to thousands of times.
-XLSX_UNPACKED_FACTOR = 10
-
-
-def check_unpacked(path: Path, file: str, max_unpacked: float) -> None:
-    """Refuse an XLSX file whose members would unpack to more than ``max_unpacked`` bytes,
-    before anything is decompressed. The sizes are those the zip declares: Python's zipfile,
-    which openpyxl reads through, never yields more than a member's declared size."""
-    if max_unpacked == float("inf"):
-        return
-    try:
-        with zipfile.ZipFile(path) as archive:
-            unpacked = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, OSError):
-        return  # not a readable zip: read_xlsx words that
-    if unpacked > max_unpacked:
-        raise ExportError(
-            [
-                Problem(
-                    file,
-                    None,
-                    None,
-                    f"classeur refusé sans être ouvert : son contenu décompressé ferait "
-                    f"{fr_size(unpacked)}, plus de {XLSX_UNPACKED_FACTOR} fois la taille maximale "
-                    "d'un fichier (bombe de décompression ?) ; exportez les données en CSV",
-                )
-            ]
-        )
 
 
 def _unsupported(suffix: str) -> str:
-    accepted = "formats acceptés : CSV, XLSX, Parquet ; dossiers TDDUI en JSON ou NDJSON"
+    accepted = "formats acceptés : CSV, XLSX, ODS, XLS, Parquet ; dossiers TDDUI en JSON ou NDJSON"
     if suffix in ARCHIVE_SUFFIXES:
         return (
             f"archive {suffix} non acceptée : extrayez-en les fichiers et importez-les un par un "
-            f"({accepted})"
-        )
-    if suffix in (".xls", ".ods"):
-        return (
-            f"format non pris en charge ({suffix}) : enregistrez le classeur au format .xlsx "
             f"({accepted})"
         )
     return f"format non pris en charge ({suffix or 'sans extension'}) ; {accepted}"
@@ -384,6 +346,57 @@ def _check_header_width(text: str, file: str, caps: Caps) -> None:
 
 def read_csv(path: Path, file: str, caps: Caps | None = None) -> RawTable:
     text, encoding = decode(path.read_bytes(), file)
+    found = _csv_header(text[: 1 << 16])
+    skip = found[0] if found else 0
+    if not skip:
+        return _read_csv_text(text, file, encoding, caps)
+    # A title above the header: the text is read from the header on, its lines renumbered.
+    cut = 0
+    for _ in range(skip):
+        cut = text.index("\n", cut) + 1
+    try:
+        raw = _read_csv_text(text[cut:], file, encoding, caps)
+    except ExportError as exc:
+        moved = [
+            Problem(p.file, p.line + skip if p.line else p.line, p.column, p.message)
+            for p in exc.problems
+        ]
+        raise ExportError(moved, exc.total, exc.kind) from None
+    lines = raw.table.column("_line")
+    raw.table = raw.table.set_column(
+        raw.table.schema.get_field_index("_line"), "_line", pc.add(lines, skip)
+    )
+    raw.header_line = skip + 1
+    raw.warnings.append(title_warning(file, skip + 1))
+    return raw
+
+
+def _csv_header(head: str) -> tuple[int, str, list[str]] | None:
+    """(lines above the header when a title is there (`header.header_index`), else 0; its
+    separator; its cells) from the first lines of a CSV text. None without a non-blank line."""
+    found: list[tuple[int, str, list[str]]] = []
+    for number, line in enumerate(head.split("\n")):
+        line = line.removesuffix("\r")
+        if not line.strip():
+            continue
+        sep = sniff_separator(line)
+        try:
+            cells = [cell.strip() for cell in next(csv.reader([line], delimiter=sep))]
+        except (csv.Error, StopIteration):
+            cells = [line.strip()]
+        while cells and not cells[-1]:
+            cells.pop()
+        found.append((number, sep, cells))
+        if len(found) == MAX_TITLE_ROWS:
+            break
+    if not found:
+        return None
+    at = header_index([[c or None for c in cells] for _, _, cells in found])
+    number, sep, cells = found[at]
+    return (number if at else 0), sep, cells
+
+
+def _read_csv_text(text: str, file: str, encoding: str, caps: Caps | None) -> RawTable:
     _check_header_width(text, file, caps or Caps())
     encoded = text.encode("utf-8")  # what pyarrow reads; checked as bytes, faster than as str
     if not _is_simple(text, encoded):
@@ -583,13 +596,15 @@ def read_csv_text(text: str, sep: str, file: str, encoding: str) -> RawTable:
     columns: list[list[str | None]] = []
     lines: list[int] = []
     problems: list[Problem] = []
-    last_line = 0
+    last_line = header_line = 0
+    wide_header = False  # the first data line is wider than the header
     try:
         for row in reader:
             start, last_line = last_line + 1, reader.line_num
             if not any(cell.strip() for cell in row):
                 continue
             if not headers:
+                header_line = start
                 headers = [cell.strip() for cell in row]
                 while headers and not headers[-1]:
                     headers.pop()  # trailing separators
@@ -608,14 +623,18 @@ def read_csv_text(text: str, sep: str, file: str, encoding: str) -> RawTable:
                 )
                 continue
             if any(cell.strip() for cell in row[width:]):
+                if not lines and not problems and known_columns(headers) < 2:
+                    wide_header = True  # from the first data line on, under no known column
+                why = (
+                    f"l'en-tête lu, ligne {header_line}, n'a que {width} champ"
+                    f"{'s' if width > 1 else ''} : l'en-tête est-il sur la ligne 1 ? "
+                    "Supprimez les lignes de titre au-dessus de l'en-tête"
+                    if wide_header
+                    else f"séparateur « {_sep_name(sep)} » dans une valeur non entourée de "
+                    "guillemets ?"
+                )
                 problems.append(
-                    Problem(
-                        file,
-                        start,
-                        None,
-                        f"{len(row)} champs au lieu de {width} (séparateur « {_sep_name(sep)} » "
-                        "dans une valeur non entourée de guillemets ?)",
-                    )
+                    Problem(file, start, None, f"{len(row)} champs au lieu de {width} ({why})")
                 )
                 continue
             for col, cell in zip(columns, row, strict=False):
@@ -676,452 +695,6 @@ def cell_text(value: object, finess: bool = False) -> str | None:
     if isinstance(value, dt.date):
         return value.isoformat()
     return str(value)
-
-
-# --- XLSX --------------------------------------------------------------------------------
-def read_xlsx(path: Path, file: str, caps: Caps | None = None) -> RawTable:
-    """The one sheet holding data, read as a stream within ``caps`` (see ``_scan_sheet_xml``
-    and ``_sheet_rows``)."""
-    from openpyxl.utils.exceptions import InvalidFileException  # only XLSX files need openpyxl
-
-    caps = caps or Caps()
-    with path.open("rb") as handle:
-        head = handle.read(8)
-    if head == _OLE_MAGIC:
-        raise ExportError(
-            [
-                Problem(
-                    file,
-                    None,
-                    None,
-                    "classeur protégé par mot de passe ou au format .xls (Excel 97-2003) : "
-                    "enregistrez-le sans mot de passe au format .xlsx",
-                )
-            ]
-        )
-    if not head.startswith(b"PK"):
-        raise ExportError(
-            [
-                Problem(
-                    file,
-                    None,
-                    None,
-                    "ce n'est pas un classeur .xlsx (fichier d'un autre format renommé, "
-                    "par exemple un CSV ?)",
-                )
-            ]
-        )
-    try:
-        _check_shared_strings(path, file, caps)  # openpyxl loads them whole
-        workbook, sheets = _open_workbook(path)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError) as exc:
-        raise ExportError(
-            [
-                Problem(
-                    file,
-                    None,
-                    None,
-                    "classeur Excel illisible (fichier abîmé, protégé par mot de passe ou "
-                    f"ancien format .xls ?) : {type(exc).__name__}",
-                )
-            ]
-        ) from exc
-    try:
-        if not sheets:
-            raise ExportError([Problem(file, None, None, "classeur sans feuille")])
-        # Every sheet is counted first (caps), at C speed: no cell is parsed in a bomb.
-        scans = [_scan_sheet_xml(ws, file, caps) for ws in sheets]
-        # The one sheet holding data is read; several sheets with data are refused (all or
-        # nothing per file: never import one sheet and silently leave the others).
-        filled = [
-            (ws, scan) for ws, scan in zip(sheets, scans, strict=True) if _has_data(ws, file, caps)
-        ]
-        if len(filled) > 1:
-            names = ", ".join(f"« {ws.title} »" for ws, _ in filled)
-            raise ExportError(
-                [
-                    Problem(
-                        file,
-                        None,
-                        None,
-                        f"{len(filled)} feuilles contiennent des données ({names}) : un classeur "
-                        "importé ne doit en avoir qu'une ; enregistrez chaque feuille dans son "
-                        "propre fichier ou supprimez les autres",
-                    )
-                ]
-            )
-        sheet, (merged, has_formulas) = filled[0] if filled else (sheets[0], scans[0])
-        if merged:
-            raise ExportError(
-                [
-                    Problem(
-                        file,
-                        merged[0][0],
-                        None,
-                        f"cellules fusionnées ({', '.join(ref for _, ref in merged[:5])}"
-                        f"{', …' if len(merged) > 5 else ''}) : chaque valeur doit occuper sa "
-                        "propre cellule (un en-tête par colonne, sur une seule ligne) ; "
-                        "défusionnez-les avant l'import",
-                    )
-                ]
-            )
-        headers, header_row, columns, lines = _read_sheet(sheet, file, caps)
-        if has_formulas:
-            _check_formulas(sheet, file, headers, header_row)
-    finally:
-        workbook.close()
-    return RawTable(file, headers, _table(columns, lines), encoding="XLSX")
-
-
-@dataclass
-class _Sheet:
-    """A sheet of a workbook opened by ``_open_workbook``: what ``_sheet_rows`` needs (the
-    names of openpyxl's read-only sheets, which ``_sheet_xml`` also reads)."""
-
-    title: str
-    _worksheet_path: str
-    parent: object  # the openpyxl Workbook: its archive, date epoch and date styles
-    _shared_strings: list
-
-
-def _open_workbook(path: Path) -> tuple[object, list[_Sheet]]:
-    """openpyxl's ``load_workbook(read_only=True, data_only=True)`` but for its sheets: the
-    workbook (close it) and its worksheets. openpyxl sizes each read-only sheet when it opens
-    it, and a sheet without a ``<dimension>`` is parsed whole for that: minutes for a bomb,
-    before any cap could be checked."""
-    from openpyxl.reader.excel import ExcelReader
-    from openpyxl.styles.stylesheet import apply_stylesheet
-
-    reader = ExcelReader(path, read_only=True, data_only=True)
-    try:
-        reader.read_manifest()
-        reader.read_strings()
-        reader.read_workbook()
-        apply_stylesheet(reader.archive, reader.wb)
-        sheets = [
-            _Sheet(sheet.name, rel.target, reader.wb, reader.shared_strings)
-            for sheet, rel in reader.parser.find_sheets()
-            if rel.target in reader.valid_files and "chartsheet" not in rel.Type
-        ]
-    except BaseException:
-        reader.archive.close()
-        raise
-    return reader.wb, sheets
-
-
-def _read_sheet(
-    sheet, file: str, caps: Caps
-) -> tuple[list[str], int, list[list[str | None]], list[int]]:
-    """Headers, their row, the text cells by column and the row of each data line: one pass."""
-    headers: list[str] = []
-    header_row = 0
-    finess_cols: set[int] = set()
-    columns: list[list[str | None]] = []
-    lines: list[int] = []
-    where = f"feuille « {sheet.title} » : "
-    for number, cells in _sheet_rows(sheet, file, caps):
-        if not headers:
-            texts = [cell_text(v) or "" for v in _row_values(cells)]
-            while texts and not texts[-1]:
-                texts.pop()
-            if texts:
-                check_header_width(file, len(texts), caps)
-                headers, header_row = texts, number
-                finess_cols = {i for i, h in enumerate(headers) if is_finess_header(h)}
-                columns = [[] for _ in headers]
-            continue
-        values = [None] * len(headers)
-        filled = False
-        for cell in cells:
-            pos = cell["column"] - 1
-            text = cell_text(cell["value"], pos in finess_cols)
-            if text is None:
-                continue
-            if pos >= len(headers):
-                raise ExportError(
-                    [Problem(file, number, None, "valeur dans une colonne sans en-tête")]
-                )
-            values[pos], filled = text, True
-        if not filled:
-            continue
-        # Cells kept in memory: the table's, rows × header width.
-        if (len(lines) + 1) * len(headers) > caps.cells:
-            raise over_cap(file, "cells", caps.cells, where, number)
-        for col, value in zip(columns, values, strict=True):
-            col.append(value)
-        lines.append(number)
-    return headers, header_row, columns, lines
-
-
-def _row_values(cells: list[dict]) -> list:
-    """The values of a parsed row by position, from column A (missing cells: None)."""
-    if not cells:
-        return []
-    values = [None] * max(cell["column"] for cell in cells)
-    for cell in cells:
-        values[cell["column"] - 1] = cell["value"]
-    return values
-
-
-def _has_data(sheet, file: str, caps: Caps) -> bool:
-    return any(
-        cell["value"] is not None for _, cells in _sheet_rows(sheet, file, caps) for cell in cells
-    )
-
-
-_XLSX_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-_FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
-_MERGE_TAG = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)([0-9]+)((?::[A-Z]+[0-9]+)?)"')
-_ROOT_TAG = re.compile(rb"<(\w+:)?(?:worksheet|sst)[\s>]")
-
-
-def _xml_prefix(chunk: bytes) -> bytes:
-    """The namespace prefix of a sheet's or shared strings' root element (``x:`` or b"")."""
-    root = _ROOT_TAG.search(chunk)
-    return (root.group(1) or b"") if root else b""
-
-
-def _sheet_xml(sheet):
-    """The sheet's XML member (openpyxl's read-only sheet keeps its path), or None."""
-    archive = getattr(sheet.parent, "_archive", None)
-    member = getattr(sheet, "_worksheet_path", None)
-    return archive.open(member) if archive is not None and member else None
-
-
-def _chunks(handle, size: int = 1 << 20):
-    """The bytes of ``handle`` in blocks that end just before a ``<`` (no tag is cut in two;
-    a block without any ``<`` is given whole)."""
-    tail = b""
-    for block in iter(lambda: handle.read(size), b""):
-        chunk = tail + block
-        cut = chunk.rfind(b"<")
-        if cut <= 0:
-            tail = b""
-            yield chunk
-        else:
-            tail = chunk[cut:]
-            yield chunk[:cut]
-    if tail:
-        yield tail
-
-
-def _count_tags(chunk: bytes, prefix: bytes, name: bytes) -> int:
-    """Elements ``name`` opened in ``chunk`` (``<name ``, ``<name>``, ``<name/>``; a tag name
-    followed by a line break is not counted here, but by ``_sheet_rows``)."""
-    start = b"<" + prefix + name
-    return chunk.count(start + b" ") + chunk.count(start + b">") + chunk.count(start + b"/>")
-
-
-def _scan_sheet_xml(sheet, file: str, caps: Caps) -> tuple[list[tuple[int, str]], bool]:
-    """(row, range) of merged cells sorted by row, and whether any cell holds a formula.
-
-    openpyxl's read-only mode shows neither (a merged range is its top-left value and empty
-    cells; a formula is its cached value, None when never computed): one pass over the XML,
-    which also counts the rows and cells of the sheet and reads the numbers of its rows, so
-    that a sheet beyond ``caps`` is refused before any cell is parsed (about 1 s per 500 Mo
-    of XML; parsing them would take minutes).
-    """
-    handle = _sheet_xml(sheet)
-    if handle is None:
-        return [], False
-    where = f"feuille « {sheet.title} » : "
-    merged: set[tuple[int, str]] = set()
-    has_formulas, prefix = False, None
-    rows = cells = 0
-    with handle:
-        for chunk in _chunks(handle):
-            if prefix is None:
-                prefix = _xml_prefix(chunk)
-                # rows numbered with as many digits as the cap or more (a literal start: fast)
-                digits = len(str(caps.rows))
-                big_row = re.compile(
-                    b"<" + re.escape(prefix) + rb'row\s[^>]*?\br="(\d{%d,})' % digits
-                )
-            # Each regex runs only where a plain search (memchr speed) says it may match.
-            if not has_formulas and (b"<f" in chunk or b":f" in chunk):
-                has_formulas = _FORMULA_TAG.search(chunk) is not None
-            if b"mergeCell" in chunk:
-                for col, row, rest in _MERGE_TAG.findall(chunk):
-                    merged.add((int(row), (col + row + rest).decode()))
-            rows += _count_tags(chunk, prefix, b"row")
-            cells += _count_tags(chunk, prefix, b"c")
-            numbered = max((int(n) for n in big_row.findall(chunk)), default=0)
-            if rows > caps.rows or numbered > caps.rows:
-                raise over_cap(file, "rows", caps.rows, where)
-            if cells > caps.cells:
-                raise over_cap(file, "cells", caps.cells, where)
-    return sorted(merged), has_formulas
-
-
-def _check_shared_strings(path: Path, file: str, caps: Caps) -> None:
-    """Refuse a workbook whose shared strings (loaded whole by openpyxl) outnumber the cells a
-    sheet may have: counted in the XML at C speed, before openpyxl reads them."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            members = [
-                info.filename
-                for info in archive.infolist()
-                if info.filename.lower().endswith("sharedstrings.xml")
-            ]
-            for member in members:
-                strings, prefix = 0, None
-                with archive.open(member) as handle:
-                    for chunk in _chunks(handle):
-                        if prefix is None:
-                            prefix = _xml_prefix(chunk)
-                        strings += _count_tags(chunk, prefix, b"si")
-                        if strings > caps.cells:
-                            raise over_cap(file, "cells", caps.cells, "textes partagés : ")
-    except (zipfile.BadZipFile, OSError, KeyError):
-        return  # not a readable zip: load_workbook words that
-
-
-def _sheet_rows(sheet, file: str, caps: Caps):
-    """(row number, cells) of each row present in the sheet's XML, in order, as a stream.
-
-    Each cell is openpyxl's parse of it (``column``, ``value``: shared strings, numbers,
-    dates by their style, booleans, cached values of formulas), as its read-only sheets give
-    them, but without their padding of every row to the declared dimension (a sheet declaring
-    ``A1:XFD1048576`` made them walk 17 G empty cells) and with memory kept flat (each row is
-    dropped once parsed). Rows absent from the XML are blank: not given. ``caps`` are enforced
-    as the rows come: their number and count, and cells in all and per row.
-    """
-    from xml.etree.ElementTree import iterparse
-
-    from openpyxl.worksheet._reader import WorkSheetParser
-
-    handle = _sheet_xml(sheet)
-    if handle is None:
-        return
-    book = sheet.parent
-    parser = WorkSheetParser(
-        None,
-        sheet._shared_strings,
-        data_only=True,
-        epoch=book.epoch,
-        date_formats=book._date_formats,
-        timedelta_formats=book._timedelta_formats,
-    )
-    where = f"feuille « {sheet.title} » : "
-    row_tag, cell_tag = _XLSX_NS + "row", _XLSX_NS + "c"
-    rows = cells = in_row = last = 0
-    # The open elements: each element ended outside a row is removed from its parent at once
-    # (a row once parsed), so that memory stays flat whatever the XML holds.
-    stack: list = []
-    row_depth = 0  # depth of the open row, 0 outside rows
-    with handle:
-        for event, element in iterparse(handle, events=("start", "end")):
-            tag = element.tag
-            if event == "start":
-                stack.append(element)
-                if tag == row_tag and not row_depth:
-                    row_depth = len(stack)
-                    rows, in_row = rows + 1, 0
-                    if rows > caps.rows:
-                        raise over_cap(file, "rows", caps.rows, where)
-                continue
-            stack.pop()
-            if len(stack) >= row_depth > 0:  # inside a row: kept until the row ends
-                if tag == cell_tag and len(stack) == row_depth:
-                    cells, in_row = cells + 1, in_row + 1
-                    if cells > caps.cells:
-                        raise over_cap(file, "cells", caps.cells, where)
-                    if in_row > EXCEL_COLUMNS:
-                        raise _wide_row(file, where, last + 1)
-                continue
-            if stack:
-                stack[-1].remove(element)
-            if tag == row_tag and row_depth:
-                row_depth = 0
-                number = _row_number(element.get("r"), last, file, where)
-                if number > caps.rows:
-                    raise over_cap(file, "rows", caps.rows, where, number)
-                parser.row_counter, parser.col_counter = number, 0
-                parsed = [parser.parse_cell(c) for c in element if c.tag == cell_tag]
-                last = number
-                yield number, parsed
-
-
-def _wide_row(file: str, where: str, line: int) -> ExportError:
-    return ExportError(
-        [
-            Problem(
-                file,
-                line,
-                None,
-                f"{where}ligne de plus de {fr_int(EXCEL_COLUMNS)} cellules, le maximum d'un "
-                "classeur : fichier abîmé ou qui n'est pas un export",
-            )
-        ]
-    )
-
-
-def _row_number(given: str | None, last: int, file: str, where: str) -> int:
-    """The number of a row (its ``r``, else the one after the last), after the last one."""
-    if given is None:
-        return last + 1
-    try:
-        number = int(float(given)) if not given.isdigit() else int(given)
-    except ValueError:
-        number = 0
-    if number <= last:
-        raise ExportError(
-            [
-                Problem(
-                    file,
-                    None,
-                    None,
-                    f"{where}ligne numérotée « {given} » après la ligne {last} : numéros de "
-                    "lignes dans le désordre ou illisibles (fichier abîmé ?)",
-                )
-            ]
-        )
-    return number
-
-
-def _check_formulas(sheet, file: str, headers: list[str], header_row: int) -> None:
-    """Refuse formula cells without a cached value: a never-computed formula has no value."""
-    from xml.etree.ElementTree import iterparse
-
-    from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
-
-    handle = _sheet_xml(sheet)
-    problems, total = [], 0
-    rows = None  # sheetData: emptied after each row, so memory stays flat
-    with handle:
-        for event, element in iterparse(handle, events=("start", "end")):
-            if event == "start":
-                if element.tag == _XLSX_NS + "sheetData":
-                    rows = element
-                continue
-            if element.tag == _XLSX_NS + "c":
-                if element.find(_XLSX_NS + "f") is not None and not (
-                    element.findtext(_XLSX_NS + "v") or ""
-                ):
-                    total += 1
-                    ref = element.get("r") or "?"
-                    if len(problems) < MAX_LISTED:
-                        line, column = None, None
-                        if ref != "?":
-                            letters, line = coordinate_from_string(ref)
-                            pos = column_index_from_string(letters) - 1
-                            if line > header_row and pos < len(headers):
-                                column = headers[pos] or None
-                        problems.append(
-                            Problem(
-                                file,
-                                line,
-                                column,
-                                f"formule jamais calculée en {ref} : le classeur n'en contient pas "
-                                "la valeur ; ouvrez-le dans Excel ou LibreOffice puis "
-                                "enregistrez-le",
-                            )
-                        )
-                element.clear()
-            elif element.tag == _XLSX_NS + "row" and rows is not None:
-                rows.clear()
-    if total:
-        raise ExportError(problems, total)
 
 
 # --- Parquet -----------------------------------------------------------------------------

@@ -169,11 +169,7 @@ def check(raw: RawTable, layout: Layout) -> tuple[list[dict], list[Problem]]:
             value = value.upper()
             row[name] = value
             if not finess.is_valid_finess(value):
-                bad(
-                    name,
-                    f"FINESS invalide « {value} » : 9 caractères attendus ({len(value)} lus), "
-                    "chiffres, 2A ou 2B pour la Corse",
-                )
+                bad(name, finess.invalid_message(value))
             elif finess.luhn_ok(value) is False:
                 warnings.append(
                     Problem(

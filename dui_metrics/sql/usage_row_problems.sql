@@ -3,6 +3,11 @@
 -- written), $current_month_text (MM/AAAA), $counts (known indicator codes).
 select _line, $finess_col as col,
     case when finess_raw is null then 'FINESS manquant'
+    -- finess.invalid_message: 8 digits were padded by ingest._pad_lost_zeros
+    when length(finess_raw) = 8 and not regexp_full_match(finess_raw, '[0-9]{8}')
+    then printf('FINESS invalide « %s » : 8 caractères dont au moins un n''est pas un chiffre ; '
+                'un FINESS en compte 9 (chiffres, 2A ou 2B pour la Corse) : recopiez-le depuis '
+                'le répertoire FINESS (finess.sante.gouv.fr)', finess_raw)
     else printf('FINESS invalide « %s » : 9 caractères attendus (%d lus), chiffres, 2A ou 2B '
                 'pour la Corse', finess_raw, length(finess_raw)) end as message
 from staged
