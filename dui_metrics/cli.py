@@ -137,8 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
         default="csv",
         help="csv (défaut), json, parquet : colonnes typées (mois en date, taux et "
         "comptages en nombres), pour l'échelle nationale, ou xlsx : classeur pour un "
-        "tableur (en-têtes en français, taux en %%, mois MM/AAAA), au plus 1 048 575 lignes ; "
-        "parquet et xlsx exigent --sortie",
+        "tableur (en-têtes en français, taux en %%, mois MM/AAAA), au plus "
+        "1\u202f048\u202f575 lignes ; parquet et xlsx exigent --sortie",
     )
     p.add_argument(
         "--sortie",
@@ -353,6 +353,14 @@ def cmd_indicators(args: argparse.Namespace, ref: referentiel_mod.Referentiel) -
                     raise _too_many_rows(
                         "réduisez l'export avec --du, --au ou --finess-et, ou utilisez "
                         "--format parquet"
+                    )
+                if table.num_rows >= 100_000:  # ~250 µs a row: minutes, said beforehand
+                    from dui_metrics.formats import fr_int
+
+                    print(
+                        f"classeur de {fr_int(table.num_rows)} lignes : environ une minute "
+                        "par 250\u202f000 lignes (--format parquet : quelques secondes)",
+                        file=sys.stderr,
                     )
                 rows = spreadsheet.indicator_rows(table, ref)
                 with _output(args.sortie) as handle:
