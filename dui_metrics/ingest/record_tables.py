@@ -33,6 +33,7 @@ from dui_metrics.finess import is_valid_finess, normalize_finess
 from dui_metrics.ingest import readers
 from dui_metrics.ingest.columns import canonical as usage_canonical
 from dui_metrics.ingest.columns import map_headers
+from dui_metrics.ingest.header import at_header
 from dui_metrics.text import normalize_key
 
 DOSSIERS, PP, EVENTS, DMP, MSS = (
@@ -175,7 +176,7 @@ def read_record_table(
             )
         ]
     if problems:
-        raise ExportError(problems, kind=kind)
+        raise ExportError(at_header(problems, raw.header_line), kind=kind)
     return kind, check(raw, kind, names)
 
 
