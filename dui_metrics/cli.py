@@ -490,7 +490,12 @@ def _va_xlsx(args: argparse.Namespace, ref: referentiel_mod.Referentiel) -> int:
         esms = indicators.esms_dimensions(store)
     if checks.num_rows > spreadsheet.MAX_DATA_ROWS:
         raise _too_many_rows("réduisez l'export avec --og ou --commande, ou utilisez --format csv")
-    names = dict(zip(esms["finess_et"], esms["raison_sociale"], strict=True))
+    # an ESMS known only from usage data has no name: an empty cell (never "nan")
+    names = {
+        code: name
+        for code, name in zip(esms["finess_et"], esms["raison_sociale"], strict=True)
+        if isinstance(name, str)
+    }
     rows = spreadsheet.va_rows(checks, names)
     with _output(args.sortie) as handle:
         spreadsheet.write_table(handle, spreadsheet.VA_COLUMNS, rows, title="VA")

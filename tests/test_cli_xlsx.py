@@ -254,3 +254,17 @@ def test_libreoffice_reads_finess_as_text_and_months_as_dates(store: Path, tmp_p
     assert re.fullmatch(r"0?2/0?1/2025|0?1/0?2/2025|2025-02-01", stored[3][1]), stored[3][1]
     assert shown[7][:3] == ["010001238", "01/2025", "taux_dossiers_actifs"]
     assert re.fullmatch(r"75[.,]0\s?%", shown[7][4]), shown[7][4]  # 30 / 40
+
+
+def test_va_xlsx_leaves_the_name_empty_without_reference(tmp_path: Path) -> None:
+    # usage data only: both ESMS are known, neither has a name (an empty cell, never "nan")
+    (tmp_path / "usages.csv").write_text(USAGE, encoding="utf-8")
+    assert run("ingest", "--store", "s.duckdb", "usages.csv", cwd=tmp_path).returncode == 0
+    out = run("va", "--store", "s.duckdb", "--format", "xlsx", "--sortie", "va.xlsx", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr.decode()
+    rows = rows_of(tmp_path / "va.xlsx")
+    assert len(rows) == 1 + VA_ROWS
+    assert {(r[0].value, r[1].value) for r in rows[1:]} == {
+        ("010000016", None),
+        ("010001238", None),
+    }
