@@ -115,8 +115,8 @@ if not files:
             "(finess_et ; periode ; indicateur ; valeur) ou large (une colonne par "
             "comptage), ou les dossiers du DUI pour les compter ici : tables pseudonymisées "
             "(dossiers, projets personnalisés, événements, documents DMP, messages MSSanté) "
-            "ou lots TDDUI (FHIR). Formats : CSV, TXT, TSV, XLSX, Parquet, JSON, NDJSON. "
-            "Rien n'est écrit avant « Importer ».",
+            "ou lots TDDUI (FHIR). Formats : CSV, TXT, TSV, XLSX, XLSM, ODS, XLS, Parquet, "
+            "JSON, NDJSON. Rien n'est écrit avant « Importer ».",
             icon="📥",
         )
     st.page_link("pages/methode.py", label="Colonnes attendues et définitions", icon="📖")

@@ -142,6 +142,16 @@ def zip_of_a_csv(path: Path) -> None:
         archive.writestr("usages.csv", LONG + ROW_TEXT)
 
 
+def far_cell(path: Path) -> None:
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = "Feuil1"
+    for row in (HEADER, ROW):
+        sheet.append(row)
+    sheet["XFD1048576"] = 1
+    workbook.save(path)
+
+
 def xlsx_bytes_named_csv(path: Path) -> None:
     xlsx(("Feuil1", [HEADER, ROW]))(path.with_suffix(".tmp"))
     path.with_suffix(".tmp").rename(path)
@@ -520,6 +530,19 @@ CASES = [
             "défusionnez-les avant l'import"
         ],
         id="xlsx-merged-data-cells",
+    ),
+    case(
+        # one value in the last cell of a sheet: a reader holding the rectangle from A1 would
+        # take 17 G cells (calamine aborts on the allocation)
+        "loin.xlsx",
+        far_cell,
+        [
+            "loin.xlsx : feuille « Feuil1 » : une cellule remplie en colonne XFD et des lignes "
+            "jusqu'à la 1\u202f048\u202f576e : la feuille couvrirait plus de 50\u202f000\u202f000 "
+            "cellules ; supprimez les cellules éloignées des données (fichier abîmé ou qui n'est "
+            "pas un export ?)"
+        ],
+        id="xlsx-far-cell",
     ),
     case(
         "formule.xlsx",

@@ -175,7 +175,6 @@ def test_line_numbers_count_the_header_as_line_1(tmp_path, rejected, name, write
 @pytest.mark.parametrize(
     ("finess", "read"),
     [
-        pytest.param("3300000A", 8, id="8-characters-with-a-letter"),  # 8 digits: padded
         pytest.param("3300000011", 10, id="10-digits"),
         pytest.param("33000000X", 9, id="letter"),
         pytest.param("2C0000001", 9, id="corsica-is-2A-or-2B-only"),
@@ -207,8 +206,21 @@ def test_reference_finess_of_8_digits_gets_its_leading_zero_back(store, write_fi
 def test_reference_finess_of_8_characters_not_all_digits_is_rejected(write_file, rejected):
     write_file("etab.csv", f"FINESS ET;FINESS EJ;Raison sociale\n{E1};1078091A;EHPAD A\n")
     assert rejected("etab.csv") == [
-        "etab.csv, ligne 2, colonne FINESS EJ : FINESS invalide « 1078091A » : "
-        "9 caractères attendus (8 lus), chiffres, 2A ou 2B pour la Corse"
+        "etab.csv, ligne 2, colonne FINESS EJ : FINESS invalide « 1078091A » : 8 caractères "
+        "dont au moins un n'est pas un chiffre ; un FINESS en compte 9 (chiffres, 2A ou 2B pour "
+        "la Corse) : recopiez-le depuis le répertoire FINESS (finess.sante.gouv.fr)"
+    ]
+
+
+def test_usage_finess_of_8_characters_not_all_digits_says_to_copy_it_again(write_file, rejected):
+    # 8 digits are padded (a spreadsheet lost the zero); with a letter, a character was mistyped
+    write_file(
+        "usages.csv", LONG + f"{E1};2025-05;ins_qualifiees;5\n3300000A;2025-05;ins_qualifiees;5\n"
+    )
+    assert rejected("usages.csv") == [
+        "usages.csv, ligne 3, colonne finess_et : FINESS invalide « 3300000A » : 8 caractères "
+        "dont au moins un n'est pas un chiffre ; un FINESS en compte 9 (chiffres, 2A ou 2B pour "
+        "la Corse) : recopiez-le depuis le répertoire FINESS (finess.sante.gouv.fr)"
     ]
 
 

@@ -64,10 +64,14 @@ def test_empty_state_history_and_quality_flags(tiny_store: Path) -> None:
     at = page()
     assert at.title[0].value == "Données"
     assert at.file_uploader[0].accept_multiple_files
+    # the extensions of the command line (issue 15: ODS and XLS too), no other
     assert sorted(at.file_uploader[0].allowed_type) == [
-        ".csv", ".json", ".ndjson", ".parquet", ".tsv", ".txt", ".xlsx",
+        ".csv", ".json", ".ndjson", ".ods", ".parquet", ".pq", ".tsv", ".txt", ".xls", ".xlsm",
+        ".xlsx",
     ]  # fmt: skip
-    assert "Formats : CSV, TXT, TSV, XLSX, Parquet, JSON, NDJSON" in at.info[0].value
+    assert (
+        "Formats : CSV, TXT, TSV, XLSX, XLSM, ODS, XLS, Parquet, JSON, NDJSON" in at.info[0].value
+    )
     assert at.page_link[0].proto.page.endswith("methode")
     log = table(at, "Importé le")
     # Two hand-made imports, newest first; 6 usage rows (2 ESMS × 3 months), 3 reference rows.

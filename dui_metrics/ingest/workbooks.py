@@ -24,7 +24,7 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 from dui_metrics.errors import MAX_LISTED, ExportError, Problem
-from dui_metrics.formats import fr_size
+from dui_metrics.formats import fr_int, fr_size
 from dui_metrics.ingest.columns import is_finess_header
 from dui_metrics.ingest.header import MAX_TITLE_ROWS, header_index, title_warning
 from dui_metrics.ingest.readers import (
@@ -389,7 +389,7 @@ def _scan_sheet_xml(
     where = f"feuille « {name} » : "
     merged: set[tuple[int, str]] = set()
     has_formulas, prefix = False, None
-    rows = cells = 0
+    rows = cells = widest = highest = 0
     with archive.open(member) as handle:
         for chunk in _chunks(handle):
             if prefix is None:
@@ -399,12 +399,25 @@ def _scan_sheet_xml(
                 big_row = re.compile(
                     b"<" + re.escape(prefix) + rb'row\s[^>]*?\br="(\d{%d,})' % digits
                 )
+                # a cell with a value (not self-closing) in column AA or beyond, and rows
+                last_row = re.compile(b"<" + re.escape(prefix) + rb'row\s[^>]*?\br="(\d+)"')
+                wide_cell = re.compile(
+                    b"<" + re.escape(prefix) + rb'c\s[^>]*?\br="([A-Z]{2,3})\d+"[^>/]*>'
+                )
             # Each regex runs only where a plain search (memchr speed) says it may match.
             if not has_formulas and (b"<f" in chunk or b":f" in chunk):
                 has_formulas = _FORMULA_TAG.search(chunk) is not None
             if b"mergeCell" in chunk:
                 for col, row, rest in _MERGE_TAG.findall(chunk):
                     merged.add((int(row), (col + row + rest).decode()))
+            for letters in set(wide_cell.findall(chunk)):
+                widest = max(widest, _column_number(letters.decode()))
+            tail = chunk.rfind(b"<" + prefix + b"row")
+            if tail >= 0 and (found := last_row.match(chunk, tail)):
+                highest = max(highest, int(found.group(1)))
+            # calamine holds the rectangle from A1 to the farthest cell with a value
+            if widest * highest > caps.cells:
+                raise _far_cell(file, where, widest, highest, caps)
             rows += _count_tags(chunk, prefix, b"row")
             cells += _count_tags(chunk, prefix, b"c")
             numbered = max((int(n) for n in big_row.findall(chunk)), default=0)
@@ -413,6 +426,22 @@ def _scan_sheet_xml(
             if cells > caps.cells:
                 raise over_cap(file, "cells", caps.cells, where)
     return sorted(merged), has_formulas
+
+
+def _column_number(letters: str) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + ord(letter) - 64
+    return number
+
+
+def _far_cell(file: str, where: str, column: int, row: int, caps: Caps) -> ExportError:
+    return _refused(
+        file,
+        f"{where}une cellule remplie en colonne {_letters(column)} et des lignes jusqu'à la "
+        f"{fr_int(row)}e : la feuille couvrirait plus de {fr_int(caps.cells)} cellules ; "
+        "supprimez les cellules éloignées des données (fichier abîmé ou qui n'est pas un export ?)",
+    )
 
 
 def _check_shared_strings(archive: zipfile.ZipFile, file: str, caps: Caps) -> None:
@@ -497,17 +526,25 @@ def _scan_ods(
     from xml.parsers import expat
 
     sheets: dict[str, tuple[list[tuple[int, str]], bool]] = {}
-    state = {"sheet": None, "row": 0, "rows_rep": 1, "col": 0, "filled": 0, "cell": None}
+    state = {
+        "sheet": None,
+        "row": 0,
+        "rows_rep": 1,
+        "col": 0,
+        "filled": 0,
+        "widest": 0,
+        "cell": None,
+    }
     counts = {"rows": 0, "cells": 0}
 
     def start(tag: str, attrs: dict) -> None:
         if tag == _TABLE + "table":
             state["sheet"] = attrs.get(_TABLE + "name", "")
             sheets[state["sheet"]] = ([], False)
-            state["row"], counts["rows"], counts["cells"] = 0, 0, 0
+            state["row"], counts["rows"], counts["cells"], counts["widest"] = 0, 0, 0, 0
         elif tag == _TABLE + "table-row":
             state["rows_rep"] = int(attrs.get(_TABLE + "number-rows-repeated", "1") or 1)
-            state["col"], state["filled"] = 0, 0
+            state["col"], state["filled"], state["widest"] = 0, 0, 0
         elif tag in (_TABLE + "table-cell", _TABLE + "covered-table-cell"):
             repeat = int(attrs.get(_TABLE + "number-columns-repeated", "1") or 1)
             span_c = int(attrs.get(_TABLE + "number-columns-spanned", "1") or 1)
@@ -525,6 +562,7 @@ def _scan_ods(
         if tag in (_TABLE + "table-cell", _TABLE + "covered-table-cell"):
             repeat, has_value = state["cell"] or (1, False)
             if has_value:
+                state["widest"] = max(state["widest"], state["col"])
                 if state["col"] > EXCEL_COLUMNS:
                     raise over_cap(
                         file, "columns", EXCEL_COLUMNS, f"feuille « {state['sheet']} » : "
@@ -541,6 +579,9 @@ def _scan_ods(
                     raise over_cap(file, "rows", caps.rows, where)
                 if counts["cells"] > caps.cells:
                     raise over_cap(file, "cells", caps.cells, where)
+                counts["widest"] = max(counts.get("widest", 0), state["widest"])
+                if counts["widest"] * (state["row"] + repeat) > caps.cells:
+                    raise _far_cell(file, where, counts["widest"], state["row"] + repeat, caps)
             state["row"] += repeat
 
     parser = expat.ParserCreate(namespace_separator="|")
