@@ -324,6 +324,13 @@ UPLOADED = [
     pytest.param("titre.xlsx", 24, [TITLE], id="1-titre-xlsx"),
     # reference holds E1, E2, E3 with their zeros: only the padding is said
     pytest.param("zero_perdu_usages.csv", 20, [LOST_ZERO], id="3-zero-perdu-csv"),
+    pytest.param("titre.ods", 24, [TITLE], id="1-titre-ods"),
+    pytest.param("titre.csv", 24, [TITLE], id="1-titre-csv"),
+    pytest.param("total.ods", 24, [TOTAL], id="2-total-ods"),
+    pytest.param("mois_dates.ods", 24, [], id="4-mois-dates-ods"),
+    pytest.param("mois_textes.csv", 8, [], id="4-mois-textes-csv"),
+    # 3 ESMS-months × 3 counts
+    pytest.param("milliers.csv", 9, [], id="6-milliers-csv"),
 ]
 
 
@@ -353,3 +360,26 @@ def test_uploaded_office_file(reference_store: Path, name: str, rows: int, warni
     assert list(table(at, "Importé le")["Fichier"])[0] == name
     with Store.snapshot(reference_store) as store:
         assert len(stored_values(store)) == rows
+
+
+@pytest.mark.parametrize(
+    ("name", "needle"),
+    [
+        pytest.param("titre_fusionne.ods", "défusionnez", id="a-titre-fusionne-ods"),
+        pytest.param("titre_fusionne.xlsx", "défusionnez", id="a-titre-fusionne-xlsx"),
+        pytest.param("finess_lettre.csv", "recopiez-le", id="c-finess-lettre-csv"),
+    ],
+)
+def test_uploaded_office_file_refused_with_the_fix(reference_store: Path, name, needle) -> None:
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at = at.switch_page("pages/donnees.py").run()
+    content = (OFFICE / name).read_bytes()
+    at.file_uploader[0].set_value([(name, content, MIME[Path(name).suffix])]).run()
+    at.button(key="donnees_verifier").click().run()
+    assert not at.exception
+    report = table(at, "Résultat")
+    assert list(report["Résultat"]) == ["⛔ refusé"], report.to_dict("records")
+    shown = table(at, "Gravité")
+    assert any(needle in problem for problem in shown["Problème"]), shown.to_dict("records")
+    with Store.snapshot(reference_store) as store:
+        assert stored_values(store) == []  # nothing of it stored
