@@ -92,8 +92,9 @@ files = st.file_uploader(
     type=list(uploads.ACCEPTED_TYPES),
     accept_multiple_files=True,
     key=f"donnees_files_{round_}",
-    help="CSV (séparateur ; , ou tabulation, UTF-8 ou Windows-1252), TXT, TSV, XLSX, Parquet ; "
-    "dossiers TDDUI (FHIR) en JSON ou NDJSON.",
+    help="CSV (séparateur ; , ou tabulation, UTF-8 ou Windows-1252), TXT, TSV ; classeurs "
+    "XLSX, XLSM, ODS (LibreOffice), XLS (Excel 97-2003) ; Parquet ; dossiers TDDUI (FHIR) en "
+    "JSON ou NDJSON.",
 )
 signature = tuple((f.name, f.size) for f in files or [])
 action = st.session_state.pop(ACTION, None)
