@@ -8,8 +8,10 @@ FINESS numbers are text (their leading zero kept), months are dates on the 1st s
 `text.neutralise_formula` (names and details come from input files). Also the two tables the
 CLI exports, as column specs and rows built from the library's own results.
 
-openpyxl's write-only mode streams the rows to a temporary file, and the workbook reaches the
-handle only once every row is written: a table that turns out too long leaves nothing behind.
+The workbook's parts are written as text (`write_table`; openpyxl's write-only mode, kept as
+`_write_table_openpyxl` for bench/xlsx_export.py, was 20 times slower): the sheet's rows go to
+a temporary file, and the workbook reaches the handle only once every row is written: a table
+that turns out too long leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -17,16 +19,16 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import math
+import numbers
+import re
+import shutil
+import tempfile
+import zipfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
 import pyarrow as pa
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
 
 from dui_metrics.referentiel import Referentiel
 from dui_metrics.text import neutralise_formula
@@ -91,11 +93,292 @@ def write_table(
     rate a ``float`` fraction; number either; count-or-rate an ``int`` (count) or a
     ``float`` (rate). NaN is an empty cell. Raises `TooManyRows` past `MAX_DATA_ROWS`, before
     anything reaches ``handle``."""
+    if _BAD_TITLE.search(title):
+        raise ValueError(f"caractère interdit dans un nom de feuille : {title!r}")
+    # The sheet's XML goes to a temporary file, then into the archive: ``handle`` gets
+    # nothing of a table that stops early, and the archive knows the sheet's size beforehand
+    # (ZIP64 records only past 2 GiB, as openpyxl wrote them; an entry streamed at an
+    # unknown size would carry them in every workbook).
+    with tempfile.TemporaryFile(prefix="dui-metrics-", suffix=".xml") as sheet:
+        written = _write_sheet(sheet, columns, rows)
+        size = sheet.tell()
+        sheet.seek(0)
+        filtered = f"$A$1:${_letter(len(columns))}${written + 1}"
+        with zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED, compresslevel=_LEVEL) as zf:
+            for name, part in _package(title, filtered):
+                zf.writestr(name, part)
+            with zf.open(_SHEET, "w", force_zip64=size * 1.05 > zipfile.ZIP64_LIMIT) as part:
+                shutil.copyfileobj(sheet, part, _COPY_BYTES)
+    return written
+
+
+# --- the workbook's parts ----------------------------------------------------------------
+# Written as text: openpyxl's write-only mode took ~250 µs a row (a national export of
+# 960,000 rows: 4 minutes); one f-string per cell, joined per row and written 10,000 rows at
+# a time, and the archive's level-1 compression take ~12 µs (bench/xlsx_export.py).
+
+_LEVEL = 1  # zlib level of the archive: see bench/xlsx_export.py
+_BLOCK_ROWS = 10_000  # rows of XML joined and encoded at once
+_COPY_BYTES = 1 << 20
+_CACHED_TEXTS = 100_000  # distinct texts of a column kept cleaned and escaped
+_SHEET = "xl/worksheets/sheet1.xml"
+_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_PACKAGE_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
+_DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+# What a sheet's name cannot hold (openpyxl refused them too).
+_BAD_TITLE = re.compile(r"[\\*?:/\[\]]")
+# Characters XML 1.0 cannot hold: C0 controls but tab, line feed and carriage return (openpyxl
+# refused them), lone surrogates, U+FFFE and U+FFFF. Dropped from text cells.
+_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+# Index in cellXfs (styles.xml) of each number format; 0: the default, 1: the bold header.
+_HEADER_STYLE = 1
+_STYLES = {None: 0, NUMBER_FORMAT: 0, TEXT_FORMAT: 2, MONTH_FORMAT: 3, COUNT_FORMAT: 4,
+           RATE_FORMAT: 5}  # fmt: skip
+_STYLES_XML = (
+    f'{_DECLARATION}<styleSheet xmlns="{_MAIN}">'
+    f'<numFmts count="2"><numFmt numFmtId="164" formatCode="{MONTH_FORMAT}"/>'
+    f'<numFmt numFmtId="165" formatCode="{RATE_FORMAT}"/></numFmts>'
+    '<fonts count="2"><font><sz val="11"/><name val="Calibri"/><family val="2"/></font>'
+    '<font><b/><sz val="11"/><name val="Calibri"/><family val="2"/></font></fonts>'
+    '<fills count="2"><fill><patternFill patternType="none"/></fill>'
+    '<fill><patternFill patternType="gray125"/></fill></fills>'
+    '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+    '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+    '<cellXfs count="6">'
+    '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+    '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
+    # 49: "@", 3: "#,##0", built into every spreadsheet
+    '<xf numFmtId="49" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+    '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+    '<xf numFmtId="3" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+    '<xf numFmtId="165" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+    "</cellXfs>"
+    '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
+    "</styleSheet>"
+)
+
+
+def _package(title: str, filtered: str) -> Iterator[tuple[str, str]]:
+    """The parts of the workbook but its sheet: ``filtered`` the filter's range."""
+    content = "application/vnd.openxmlformats-officedocument.spreadsheetml"
+    yield (
+        "[Content_Types].xml",
+        f"{_DECLARATION}"
+        '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" '
+        'ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>'
+        f'<Override PartName="/xl/workbook.xml" ContentType="{content}.sheet.main+xml"/>'
+        f'<Override PartName="/{_SHEET}" ContentType="{content}.worksheet+xml"/>'
+        f'<Override PartName="/xl/styles.xml" ContentType="{content}.styles+xml"/>'
+        "</Types>",
+    )
+    yield (
+        "_rels/.rels",
+        f'{_DECLARATION}<Relationships xmlns="{_PACKAGE_REL}">'
+        f'<Relationship Id="rId1" Type="{_REL}/officeDocument" Target="xl/workbook.xml"/>'
+        "</Relationships>",
+    )
+    yield (
+        "xl/_rels/workbook.xml.rels",
+        f'{_DECLARATION}<Relationships xmlns="{_PACKAGE_REL}">'
+        f'<Relationship Id="rId1" Type="{_REL}/worksheet" Target="worksheets/sheet1.xml"/>'
+        f'<Relationship Id="rId2" Type="{_REL}/styles" Target="styles.xml"/>'
+        "</Relationships>",
+    )
+    quoted = "'" + title.replace("'", "''") + "'"
+    yield (
+        "xl/workbook.xml",
+        f'{_DECLARATION}<workbook xmlns="{_MAIN}" xmlns:r="{_REL}">'
+        '<bookViews><workbookView activeTab="0"/></bookViews>'
+        f'<sheets><sheet name="{_escape(title)}" sheetId="1" r:id="rId1"/></sheets>'
+        '<definedNames><definedName name="_xlnm._FilterDatabase" localSheetId="0" hidden="1">'
+        f"{_escape(quoted)}!{filtered}</definedName></definedNames>"
+        '<calcPr calcId="124519" fullCalcOnLoad="1"/></workbook>',
+    )
+    yield "xl/styles.xml", _STYLES_XML
+
+
+def _write_sheet(out: BinaryIO, columns: Sequence[Column], rows: Iterable[Sequence]) -> int:
+    """The sheet's XML to ``out``: frozen header, widths, rows, filter; the number of rows."""
+    width = len(columns)
+    cols = "".join(
+        f'<col min="{i}" max="{i}" width="{_width(c):g}" customWidth="1"/>'
+        for i, c in enumerate(columns, start=1)
+    )
+    header = "".join(
+        f'<c r="{_letter(i)}1" s="{_HEADER_STYLE}" t="inlineStr">'
+        f'<is><t xml:space="preserve">{_text(c.header)}</t></is></c>'
+        for i, c in enumerate(columns, start=1)
+    )
+    out.write(
+        (
+            f'{_DECLARATION}<worksheet xmlns="{_MAIN}" xmlns:r="{_REL}">'
+            '<sheetViews><sheetView workbookViewId="0">'
+            '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
+            '<selection pane="bottomLeft" activeCell="A2" sqref="A2"/>'
+            '</sheetView></sheetViews><sheetFormatPr defaultRowHeight="15"/>'
+            f'<cols>{cols}</cols><sheetData><row r="1">{header}</row>'
+        ).encode()
+    )
+    cells = [_formatter(i, c.kind) for i, c in enumerate(columns, start=1)]
+    limit = MAX_DATA_ROWS  # read on each call: the tests lower it
+    block: list[str] = []
+    written = 0
+    for row in rows:
+        if written == limit:
+            raise TooManyRows(f"plus de {limit} lignes")
+        if len(row) > width:
+            raise ValueError(f"ligne {written + 1} : {len(row)} valeurs pour {width} colonnes")
+        written += 1
+        n = str(written + 1)
+        block.append(
+            f'<row r="{n}">'
+            + "".join([cell(v, n) for cell, v in zip(cells, row, strict=False) if v is not None])
+            + "</row>"
+        )
+        if len(block) == _BLOCK_ROWS:
+            out.write("".join(block).encode())
+            block.clear()
+    block.append(
+        f'</sheetData><autoFilter ref="A1:{_letter(width)}{written + 1}"/>'
+        '<pageMargins left="0.75" right="0.75" top="1" bottom="1" header="0.5" footer="0.5"/>'
+        "</worksheet>"
+    )
+    out.write("".join(block).encode())
+    return written
+
+
+def _letter(index: int) -> str:
+    """The letters of column ``index`` (1: A, 27: AA)."""
+    letters = ""
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _escape(text: str) -> str:
+    if "&" in text or "<" in text or ">" in text or '"' in text or "\r" in text:
+        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        # a carriage return as a reference: a parser reads a bare one as a line feed
+        text = text.replace('"', "&quot;").replace("\r", "&#13;")
+    return text
+
+
+def _text(value: object) -> str:
+    """A text cell's content: what XML cannot hold dropped, neutralised, escaped."""
+    text = value if type(value) is str else str(value)
+    if not text.isprintable():  # a quick test, true of almost every text
+        text = _NOT_XML.sub("", text)
+    return _escape(neutralise_formula(text))
+
+
+_EPOCH = dt.datetime(1899, 12, 30)  # day 0 of Excel's (and LibreOffice's) serial dates
+
+
+def _serial(value: dt.date) -> str:
+    """A date's serial number, as openpyxl wrote it (Excel's 1900 leap day kept)."""
+    if isinstance(value, dt.datetime):
+        value = value.replace(tzinfo=None)
+        days = (value - _EPOCH).days
+        if 0 < days <= 60:
+            days -= 1
+        seconds = value.hour * 3600 + value.minute * 60 + value.second
+        return "%.16g" % (days + (seconds + value.microsecond / 10**6) / 86400)  # noqa: UP031
+    days = (value - _EPOCH.date()).days
+    return str(days - 1 if 0 < days <= 60 else days)
+
+
+def _formatter(index: int, kind: str):
+    """The XML of a cell of column ``index`` (1: A) of ``kind`` for a value (never None)
+    and a row number: one call per cell, the constant parts joined beforehand."""
+    start = f'<c r="{_letter(index)}'
+    own = _STYLES[_FORMATS[RATE if kind == COUNT_OR_RATE else kind][0]]
+    count = _STYLES[COUNT_FORMAT] if kind == COUNT_OR_RATE else own
+    style = f' s="{own}"' if own else ""
+    text_end = f'"{style} t="inlineStr"><is><t xml:space="preserve">'
+    number_end = f'"{style}><v>'
+    count_style = f' s="{count}"' if count else ""
+    count_end = f'"{count_style}><v>'
+    month_end = f'" s="{_STYLES[MONTH_FORMAT]}"><v>'
+    months: dict[dt.date, str] = {}
+
+    def other(value: object, n: str) -> str:
+        # what the kind does not expect, as close as openpyxl wrote it
+        if isinstance(value, bool):
+            return f'{start}{n}"{count_style} t="b"><v>{int(value)}</v></c>'  # an int
+        if isinstance(value, numbers.Real):
+            if not math.isfinite(value):
+                return ""  # NaN: an empty cell (openpyxl wrote infinities as empty too)
+            end = count_end if isinstance(value, numbers.Integral) else number_end
+            return f"{start}{n}{end}{'%.16g' % value}</v></c>"  # noqa: UP031
+        if isinstance(value, dt.date):
+            return f"{start}{n}{month_end}{_serial(value)}</v></c>"
+        return f"{start}{n}{text_end}{_text(value)}</t></is></c>"
+
+    if kind in (TEXT, FINESS):
+        # A column's texts repeat (FINESS, codes, labels): each one cleaned once.
+        texts: dict[str, str] = {}
+
+        def cell(value: object, n: str) -> str:
+            if type(value) is str:
+                text = texts.get(value)
+                if text is None:
+                    if len(texts) == _CACHED_TEXTS:
+                        texts.clear()
+                    text = texts[value] = _text(value)
+            elif type(value) is float and value != value:  # NaN
+                return ""
+            else:
+                text = _text(value)
+            return f"{start}{n}{text_end}{text}</t></is></c>"
+
+    elif kind == MONTH:
+
+        def cell(value: object, n: str) -> str:
+            if type(value) is dt.date:
+                serial = months.get(value)
+                if serial is None:
+                    serial = months[value] = _serial(value)
+                return f"{start}{n}{month_end}{serial}</v></c>"
+            return other(value, n)
+
+    else:
+
+        def cell(value: object, n: str) -> str:
+            kind_of = type(value)
+            if kind_of is float:
+                if value - value != 0.0:  # NaN or an infinity: an empty cell
+                    return ""
+                return f"{start}{n}{number_end}{'%.16g' % value}</v></c>"  # noqa: UP031
+            if kind_of is int:
+                return f"{start}{n}{count_end}{'%.16g' % value}</v></c>"  # noqa: UP031
+            return other(value, n)
+
+    return cell
+
+
+def _write_table_openpyxl(
+    handle: BinaryIO,
+    columns: Sequence[Column],
+    rows: Iterable[Sequence[object]],
+    *,
+    title: str = "Tableau",
+) -> int:
+    """`write_table` as it was, through openpyxl's write-only mode (~250 µs a row): what
+    bench/xlsx_export.py compares the parts written above with."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(title)
     ws.freeze_panes = "A2"  # written before the rows: set first
     for index, column in enumerate(columns, start=1):
-        ws.column_dimensions[get_column_letter(index)].width = _width(column)
+        ws.column_dimensions[_letter(index)].width = _width(column)
     bold = Font(bold=True)
     header = []
     for column in columns:
@@ -105,8 +388,7 @@ def write_table(
     try:
         ws.append(header)
         written = _append_rows(ws, columns, rows)
-        last = get_column_letter(len(columns))
-        ws.auto_filter.ref = f"A1:{last}{written + 1}"
+        ws.auto_filter.ref = f"A1:{_letter(len(columns))}{written + 1}"
         wb.save(handle)
     except BaseException:
         _discard(ws)
@@ -115,6 +397,8 @@ def write_table(
 
 
 def _append_rows(ws, columns: Sequence[Column], rows: Iterable[Sequence[object]]) -> int:
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
     # One styled cell per column (two for count-or-rate), its value changed on each row:
     # openpyxl serialises a row as it is appended. A new styled cell per value took 1.3x as
     # long (20,000 rows of 7 cells: 5.2 s against 4.1 s).
@@ -156,7 +440,9 @@ def _discard(ws) -> None:
             writer.cleanup()
 
 
-def _cell(ws, kind: str) -> WriteOnlyCell:
+def _cell(ws, kind: str):
+    from openpyxl.cell import WriteOnlyCell
+
     cell = WriteOnlyCell(ws)
     number_format = _FORMATS[RATE if kind == COUNT_OR_RATE else kind][0]
     if number_format is not None:

@@ -268,3 +268,21 @@ def test_va_xlsx_leaves_the_name_empty_without_reference(tmp_path: Path) -> None
         ("010000016", None),
         ("010001238", None),
     }
+
+
+def test_text_cells_with_markup_characters_round_trip(tmp_path: Path) -> None:
+    # &, <, > and quotes are escaped in the sheet's XML, never taken for markup; spaces at
+    # either end, tabs and line breaks (a carriage return too) are kept
+    path = tmp_path / "t.xlsx"
+    texts = ["A & B <C> \"D\" 'E'", "</t></is></c>", "&amp; &#13;", "  x\ty\r\nz  "]
+    columns = [spreadsheet.Column('Nom <&> "1"'), spreadsheet.Column("FINESS", spreadsheet.FINESS)]
+    with path.open("wb") as handle:
+        rows = [[text, text] for text in texts]
+        assert spreadsheet.write_table(handle, columns, rows, title="T & <'1'>") == len(texts)
+    book = load_workbook(path)
+    assert book.sheetnames == ["T & <'1'>"]
+    assert [[c.value for c in r] for r in book.active.iter_rows()] == [
+        ['Nom <&> "1"', "FINESS"],
+        *([text, text] for text in texts),
+    ]
+    assert book.active.auto_filter.ref == "A1:B5"
