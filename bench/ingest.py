@@ -48,7 +48,7 @@ PHASES = (
     ("dui_metrics.ingest.readers", "read_csv", "read CSV"),
     ("dui_metrics.ingest.readers", "decode", "  of which decode bytes → text"),
     ("dui_metrics.ingest.readers", "read_plain_csv", "  of which pyarrow CSV parser"),
-    ("dui_metrics.ingest.readers", "read_xlsx", "read XLSX (openpyxl)"),
+    ("dui_metrics.ingest.workbooks", "read_workbook", "read XLSX (calamine)"),
     ("dui_metrics.ingest.readers", "read_parquet", "read Parquet (pyarrow)"),
     ("dui_metrics.ingest", "detect_layout", "detect layout"),
     ("dui_metrics.ingest", "sha256_of", "SHA-256 of files"),

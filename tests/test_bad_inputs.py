@@ -537,10 +537,10 @@ CASES = [
         "loin.xlsx",
         far_cell,
         [
-            "loin.xlsx : feuille « Feuil1 » : une cellule remplie en colonne XFD et des lignes "
-            "jusqu'à la 1\u202f048\u202f576e : la feuille couvrirait plus de 50\u202f000\u202f000 "
-            "cellules ; supprimez les cellules éloignées des données (fichier abîmé ou qui n'est "
-            "pas un export ?)"
+            "loin.xlsx : feuille « Feuil1 » : une cellule en colonne XFD et des lignes jusqu'à "
+            "la 1\u202f048\u202f576e : la feuille couvrirait plus de 50\u202f000\u202f000 cellules "
+            "; supprimez les lignes et les colonnes au-delà des données (une cellule vide mais "
+            "mise en forme compte aussi), ou le fichier est abîmé"
         ],
         id="xlsx-far-cell",
     ),
