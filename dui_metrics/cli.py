@@ -354,12 +354,12 @@ def cmd_indicators(args: argparse.Namespace, ref: referentiel_mod.Referentiel) -
                         "réduisez l'export avec --du, --au ou --finess-et, ou utilisez "
                         "--format parquet"
                     )
-                if table.num_rows >= 100_000:  # ~250 µs a row: minutes, said beforehand
+                if table.num_rows >= 100_000:  # ~11 µs a row (bench/xlsx_export.py): said
                     from dui_metrics.formats import fr_int
 
                     print(
-                        f"classeur de {fr_int(table.num_rows)} lignes : environ une minute "
-                        "par 250\u202f000 lignes (--format parquet : quelques secondes)",
+                        f"classeur de {fr_int(table.num_rows)} lignes : environ 3 secondes "
+                        "par 250\u202f000 lignes",
                         file=sys.stderr,
                     )
                 rows = spreadsheet.indicator_rows(table, ref)
