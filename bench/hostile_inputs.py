@@ -38,6 +38,7 @@ import zipfile
 from pathlib import Path
 
 from dui_metrics import referentiel
+from dui_metrics.formats import column_letters
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = ROOT / ".venv" / "bin" / "python"
@@ -107,14 +108,6 @@ _PARTS = {
 }
 
 
-def _column(n: int) -> str:
-    letters = ""
-    while n:
-        n, rest = divmod(n - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
-
-
 def write_xlsx(path: Path, strings: list[str], rows, dimension: str | None = None) -> None:
     """An XLSX file whose sheet XML is written as a stream: ``rows`` yields the XML of each
     ``<row>``; ``strings``: the shared strings table."""
@@ -142,7 +135,7 @@ def write_xlsx(path: Path, strings: list[str], rows, dimension: str | None = Non
 
 
 def _header_row() -> str:
-    cells = "".join(f'<c r="{_column(i + 1)}1" t="s"><v>{i}</v></c>' for i in range(4))
+    cells = "".join(f'<c r="{column_letters(i + 1)}1" t="s"><v>{i}</v></c>' for i in range(4))
     return f'<row r="1">{cells}</row>'
 
 

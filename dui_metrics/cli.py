@@ -140,13 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
         "tableur (en-têtes en français, taux en %%, mois MM/AAAA), au plus "
         "1\u202f048\u202f575 lignes ; parquet et xlsx exigent --sortie",
     )
-    p.add_argument(
-        "--sortie",
-        type=Path,
-        metavar="FICHIER",
-        help="écrire dans ce fichier, remplacé seulement une fois écrit en entier, plutôt "
-        "que sur la sortie standard",
-    )
+    _add_output(p)
 
     p = sub.add_parser(
         "va",
@@ -166,13 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="csv (défaut), json, ou xlsx : classeur pour un tableur (en-têtes en français, "
         "nom de l'établissement, taux en %%) ; xlsx exige --sortie",
     )
-    p.add_argument(
-        "--sortie",
-        type=Path,
-        metavar="FICHIER",
-        help="écrire dans ce fichier, remplacé seulement une fois écrit en entier, plutôt "
-        "que sur la sortie standard",
-    )
+    _add_output(p)
 
     p = sub.add_parser(
         "preuves",
@@ -308,6 +296,16 @@ def _too_many_rows(narrow: str) -> UsageError:
     return UsageError(
         f"plus de {fr_int(MAX_DATA_ROWS)} lignes : trop pour une feuille de tableur, rien "
         f"n'a été écrit ; {narrow}"
+    )
+
+
+def _add_output(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--sortie",
+        type=Path,
+        metavar="FICHIER",
+        help="écrire dans ce fichier, remplacé seulement une fois écrit en entier, plutôt "
+        "que sur la sortie standard",
     )
 
 

@@ -44,6 +44,15 @@ def fr_percent(fraction: float | None, decimals: int = 1) -> str:
     return f"{fr_number(fraction * 100, decimals)}{NNBSP}%"
 
 
+def column_letters(index: int) -> str:
+    """A spreadsheet column's letters (1: A, 27: AA, 16 384: XFD)."""
+    letters = ""
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
 def month_numeric(month: dt.date) -> str:
     """``2025-02-01`` → ``02/2025``."""
     return month.strftime("%m/%Y")

@@ -30,6 +30,7 @@ from typing import BinaryIO
 
 import pyarrow as pa
 
+from dui_metrics.formats import column_letters
 from dui_metrics.referentiel import Referentiel
 from dui_metrics.text import neutralise_formula
 
@@ -103,7 +104,7 @@ def write_table(
         written = _write_sheet(sheet, columns, rows)
         size = sheet.tell()
         sheet.seek(0)
-        filtered = f"$A$1:${_letter(len(columns))}${written + 1}"
+        filtered = f"$A$1:${column_letters(len(columns))}${written + 1}"
         with zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED, compresslevel=_LEVEL) as zf:
             for name, part in _package(title, filtered):
                 zf.writestr(name, part)
@@ -209,7 +210,7 @@ def _write_sheet(out: BinaryIO, columns: Sequence[Column], rows: Iterable[Sequen
         for i, c in enumerate(columns, start=1)
     )
     header = "".join(
-        f'<c r="{_letter(i)}1" s="{_HEADER_STYLE}" t="inlineStr">'
+        f'<c r="{column_letters(i)}1" s="{_HEADER_STYLE}" t="inlineStr">'
         f'<is><t xml:space="preserve">{_text(c.header)}</t></is></c>'
         for i, c in enumerate(columns, start=1)
     )
@@ -243,21 +244,12 @@ def _write_sheet(out: BinaryIO, columns: Sequence[Column], rows: Iterable[Sequen
             out.write("".join(block).encode())
             block.clear()
     block.append(
-        f'</sheetData><autoFilter ref="A1:{_letter(width)}{written + 1}"/>'
+        f'</sheetData><autoFilter ref="A1:{column_letters(width)}{written + 1}"/>'
         '<pageMargins left="0.75" right="0.75" top="1" bottom="1" header="0.5" footer="0.5"/>'
         "</worksheet>"
     )
     out.write("".join(block).encode())
     return written
-
-
-def _letter(index: int) -> str:
-    """The letters of column ``index`` (1: A, 27: AA)."""
-    letters = ""
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
 
 
 def _escape(text: str) -> str:
@@ -295,7 +287,7 @@ def _serial(value: dt.date) -> str:
 def _formatter(index: int, kind: str):
     """The XML of a cell of column ``index`` (1: A) of ``kind`` for a value (never None)
     and a row number: one call per cell, the constant parts joined beforehand."""
-    start = f'<c r="{_letter(index)}'
+    start = f'<c r="{column_letters(index)}'
     own = _STYLES[_FORMATS[RATE if kind == COUNT_OR_RATE else kind][0]]
     count = _STYLES[COUNT_FORMAT] if kind == COUNT_OR_RATE else own
     style = f' s="{own}"' if own else ""
@@ -378,7 +370,7 @@ def _write_table_openpyxl(
     ws = wb.create_sheet(title)
     ws.freeze_panes = "A2"  # written before the rows: set first
     for index, column in enumerate(columns, start=1):
-        ws.column_dimensions[_letter(index)].width = _width(column)
+        ws.column_dimensions[column_letters(index)].width = _width(column)
     bold = Font(bold=True)
     header = []
     for column in columns:
@@ -388,7 +380,7 @@ def _write_table_openpyxl(
     try:
         ws.append(header)
         written = _append_rows(ws, columns, rows)
-        ws.auto_filter.ref = f"A1:{_letter(len(columns))}{written + 1}"
+        ws.auto_filter.ref = f"A1:{column_letters(len(columns))}{written + 1}"
         wb.save(handle)
     except BaseException:
         _discard(ws)

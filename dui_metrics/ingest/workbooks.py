@@ -25,7 +25,7 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 from dui_metrics.errors import MAX_LISTED, ExportError, Problem
-from dui_metrics.formats import fr_int, fr_size
+from dui_metrics.formats import column_letters, fr_int, fr_size
 from dui_metrics.ingest.columns import is_finess_header
 from dui_metrics.ingest.header import MAX_TITLE_ROWS, header_index, title_warning
 from dui_metrics.ingest.readers import (
@@ -377,18 +377,10 @@ def _prechecked(
 def _merged_xls(book, name: str) -> tuple[list[tuple[int, str]], bool]:
     ranges = book.get_sheet_by_name(name).merged_cell_ranges or []
     merged = sorted(
-        (r0 + 1, f"{_letters(c0 + 1)}{r0 + 1}:{_letters(c1 + 1)}{r1 + 1}")
+        (r0 + 1, f"{column_letters(c0 + 1)}{r0 + 1}:{column_letters(c1 + 1)}{r1 + 1}")
         for (r0, c0), (r1, c1) in ranges
     )
     return merged, False
-
-
-def _letters(column: int) -> str:
-    letters = ""
-    while column:
-        column, rest = divmod(column - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
 
 
 # XLSX ------------------------------------------------------------------------------------
@@ -527,7 +519,7 @@ def _column_number(letters: str) -> int:
 def _far_cell(file: str, where: str, column: int, row: int, caps: Caps) -> ExportError:
     return _refused(
         file,
-        f"{where}une cellule en colonne {_letters(column)} et des lignes jusqu'à la "
+        f"{where}une cellule en colonne {column_letters(column)} et des lignes jusqu'à la "
         f"{fr_int(row)}e : la feuille couvrirait plus de {fr_int(caps.cells)} cellules ; "
         "supprimez les lignes et les colonnes au-delà des données (une cellule vide mais mise "
         "en forme compte aussi), ou le fichier est abîmé",
@@ -641,7 +633,7 @@ def _scan_ods(
             span_r = int(attrs.get(_TABLE + "number-rows-spanned", "1") or 1)
             if (span_c > 1 or span_r > 1) and state["sheet"] is not None:
                 row, col = state["row"] + 1, state["col"] + 1
-                ref = f"{_letters(col)}{row}:{_letters(col + span_c - 1)}{row + span_r - 1}"
+                ref = f"{column_letters(col)}{row}:{column_letters(col + span_c - 1)}{row + span_r - 1}"
                 sheets[state["sheet"]][0].append((row, ref))
             state["cell"] = [repeat, _OFFICE + "value-type" in attrs]
             state["col"] += repeat
