@@ -40,7 +40,7 @@ def show_report(results, *, dry_run: bool, key: str) -> None:
     if len(errors):
         st.error(
             "Fichier(s) refusé(s) en entier : corrigez les lignes ci-dessous puis déposez le "
-            "fichier à nouveau. La ligne 1 est celle des en-têtes.",
+            "fichier à nouveau. Les numéros de ligne sont ceux du fichier, comme dans un tableur.",
             icon="⛔",
         )
         st.dataframe(errors, hide_index=True, column_config={"Problème": WIDE_TEXT})
