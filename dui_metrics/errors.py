@@ -13,7 +13,8 @@ MAX_LISTED = 20
 class Problem:
     """One thing wrong (or worth a warning) in an input file.
 
-    ``line`` counts physical lines as a spreadsheet shows them: the header is ``ligne 1``.
+    ``line`` counts physical lines as a spreadsheet shows them: the header is ``ligne 1``, or
+    the line below a title (`ingest.header`).
     """
 
     file: str
