@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from dui_metrics import records_store
+from dui_metrics.access import Perimeter
 from dui_metrics.formats import month_range
 from dui_metrics.referentiel import Referentiel
 from dui_metrics.store import Store
@@ -75,7 +76,12 @@ def known_esms(store: Store, finess_et: str) -> bool:
 
 
 def missing_dossiers(
-    store: Store, ref: Referentiel, finess_et: str, periode: dt.date, manque: str
+    store: Store,
+    ref: Referentiel,
+    finess_et: str,
+    periode: dt.date,
+    manque: str,
+    perimeter: Perimeter | None = None,
 ) -> pd.DataFrame:
     """The active dossiers of ``finess_et`` in the month of ``periode`` that lack ``manque``:
     ``pp`` a PP dated in the ``ref.pp_window_months`` months ending with the month,
@@ -85,7 +91,10 @@ def missing_dossiers(
     Columns: dossier_id, date_entree, date_sortie (the séjour open in the month that began
     last), dernier_pp, dernier_evenement (latest dated on or before the month's last day),
     statut_ins, date_statut_ins (the status at the month's end; None when none is known);
-    dates as ``datetime.date``, missing ones None; sorted by dossier_id."""
+    dates as ``datetime.date``, missing ones None; sorted by dossier_id.
+    ``access.OutsidePerimeter`` when ``finess_et`` is outside ``perimeter`` (None: any ESMS)."""
+    if perimeter is not None:
+        perimeter.require(finess_et)
     if manque not in MISSING:
         raise ValueError(f"manque inconnu « {manque} » : {', '.join(MISSING)} attendu")
     params = {
@@ -108,10 +117,13 @@ def missing_dossiers(
     return frame[list(MISSING_COLUMNS)]
 
 
-def month_sources(store: Store, finess_et: str) -> pd.DataFrame:
+def month_sources(store: Store, finess_et: str, perimeter: Perimeter | None = None) -> pd.DataFrame:
     """Each month of ``finess_et``'s usage with its source: `FROM_RECORDS` when its rows come
     from imports of records (kind ``dossiers:<table>`` or ``tddui``), `FROM_EXPORTS` when from
-    precomputed exports, `MIXED` when both. Columns: periode (date), source; sorted."""
+    precomputed exports, `MIXED` when both. Columns: periode (date), source; sorted.
+    ``access.OutsidePerimeter`` when ``finess_et`` is outside ``perimeter``."""
+    if perimeter is not None:
+        perimeter.require(finess_et)
     params = {
         "finess_et": finess_et,
         "prefix": records_store.TABLE_PREFIX,
@@ -179,10 +191,15 @@ class RecordStatus:
         return self.has_records and not found.empty and found.iloc[0] != FROM_EXPORTS
 
 
-def record_status(store: Store, ref: Referentiel, finess_et: str) -> RecordStatus:
+def record_status(
+    store: Store, ref: Referentiel, finess_et: str, perimeter: Perimeter | None = None
+) -> RecordStatus:
     """`has_records`, then (only when it has) `month_sources` and `sources_text` of
     ``finess_et``: an ESMS without records costs one look-up in ``records_sejours``. ``ref`` unused: the
-    signature of the functions the pages cache (``ui.cached``)."""
+    signature of the functions the pages cache (``ui.cached``). ``access.OutsidePerimeter``
+    when ``finess_et`` is outside ``perimeter``."""
+    if perimeter is not None:
+        perimeter.require(finess_et)
     if not has_records(store, finess_et):
         empty = pd.DataFrame({"periode": pd.Series([], dtype=object), "source": []})
         return RecordStatus(False, empty, "")

@@ -24,6 +24,7 @@ from pathlib import Path, PurePath
 import pandas as pd
 
 from dui_metrics import formats, indicators, va
+from dui_metrics.access import OutsidePerimeter, Perimeter
 from dui_metrics.errors import UsageError
 from dui_metrics.referentiel import Referentiel
 from dui_metrics.store import (
@@ -250,6 +251,36 @@ def _check_request(store: Store, og: str, commande: str | None, finess: Sequence
             )
 
 
+def _check_perimeter(
+    store: Store,
+    og: str,
+    commande: str | None,
+    finess: Sequence[str],
+    perimeter: Perimeter | None,
+) -> list[str] | None:
+    """The OG's ESMS (of the order, when given) inside ``perimeter``, sorted; None without a
+    perimeter restriction. Raises `OutsidePerimeter` when there is none, or when an ESMS of
+    ``finess`` is outside."""
+    if perimeter is None or perimeter.finess is None:
+        return None
+    where = f"{perimeter.label}"
+    for code in finess:
+        if not perimeter.allows(code):
+            raise OutsidePerimeter(f"l'ESMS {_shown(code)} est hors de votre périmètre ({where})")
+    rows = store.execute(
+        "select finess_et from establishments where finess_ej = $og "
+        "and ($commande is null or commande = $commande) "
+        "and list_contains($finess, finess_et) order by finess_et",
+        {"og": og, "commande": commande, "finess": sorted(perimeter.finess)},
+    ).fetchall()
+    if not rows:
+        asked = f"le bon de commande {_shown(commande)} de " if commande else ""
+        raise OutsidePerimeter(
+            f"{asked}l'organisme gestionnaire {_shown(og)} est hors de votre périmètre ({where})"
+        )
+    return [r[0] for r in rows]
+
+
 def build_pack(
     store: Store,
     ref: Referentiel,
@@ -259,24 +290,38 @@ def build_pack(
     au: dt.date | None = None,
     window_months: int | None = None,
     now: dt.datetime | None = None,
+    perimeter: Perimeter | None = None,
 ) -> Pack:
     """The pack of the OG ``og`` (FINESS EJ), of its order ``commande`` (default: all its
     orders) and of its ESMS ``finess`` (default: all of them, or all of the order), at the
     VA month ``au`` (default: the latest month of the store). Raises `UsageError` for an
-    unknown OG, an order unknown or of another OG, an ESMS outside the OG or the order."""
+    unknown OG, an order unknown or of another OG, an ESMS outside the OG or the order.
+
+    With a ``perimeter`` (None: everything), the pack holds only the OG's ESMS in it;
+    `OutsidePerimeter` (a `UsageError`) when the OG, the order or an ESMS asked for has none
+    in it, checked first, so that the refusal tells nothing of what lies outside."""
     og = og.strip()
     commande = commande.strip() if commande else None
     wanted = sorted({f.strip() for f in finess}) if finess else []
+    allowed = _check_perimeter(store, og, commande, wanted, perimeter)
     _check_request(store, og, commande, wanted)
     au = (au or store.latest_month() or _empty_store()).replace(day=1)
     window = va.va_window(store, ref, au, window_months)
     chart_start = min(window.start, indicators.add_months(au, -(CHART_MONTHS - 1)))
 
-    params = {"og": og, "commande": commande, "finess": wanted or None}
+    params = {"og": og, "commande": commande, "finess": wanted or allowed}
     esms = store.query("evidence_establishments", params).df()
     codes = list(esms["finess_et"])
     checks = va.readiness_frame(
-        va.readiness_table(store, ref, au, og=og, commande=commande, window_months=window_months)
+        va.readiness_table(
+            store,
+            ref,
+            au,
+            og=og,
+            commande=commande,
+            window_months=window_months,
+            perimeter=perimeter,
+        )
     )
     checks = checks[checks["finess_et"].isin(codes)].reset_index(drop=True)
     monthly = indicators.monthly_frame(store, ref, du=chart_start, au=au, finess=codes)

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import pandas as pd
 import pyarrow as pa
 
+from dui_metrics.access import Perimeter, restrict
 from dui_metrics.referentiel import Referentiel
 from dui_metrics.store import Store, sql
 
@@ -50,11 +51,13 @@ def _query_params(
     du: dt.date | None,
     au: dt.date | None,
     finess: Sequence[str] | None,
+    perimeter: Perimeter | None = None,
 ) -> dict:
     """Register the référentiel's tables and give the $du, $au, $finess parameters of the
-    indicator queries. ``finess`` None means every ESMS; an empty list means none."""
+    indicator queries. ``finess`` None means every ESMS; an empty list means none. A
+    ``perimeter`` narrows ``finess`` to its ESMS (the SQL filters on the bound list)."""
     register_definitions(store, ref)
-    return {"du": du, "au": au, "finess": None if finess is None else list(finess)}
+    return {"du": du, "au": au, "finess": restrict(finess, perimeter)}
 
 
 def monthly(
@@ -63,14 +66,16 @@ def monthly(
     du: dt.date | None = None,
     au: dt.date | None = None,
     finess: Sequence[str] | None = None,
+    perimeter: Perimeter | None = None,
 ) -> list[tuple]:
     """Rows (finess_et, periode, indicateur, valeur, numerateur, denominateur, est_taux).
 
     One row per ESMS, month and indicator with data, sorted by finess_et, periode, indicateur.
     Counts: valeur = the count. Rates: valeur = numerateur / denominateur (None when the
-    denominator is 0); a rate row exists when both exist for that ESMS and month.
+    denominator is 0); a rate row exists when both exist for that ESMS and month. Only ESMS
+    of ``perimeter`` when given (None: every ESMS).
     """
-    params = _query_params(store, ref, du, au, finess)
+    params = _query_params(store, ref, du, au, finess, perimeter)
     query = f"select * from ({sql('monthly_indicators')}) order by finess_et, periode, indicateur"
     return store.execute(query, params).fetchall()
 
@@ -81,11 +86,12 @@ def monthly_arrow(
     du: dt.date | None = None,
     au: dt.date | None = None,
     finess: Sequence[str] | None = None,
+    perimeter: Perimeter | None = None,
 ):
     """The rows of `monthly`, unordered, as a pyarrow table built by DuckDB without Python
     objects per row: what later SQL steps (trends) register as their input. Unordered because
     sorting 17 M national rows on their text keys would cost ~8 s for no use."""
-    params = _query_params(store, ref, du, au, finess)
+    params = _query_params(store, ref, du, au, finess, perimeter)
     return store.arrow("monthly_indicators", params)
 
 
@@ -144,9 +150,19 @@ def period_rates(
     return store.query("period_rates", params).df()
 
 
-def esms_dimensions(store: Store, ref: Referentiel | None = None) -> pd.DataFrame:
-    """Every ESMS known to the store with its reference dimensions (NULL if unknown)."""
-    return store.query("esms_dimensions").df()
+def esms_dimensions(
+    store: Store, ref: Referentiel | None = None, perimeter: Perimeter | None = None
+) -> pd.DataFrame:
+    """Every ESMS known to the store with its reference dimensions (NULL if unknown); only
+    those of ``perimeter`` when given."""
+    finess = restrict(None, perimeter)
+    if finess is None:
+        return store.query("esms_dimensions").df()
+    query = (
+        f"select * from ({sql('esms_dimensions')}) where list_contains($finess, finess_et) "
+        "order by finess_et"
+    )
+    return store.execute(query, {"finess": finess}).df()
 
 
 def rollup(
@@ -339,6 +355,7 @@ def monthly_export_batches(
     batch_rows: int = 200_000,
     *,
     as_text: bool = True,
+    perimeter: Perimeter | None = None,
 ):
     """`monthly`'s rows, in its order, as a stream of Arrow record batches: as text (columns
     ``EXPORT_COLUMNS``, for CSV: counts without decimals, empty values NULL) or typed
@@ -346,9 +363,9 @@ def monthly_export_batches(
 
     For the CLI's output at national scale: no Python object per row, memory bounded by the
     batch size. DuckDB sorts on integer ids of the ESMS and indicators; each batch turns them
-    back into text (Arrow ``take``).
+    back into text (Arrow ``take``). Only ESMS of ``perimeter`` when given.
     """
-    params = _query_params(store, ref, du, au, finess)
+    params = _query_params(store, ref, du, au, finess, perimeter)
     esms = pa.array(
         [r[0] for r in store.execute("select distinct finess_et from usage order by 1").fetchall()],
         pa.string(),

@@ -24,9 +24,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dui_metrics import formats
+from dui_metrics.access import Perimeter, restrict
 from dui_metrics.indicators import add_months
 from dui_metrics.referentiel import Referentiel
-from dui_metrics.store import Store
+from dui_metrics.store import Store, sql
 
 OK, ZERO, MISSING, BLOCKED = "ok", "zero", "manquant", "bloque"
 VERDICT = "va"
@@ -88,14 +89,18 @@ def readiness(
     commande: str | None = None,
     editeur: str | None = None,
     window_months: int | None = None,
+    perimeter: Perimeter | None = None,
 ) -> list[Check]:
     """Checks per ESMS in criterion order, then the ``va`` verdict, sorted by finess_et.
 
     ESMS are every ESMS known to the store (reference or usage data), filtered by OG
-    (``finess_ej``), order (``commande``) or editor (``editeur``) when given. Statuses, values
-    and details are computed by DuckDB (``sql/va_checks.sql``): no Python work per ESMS.
+    (``finess_ej``), order (``commande``) or editor (``editeur``) when given, and by
+    ``perimeter`` (None: every ESMS). Statuses, values and details are computed by DuckDB
+    (``sql/va_checks.sql``): no Python work per ESMS.
     """
-    return checks_of(readiness_table(store, ref, au, og, commande, editeur, window_months))
+    return checks_of(
+        readiness_table(store, ref, au, og, commande, editeur, window_months, perimeter)
+    )
 
 
 def readiness_table(
@@ -106,11 +111,14 @@ def readiness_table(
     commande: str | None = None,
     editeur: str | None = None,
     window_months: int | None = None,
+    perimeter: Perimeter | None = None,
 ) -> pa.Table:
     """The checks of `readiness` (same arguments, same order) as the Arrow table DuckDB
     returns: finess_et, critere, statut, nombre (a count's value), taux (a rate's value),
     detail. `readiness_frame`, `summary`, `ranking` and `group_readiness` read it without a
-    Python object per check: the dashboard's national pages use it so."""
+    Python object per check: the dashboard's national pages use it so. With a
+    ``perimeter``, only its ESMS: the filter on ``finess_et`` is pushed by DuckDB into the
+    query's ESMS list, so an OG's checks cost an OG's work, and the order is kept."""
     window = va_window(store, ref, au, window_months)
     store.register("va_criteria", _criteria_table(ref))
     params = {
@@ -122,7 +130,11 @@ def readiness_table(
         "commande": commande or None,
         "editeur": editeur or None,
     }
-    return store.arrow("va_checks", params)
+    finess = restrict(None, perimeter)
+    if finess is None:
+        return store.arrow("va_checks", params)
+    query = f"select * from ({sql('va_checks')}) where list_contains($finess, finess_et)"
+    return store.arrow_of(query, params | {"finess": finess})
 
 
 def checks_of(table: pa.Table) -> list[Check]:
