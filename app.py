@@ -1,8 +1,10 @@
-"""dui-metrics dashboard: page config and navigation, nothing else.
+"""dui-metrics dashboard: page config, the login gate and navigation, nothing else.
 
 `streamlit run app.py` finds ``app`` below: imported once as the server's module, this file
 only builds the server, which prepares the pages in the background (`dui_metrics.server`).
-Each page view runs it as a script (``__main__``): the dashboard itself.
+Each page view runs it as a script (``__main__``): the dashboard itself. The login gate
+(`dui_metrics.login`) comes before the navigation is built: a visitor it stops gets neither a
+page nor the menu, whatever the page URL.
 """
 
 import streamlit as st
@@ -15,6 +17,9 @@ else:  # a page view
     st.set_page_config(
         page_title="dui-metrics · usages du DUI Ségur", page_icon="📊", layout="wide"
     )
+    from dui_metrics import login
+
+    login.gate()
     navigation = st.navigation(
         {
             "Pilotage": [
