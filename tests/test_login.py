@@ -288,3 +288,52 @@ def test_access_file_from_the_environment(
     at = app({"auth": AUTH}, OG_USER).run()
     assert not at.exception
     assert at.sidebar.text[0].value.startswith("Connecté : directrice@og-a.example — ")
+
+
+# --- current_perimeter(), as the pages read it ---------------------------------------------
+
+PAGE_READING_THE_PERIMETER = """
+import streamlit as st
+from dui_metrics import login
+
+if st.session_state.get("through_gate", True):
+    login.gate()
+st.write("périmètre :", login.current_perimeter().label)
+"""
+
+
+def test_current_perimeter_in_local_mode(tiny_store: Path, no_secrets_file) -> None:
+    at = AppTest.from_string(PAGE_READING_THE_PERIMETER, default_timeout=60).run()
+    assert not at.exception
+    assert at.markdown[-1].value == "périmètre : tous les établissements"
+
+
+def test_current_perimeter_of_a_logged_in_user(tiny_store: Path, acces_file: Path) -> None:
+    at = AppTest.from_string(PAGE_READING_THE_PERIMETER, default_timeout=60)
+    at.secrets.update({"auth": AUTH, "acces": str(acces_file)})
+    at.user = OG_USER
+    at.run()
+    assert not at.exception
+    # OG 690000005 holds E1 and E2 in the tiny store.
+    assert at.markdown[-1].value == "périmètre : organisme gestionnaire 690000005, 2 ESMS"
+
+
+def test_current_perimeter_without_the_gate_shows_nothing(
+    tiny_store: Path, acces_file: Path
+) -> None:
+    # A page run that did not pass the gate (no perimeter kept for this identity) stops.
+    at = AppTest.from_string(PAGE_READING_THE_PERIMETER, default_timeout=60)
+    at.secrets.update({"auth": AUTH, "acces": str(acces_file)})
+    at.user = OG_USER
+    at.session_state["through_gate"] = False
+    at.run()
+    assert not at.exception
+    assert not at.markdown
+    # Another identity in the same session does not inherit the perimeter kept for the first.
+    at.session_state["through_gate"] = True
+    at.run()
+    assert at.markdown[-1].value == "périmètre : organisme gestionnaire 690000005, 2 ESMS"
+    at.user = {"is_logged_in": True, "email": "admin@grades.example", "sub": "adm"}
+    at.session_state["through_gate"] = False
+    at.run()
+    assert not at.markdown
