@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import SimpleNamespace
 
-from dui_metrics import drilldown, indicators, va
+from dui_metrics import access, drilldown, indicators, va
 from dui_metrics import referentiel as referentiel_mod
 from dui_metrics.errors import MAX_LISTED, UsageError
 from dui_metrics.finess import is_valid_finess, normalize_finess
@@ -96,6 +96,20 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="fichier TOML de référentiel remplaçant celui fourni (fenêtres, cibles…)",
     )
+    # --acces and --utilisateur: the output is what that user sees in the app (issue 16).
+    scoped = argparse.ArgumentParser(add_help=False)
+    scoped.add_argument(
+        "--acces",
+        type=Path,
+        metavar="FICHIER",
+        help="fichier d'accès (acces.toml) : avec --utilisateur, ne sortir que le périmètre "
+        "de cet utilisateur",
+    )
+    scoped.add_argument(
+        "--utilisateur",
+        metavar="EMAIL",
+        help="adresse e-mail d'une entrée [[acces]] du fichier --acces",
+    )
     parser = _Parser(
         prog="dui-metrics",
         description="Suivi des usages du DUI Ségur : indicateurs TBB.1, taux ESMS numérique, "
@@ -122,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "indicators",
-        parents=[common],
+        parents=[common, scoped],
         help="comptages et taux par ESMS et par mois",
         description="Une ligne par ESMS, mois et indicateur (comptages et taux).",
     )
@@ -144,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "va",
-        parents=[common],
+        parents=[common, scoped],
         help="préparation de la vérification d'aptitude par ESMS",
         description="Critères de la VA par ESMS sur la fenêtre se terminant au mois --au.",
     )
@@ -164,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "preuves",
-        parents=[common],
+        parents=[common, scoped],
         help="dossier de preuves de la VA : un PDF à signer et un classeur",
         description="Écrit dans DOSSIER le dossier de preuves de la vérification d'aptitude "
         "d'un organisme gestionnaire (un bon de commande, des ESMS) : un PDF (attestation à "
@@ -208,7 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "dossiers",
-        parents=[common],
+        parents=[common, scoped],
         help="dossiers actifs sans projet personnalisé, sans événement ou sans INS qualifiée",
         description="Les dossiers actifs d'un ESMS pour un mois (règles des comptages calculés "
         "depuis les dossiers) auxquels il manque un projet personnalisé en cours de validité "
@@ -309,11 +323,29 @@ def _add_output(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _check_access(args: argparse.Namespace) -> None:
+    """``--acces`` and ``--utilisateur`` go together."""
+    if (args.acces is None) != (args.utilisateur is None):
+        given, missing = ("--acces", "--utilisateur")[:: 1 if args.acces else -1]
+        raise UsageError(f"{given} exige {missing} : les deux options vont ensemble")
+
+
+def _perimeter(args: argparse.Namespace, store: Store) -> access.Perimeter | None:
+    """The perimeter of ``--utilisateur`` in ``--acces``, or None (everything) without them."""
+    if args.acces is None:
+        return None
+    return access.for_user(store, args.acces, args.utilisateur)
+
+
 def cmd_indicators(args: argparse.Namespace, ref: referentiel_mod.Referentiel) -> int:
+    _check_access(args)
     _check_sortie(args)
     with Store(_store_path(args), read_only=True) as store:
+        perimeter = _perimeter(args, store)
         if args.format == "json":
-            rows = indicators.monthly(store, ref, du=args.du, au=args.au, finess=args.finess_et)
+            rows = indicators.monthly(
+                store, ref, du=args.du, au=args.au, finess=args.finess_et, perimeter=perimeter
+            )
             out = [
                 {
                     "finess_et": f,
@@ -341,6 +373,7 @@ def cmd_indicators(args: argparse.Namespace, ref: referentiel_mod.Referentiel) -
                 au=args.au,
                 finess=args.finess_et,
                 as_text=args.format == "csv",
+                perimeter=perimeter,
             )
             if args.format == "xlsx":
                 from dui_metrics import spreadsheet
@@ -454,11 +487,15 @@ def _ahead(batches, depth: int = 8):
 
 
 def cmd_va(args: argparse.Namespace, ref: referentiel_mod.Referentiel) -> int:
+    _check_access(args)
     _check_sortie(args)
     if args.format == "xlsx":
         return _va_xlsx(args, ref)
     with Store(_store_path(args), read_only=True) as store:
-        checks = va.readiness(store, ref, au=args.au, og=args.og, commande=args.commande)
+        perimeter = _perimeter(args, store)
+        checks = va.readiness(
+            store, ref, au=args.au, og=args.og, commande=args.commande, perimeter=perimeter
+        )
     if args.sortie is None:
         _write_va(checks, args.format)
         return EXIT_OK
@@ -484,8 +521,11 @@ def _va_xlsx(args: argparse.Namespace, ref: referentiel_mod.Referentiel) -> int:
     from dui_metrics import spreadsheet
 
     with Store(_store_path(args), read_only=True) as store:
-        checks = va.readiness_table(store, ref, au=args.au, og=args.og, commande=args.commande)
-        esms = indicators.esms_dimensions(store)
+        perimeter = _perimeter(args, store)
+        checks = va.readiness_table(
+            store, ref, au=args.au, og=args.og, commande=args.commande, perimeter=perimeter
+        )
+        esms = indicators.esms_dimensions(store, perimeter=perimeter)
     if checks.num_rows > spreadsheet.MAX_DATA_ROWS:
         raise _too_many_rows("réduisez l'export avec --og ou --commande, ou utilisez --format csv")
     # an ESMS known only from usage data has no name: an empty cell (never "nan")
@@ -526,10 +566,19 @@ def cmd_evidence(args: argparse.Namespace, ref: referentiel_mod.Referentiel) -> 
     from dui_metrics import evidence
     from dui_metrics.formats import fr_int
 
+    _check_access(args)
     if args.sortie.exists() and not args.sortie.is_dir():
         raise UsageError(f"--sortie désigne un fichier, pas un dossier : {args.sortie}")
     with Store(_store_path(args), read_only=True) as store:
-        pack = evidence.build_pack(store, ref, args.og, args.commande, args.finess_et, args.au)
+        pack = evidence.build_pack(
+            store,
+            ref,
+            args.og,
+            args.commande,
+            args.finess_et,
+            args.au,
+            perimeter=_perimeter(args, store),
+        )
     print(
         f"dossier de preuves : {pack.og_name} ({pack.og}), {pack.scope_text}, "
         f"{fr_int(len(pack.esms))} ESMS, fenêtre {pack.window.text} : {pack.verdict_text}",
@@ -690,12 +739,16 @@ def cmd_history(args: argparse.Namespace, ref: referentiel_mod.Referentiel) -> i
 
 
 def cmd_dossiers(args: argparse.Namespace, ref: referentiel_mod.Referentiel) -> int:
+    _check_access(args)
     code = normalize_finess(args.finess_et)
     if code is None or not is_valid_finess(code):
         raise UsageError(
             f"FINESS invalide « {args.finess_et} » : 9 caractères attendus (chiffres, 2A ou 2B)"
         )
     with Store(_store_path(args), read_only=True) as store:
+        perimeter = _perimeter(args, store)
+        if perimeter is not None:  # before anything that would tell whether the ESMS exists
+            perimeter.require(code)
         if not drilldown.has_records(store, code):
             if not drilldown.known_esms(store, code):
                 raise UsageError(f"ESMS inconnu : {code} n'est pas dans le magasin")
@@ -706,7 +759,9 @@ def cmd_dossiers(args: argparse.Namespace, ref: referentiel_mod.Referentiel) -> 
                 file=sys.stderr,
             )
             return EXIT_REJECTED
-        frame = drilldown.missing_dossiers(store, ref, code, args.periode, args.manque)
+        frame = drilldown.missing_dossiers(
+            store, ref, code, args.periode, args.manque, perimeter=perimeter
+        )
         if not drilldown.record_status(store, ref, code).computed(args.periode):
             print(
                 f"avertissement : les comptages de {args.periode:%m/%Y} de l'ESMS {code} ne sont "
@@ -756,7 +811,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StoreFault as exc:
         print(shown(f"dui-metrics : erreur : {exc}"), file=sys.stderr)
         return EXIT_FAULT
-    except (UsageError, StoreError, ReferentielError) as exc:
+    except (UsageError, StoreError, ReferentielError, access.AccessError) as exc:
         print(shown(f"dui-metrics : erreur : {exc}"), file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:
