@@ -117,8 +117,10 @@ def readiness_table(
     returns: finess_et, critere, statut, nombre (a count's value), taux (a rate's value),
     detail. `readiness_frame`, `summary`, `ranking` and `group_readiness` read it without a
     Python object per check: the dashboard's national pages use it so. With a
-    ``perimeter``, only its ESMS: the filter on ``finess_et`` is pushed by DuckDB into the
-    query's ESMS list, so an OG's checks cost an OG's work, and the order is kept."""
+    ``perimeter``, only its ESMS: DuckDB filters the checks on ``finess_et`` (a bound list),
+    keeping their order (tests/test_access.py compares them with every check filtered
+    afterwards). Whether it pushes that filter down to the query's ESMS list, so that an
+    OG's checks cost an OG's work on the national store, was not measured."""
     window = va_window(store, ref, au, window_months)
     store.register("va_criteria", _criteria_table(ref))
     params = {
