@@ -119,8 +119,9 @@ def readiness_table(
     Python object per check: the dashboard's national pages use it so. With a
     ``perimeter``, only its ESMS: DuckDB filters the checks on ``finess_et`` (a bound list),
     keeping their order (tests/test_access.py compares them with every check filtered
-    afterwards). Whether it pushes that filter down to the query's ESMS list, so that an
-    OG's checks cost an OG's work on the national store, was not measured."""
+    afterwards). The filter is only partly pushed down: on the national store (40,000 ESMS)
+    the checks of a 50-ESMS perimeter took 0.98 s, against 1.66 s for every ESMS and 0.50 s
+    with ``og`` (a ``$finess`` condition in ``sql/va_checks.sql``'s ESMS list would match it)."""
     window = va_window(store, ref, au, window_months)
     store.register("va_criteria", _criteria_table(ref))
     params = {
