@@ -297,7 +297,7 @@ def test_demo_then_va_shows_each_blocking_reason(tmp_path: Path) -> None:
 
 
 def _readme_blocks() -> list[str]:
-    return re.findall(r"```\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.S)
+    return re.findall(r"```[a-z]*\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.S)
 
 
 def test_readme_input_examples_load(tmp_path: Path) -> None:
