@@ -74,7 +74,7 @@ def test_luhn_helper_of_this_test(number: str, expected: bool) -> None:
 
 
 def _read_reference(path: Path) -> pd.DataFrame:
-    df = pd.read_excel(path, dtype=object).rename(columns=REFERENCE_COLUMNS)
+    df = pd.read_excel(path, dtype=object, engine="calamine").rename(columns=REFERENCE_COLUMNS)
     # A FINESS cell the spreadsheet turned into a number is padded back to 9 digits.
     for column in ("finess_et", "finess_ej"):
         df[column] = df[column].map(lambda v: str(v).zfill(9))
