@@ -8,15 +8,14 @@ FINESS numbers are text (their leading zero kept), months are dates on the 1st s
 `text.neutralise_formula` (names and details come from input files). Also the two tables the
 CLI exports, as column specs and rows built from the library's own results.
 
-The workbook's parts are written as text (`write_table`; openpyxl's write-only mode, kept as
-`_write_table_openpyxl` for bench/xlsx_export.py, was 20 times slower): the sheet's rows go to
+The workbook's parts are written as text (`write_table`; openpyxl's write-only mode, kept in
+bench/xlsx_export.py as its baseline, was 20 times slower): the sheet's rows go to
 a temporary file, and the workbook reaches the handle only once every row is written: a table
 that turns out too long leaves nothing behind.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import math
 import numbers
@@ -350,95 +349,6 @@ def _formatter(index: int, kind: str):
                 return f"{start}{n}{count_end}{'%.16g' % value}</v></c>"  # noqa: UP031
             return other(value, n)
 
-    return cell
-
-
-def _write_table_openpyxl(
-    handle: BinaryIO,
-    columns: Sequence[Column],
-    rows: Iterable[Sequence[object]],
-    *,
-    title: str = "Tableau",
-) -> int:
-    """`write_table` as it was, through openpyxl's write-only mode (~250 µs a row): what
-    bench/xlsx_export.py compares the parts written above with."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(title)
-    ws.freeze_panes = "A2"  # written before the rows: set first
-    for index, column in enumerate(columns, start=1):
-        ws.column_dimensions[column_letters(index)].width = _width(column)
-    bold = Font(bold=True)
-    header = []
-    for column in columns:
-        cell = WriteOnlyCell(ws, value=neutralise_formula(column.header))
-        cell.font = bold
-        header.append(cell)
-    try:
-        ws.append(header)
-        written = _append_rows(ws, columns, rows)
-        ws.auto_filter.ref = f"A1:{column_letters(len(columns))}{written + 1}"
-        wb.save(handle)
-    except BaseException:
-        _discard(ws)
-        raise
-    return written
-
-
-def _append_rows(ws, columns: Sequence[Column], rows: Iterable[Sequence[object]]) -> int:
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-    # One styled cell per column (two for count-or-rate), its value changed on each row:
-    # openpyxl serialises a row as it is appended. A new styled cell per value took 1.3x as
-    # long (20,000 rows of 7 cells: 5.2 s against 4.1 s).
-    cells = [_cell(ws, column.kind) for column in columns]
-    counts = [_cell(ws, COUNT) if c.kind == COUNT_OR_RATE else None for c in columns]
-    texts = {i for i, c in enumerate(columns) if c.kind in (TEXT, FINESS)}
-    written = 0
-    for row in rows:
-        if written == MAX_DATA_ROWS:
-            raise TooManyRows(f"plus de {MAX_DATA_ROWS} lignes")
-        out: list[object] = []
-        for index, value in enumerate(row):
-            if value is None or (isinstance(value, float) and math.isnan(value)):
-                out.append(None)
-                continue
-            cell = cells[index]
-            if index in texts:
-                # control characters XML cannot hold (openpyxl would raise) are dropped
-                value = neutralise_formula(ILLEGAL_CHARACTERS_RE.sub("", str(value)))
-            elif counts[index] is not None and isinstance(value, int):
-                cell = counts[index]
-            elif isinstance(value, dt.datetime):
-                value = value.replace(tzinfo=None)
-            cell.value = value
-            out.append(cell)
-        ws.append(out)
-        written += 1
-    return written
-
-
-def _discard(ws) -> None:
-    """Close a sheet left unfinished and remove its temporary file (openpyxl removes it
-    only at exit, and warns of its unclosed stream)."""
-    with contextlib.suppress(Exception):
-        ws.close()
-    writer = getattr(ws, "_writer", None)  # openpyxl's, holding the temporary file
-    if writer is not None:
-        with contextlib.suppress(OSError, ValueError):
-            writer.cleanup()
-
-
-def _cell(ws, kind: str):
-    from openpyxl.cell import WriteOnlyCell
-
-    cell = WriteOnlyCell(ws)
-    number_format = _FORMATS[RATE if kind == COUNT_OR_RATE else kind][0]
-    if number_format is not None:
-        cell.number_format = number_format
     return cell
 
 
