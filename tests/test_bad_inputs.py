@@ -485,6 +485,13 @@ CASES = [
         id="finess-8-characters",
     ),
     case(
+        # below a title, the header's own problems are said on the header's line (3)
+        "titre-sans-periode.csv",
+        text("Usages DUI mars 2025\n\nfiness_et;indicateur;valeur\n" + f"{E1};ins_qualifiees;4\n"),
+        ["titre-sans-periode.csv, ligne 3 : colonne obligatoire absente : periode"],
+        id="title-then-header-missing-a-column",
+    ),
+    case(
         # a title line without separators, then a header of no known column: the title is
         # read as the header
         "titre.csv",

@@ -11,7 +11,6 @@ store exactly as it was; the other files of the command still load. A file whose
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -34,7 +33,6 @@ from dui_metrics.formats import MEBIBYTE, fr_size
 from dui_metrics.indicators import register_definitions
 from dui_metrics.ingest import record_tables, reference, usage
 from dui_metrics.ingest.columns import KIND_LABELS, REFERENCE, detect_layout
-from dui_metrics.ingest.header import at_header
 from dui_metrics.ingest.readers import (
     ARCHIVE_SUFFIXES,
     SUPPORTED_SUFFIXES,
@@ -247,19 +245,15 @@ def _read_and_detect(
         raise
     except Exception as exc:  # noqa: BLE001 - any reader failure refuses this file only
         raise _unexpected(name, exc) from exc
-    table_kind, names, problems = record_tables.detect_kind(name, raw.headers)
+    table_kind, names, problems = record_tables.detect_kind(name, raw.headers, raw.header_line)
     if table_kind:
         kind = records_store.import_kind(table_kind)
         if problems:
-            raise ExportError(at_header(problems, raw.header_line), kind=kind)
+            raise ExportError(problems, kind=kind)
         return raw, RecordLayout(kind, table_kind, names)
-    layout, problems = detect_layout(name, raw.headers, ref)
+    layout, problems = detect_layout(name, raw.headers, ref, raw.header_line)
     if problems:
-        raise ExportError(at_header(problems, raw.header_line), kind=layout.kind)
-    if raw.header_line != 1:
-        layout = dataclasses.replace(
-            layout, warnings=tuple(at_header(layout.warnings, raw.header_line))
-        )
+        raise ExportError(problems, kind=layout.kind)
     _drop_total_rows(raw, layout)
     _pad_lost_zeros(raw, layout)
     return raw, layout

@@ -287,12 +287,12 @@ AGGREGATES_ONLY = "ne garde que des comptages agrégés"
 
 
 def map_headers(
-    file: str, headers: list[str], name_of, kept: str = AGGREGATES_ONLY
+    file: str, headers: list[str], name_of, kept: str = AGGREGATES_ONLY, line: int = 1
 ) -> tuple[dict[str, int], list[int], list[Problem]]:
     """Each header's column by ``name_of(header)`` (None: not a known column): the known
     columns by position, the positions of the others (blank headers included), and the
-    header's problems on ``ligne 1``: an identifying column (what dui-metrics ``kept`` says
-    what it keeps instead), a column named twice."""
+    header's problems on its ``line`` (1, or the line below a title): an identifying column
+    (what dui-metrics ``kept`` says what it keeps instead), a column named twice."""
     problems: list[Problem] = []
     names: dict[str, int] = {}
     unknown: list[int] = []
@@ -306,7 +306,7 @@ def map_headers(
             problems.append(
                 Problem(
                     file,
-                    1,
+                    line,
                     header,
                     f"donnée identifiante ({personal}) refusée : dui-metrics {kept}, "
                     "sans nom, date de naissance, adresse, e-mail, téléphone ni NIR / "
@@ -319,7 +319,7 @@ def map_headers(
             problems.append(
                 Problem(
                     file,
-                    1,
+                    line,
                     header,
                     f"colonne en double : « {headers[names[name]]} » et « {header} » "
                     f"désignent toutes deux {name}",
@@ -330,11 +330,16 @@ def map_headers(
     return names, unknown, problems
 
 
-def detect_layout(file: str, headers: list[str], ref: Referentiel) -> tuple[Layout, list[Problem]]:
-    """Recognise the kind of a file from its header. Problems are errors on ``ligne 1``."""
+def detect_layout(
+    file: str, headers: list[str], ref: Referentiel, line: int = 1
+) -> tuple[Layout, list[Problem]]:
+    """Recognise the kind of a file from its header. Problems are errors on the header's ``line``."""
     indicator_lookup = ref.name_lookup()
     names, unknown, problems = map_headers(
-        file, headers, lambda h: canonical(h) or indicator_lookup.get(normalize_key(h))
+        file,
+        headers,
+        lambda h: canonical(h) or indicator_lookup.get(normalize_key(h)),
+        line=line,
     )
 
     has_long = "indicateur" in names or "valeur" in names
@@ -355,7 +360,7 @@ def detect_layout(file: str, headers: list[str], ref: Referentiel) -> tuple[Layo
         return Layout("", {}), problems + [
             Problem(
                 file,
-                1,
+                line,
                 None,
                 f"type de fichier non reconnu d'après ses colonnes ({read or 'aucune'}) ; "
                 f"attendu : {expected}",
@@ -370,12 +375,12 @@ def detect_layout(file: str, headers: list[str], ref: Referentiel) -> tuple[Layo
     required = {REFERENCE: REFERENCE_REQUIRED, LONG: LONG_COLUMNS, WIDE: ("finess_et", "periode")}
     for col in required[kind]:
         if col not in names:
-            problems.append(Problem(file, 1, None, f"colonne obligatoire absente : {col}"))
+            problems.append(Problem(file, line, None, f"colonne obligatoire absente : {col}"))
     if kind == WIDE and not any(code in names for code in ref.count_codes):
         problems.append(
             Problem(
                 file,
-                1,
+                line,
                 None,
                 "aucune colonne de comptage ; colonnes de comptage connues : "
                 + ", ".join(ref.count_codes),
@@ -389,14 +394,14 @@ def detect_layout(file: str, headers: list[str], ref: Referentiel) -> tuple[Layo
         if name in rate_codes:
             problems.append(
                 Problem(
-                    file, 1, header, f"{name} est un taux : les taux sont calculés, pas importés"
+                    file, line, header, f"{name} est un taux : les taux sont calculés, pas importés"
                 )
             )
         elif kind == LONG and name in ref.count_codes:
             problems.append(
                 Problem(
                     file,
-                    1,
+                    line,
                     header,
                     "colonne de comptage dans un fichier au format long (finess_et, periode, "
                     "indicateur, valeur) : choisissez l'un ou l'autre format",
@@ -404,17 +409,19 @@ def detect_layout(file: str, headers: list[str], ref: Referentiel) -> tuple[Layo
             )
         else:
             warnings.append(
-                Problem(file, 1, header, f"colonne ignorée dans un fichier de {KIND_LABELS[kind]}")
+                Problem(
+                    file, line, header, f"colonne ignorée dans un fichier de {KIND_LABELS[kind]}"
+                )
             )
     for pos in unknown:
         header = headers[pos]
         if not str(header).strip():
-            warnings.append(Problem(file, 1, f"n° {pos + 1}", "colonne sans en-tête ignorée"))
+            warnings.append(Problem(file, line, f"n° {pos + 1}", "colonne sans en-tête ignorée"))
         elif kind == WIDE:
             problems.append(
                 Problem(
                     file,
-                    1,
+                    line,
                     header,
                     "colonne inconnue ; colonnes de comptage connues : "
                     + ", ".join(ref.count_codes),
@@ -422,7 +429,7 @@ def detect_layout(file: str, headers: list[str], ref: Referentiel) -> tuple[Layo
             )
         else:
             warnings.append(
-                Problem(file, 1, header, f"colonne inconnue ignorée ({KIND_LABELS[kind]})")
+                Problem(file, line, header, f"colonne inconnue ignorée ({KIND_LABELS[kind]})")
             )
     columns = {name: pos for name, pos in names.items() if name not in extra}
     return Layout(kind, columns, tuple(warnings)), problems

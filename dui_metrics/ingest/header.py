@@ -50,12 +50,3 @@ def title_warning(file: str, header_line: int) -> Problem:
     """« lignes 1–2 ignorées (titre au-dessus de l'en-tête) », header on ``header_line``."""
     lines = "ligne 1 ignorée" if header_line == 2 else f"lignes 1–{header_line - 1} ignorées"
     return Problem(file, None, None, f"{lines} (titre au-dessus de l'en-tête)")
-
-
-def at_header(problems: Iterable[Problem], header_line: int) -> list[Problem]:
-    """Problems of a header (said on ``ligne 1`` by the column checks) moved to its line."""
-    if header_line == 1:
-        return list(problems)
-    return [
-        Problem(p.file, header_line, p.column, p.message) if p.line == 1 else p for p in problems
-    ]

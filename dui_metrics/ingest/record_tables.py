@@ -33,7 +33,6 @@ from dui_metrics.finess import is_valid_finess, normalize_finess
 from dui_metrics.ingest import readers
 from dui_metrics.ingest.columns import canonical as usage_canonical
 from dui_metrics.ingest.columns import map_headers
-from dui_metrics.ingest.header import at_header
 from dui_metrics.text import normalize_key
 
 DOSSIERS, PP, EVENTS, DMP, MSS = (
@@ -110,14 +109,17 @@ def column_of(header: str) -> str | None:
     return found
 
 
-def detect_kind(file: str, headers: list[str]) -> tuple[str, dict[str, int], list[Problem]]:
+def detect_kind(
+    file: str, headers: list[str], line: int = 1
+) -> tuple[str, dict[str, int], list[Problem]]:
     """The kind of a record table from its header, its columns by position, and the header's
-    problems (``ligne 1``). An empty kind: not a record table (no problem said then)."""
+    problems (on its ``line``). An empty kind: not a record table (no problem said then)."""
     names, positions, problems = map_headers(
         file,
         headers,
         column_of,
         "ne garde des dossiers que leur identifiant local et des dates",
+        line,
     )
     unknown = [headers[p] for p in positions if str(headers[p]).strip()]
     kinds = {_MARKERS[n] for n in names if n in _MARKERS}
@@ -126,7 +128,7 @@ def detect_kind(file: str, headers: list[str]) -> tuple[str, dict[str, int], lis
             problems.append(
                 Problem(
                     file,
-                    1,
+                    line,
                     None,
                     "colonnes de plusieurs tables de dossiers ("
                     + ", ".join(sorted(kinds))
@@ -138,12 +140,12 @@ def detect_kind(file: str, headers: list[str]) -> tuple[str, dict[str, int], lis
     required, optional = KINDS[kind]
     for column in required:
         if column not in names:
-            problems.append(Problem(file, 1, None, f"colonne obligatoire absente : {column}"))
+            problems.append(Problem(file, line, None, f"colonne obligatoire absente : {column}"))
     for header in unknown:
         problems.append(
             Problem(
                 file,
-                1,
+                line,
                 header,
                 f"colonne inconnue pour une table « {kind} » ; colonnes attendues : "
                 + ", ".join(required + optional),
@@ -152,7 +154,7 @@ def detect_kind(file: str, headers: list[str]) -> tuple[str, dict[str, int], lis
     for name in names:
         if name not in required + optional:
             problems.append(
-                Problem(file, 1, headers[names[name]], f"colonne inattendue dans « {kind} »")
+                Problem(file, line, headers[names[name]], f"colonne inattendue dans « {kind} »")
             )
     return kind, names, problems
 
@@ -164,19 +166,19 @@ def read_record_table(
     `ExportError` with every problem (line, column, what was expected) when anything is
     wrong, or when the columns are those of no record table."""
     raw = readers.read(path, file, caps=caps)
-    kind, names, problems = detect_kind(file, raw.headers)
+    kind, names, problems = detect_kind(file, raw.headers, raw.header_line)
     if not kind and not problems:
         problems = [
             Problem(
                 file,
-                1,
+                raw.header_line,
                 None,
                 "table de dossiers non reconnue d'après ses colonnes ; attendu l'une de : "
                 + " ; ".join(f"{k} ({', '.join(KINDS[k][0])})" for k in KINDS),
             )
         ]
     if problems:
-        raise ExportError(at_header(problems, raw.header_line), kind=kind)
+        raise ExportError(problems, kind=kind)
     return kind, check(raw, kind, names)
 
 
