@@ -190,7 +190,7 @@ def peek_headers(
             head = head[len(_BOM) :]
         text = head.decode("utf-8", errors="ignore")
         found = _csv_header(text)
-        return found[2] if found else None
+        return found[1] if found else None
     if suffix in WORKBOOK_SUFFIXES:
         return workbooks.peek_workbook_headers(path, caps or Caps.from_env(), max_unpacked)
     if suffix in PARQUET_SUFFIXES:
@@ -371,10 +371,10 @@ def read_csv(path: Path, file: str, caps: Caps | None = None) -> RawTable:
     return raw
 
 
-def _csv_header(head: str) -> tuple[int, str, list[str]] | None:
+def _csv_header(head: str) -> tuple[int, list[str]] | None:
     """(lines above the header when a title is there (`header.header_index`), else 0; its
-    separator; its cells) from the first lines of a CSV text. None without a non-blank line."""
-    found: list[tuple[int, str, list[str]]] = []
+    cells) from the first lines of a CSV text. None without a non-blank line."""
+    found: list[tuple[int, list[str]]] = []
     for number, line in enumerate(head.split("\n")):
         line = line.removesuffix("\r")
         if not line.strip():
@@ -386,14 +386,14 @@ def _csv_header(head: str) -> tuple[int, str, list[str]] | None:
             cells = [line.strip()]
         while cells and not cells[-1]:
             cells.pop()
-        found.append((number, sep, cells))
+        found.append((number, cells))
         if len(found) == MAX_TITLE_ROWS:
             break
     if not found:
         return None
-    at = header_index([[c or None for c in cells] for _, _, cells in found])
-    number, sep, cells = found[at]
-    return (number if at else 0), sep, cells
+    at = header_index([[c or None for c in cells] for _, cells in found])
+    number, cells = found[at]
+    return (number if at else 0), cells
 
 
 def _read_csv_text(text: str, file: str, encoding: str, caps: Caps | None) -> RawTable:
