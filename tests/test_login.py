@@ -16,17 +16,12 @@ from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.util import patch_config_options
 
 from dui_metrics import access, login
+from tests.test_app import REFERENCE  # OG A (690000005): E1, E2; OG B (330000001): E3
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
 PAGES = sorted(f"pages/{p.name}" for p in (ROOT / "pages").glob("*.py"))
 
-# OG A (690000005) holds E1 and E2; OG B (330000001) holds E3.
-REFERENCE = """finess_et;finess_ej;raison_sociale;og_nom;commande;editeur;date_deploiement
-690000013;690000005;EHPAD Un;OG A;BC-A;EdA;01/01/2025
-690000021;690000005;IME Deux;OG A;BC-A;EdA;01/01/2025
-330000019;330000001;SSIAD Trois;OG B;BC-B;EdB;01/01/2025
-"""
 USAGE = (
     "finess_et;periode;personnes_accompagnees;dossiers_actifs;dossiers_actifs_avec_pp;"
     "dossiers_actifs_avec_evenement;ins_qualifiees;dmp_documents_envoyes;mss_messages_envoyes\n"
