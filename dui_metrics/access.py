@@ -18,12 +18,19 @@ No Streamlit here: the app's login (``login.py``) and the CLI both use this modu
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import inspect
 import os
 import re
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
+
+import pyarrow as pa
 
 from dui_metrics import finess as finess_mod
 from dui_metrics.errors import UsageError
@@ -334,6 +341,14 @@ class Perimeter:
         if not self.allows(finess_et):
             raise OutsidePerimeter(f"l'ESMS {finess_et} est hors de votre périmètre ({self.label})")
 
+    @cached_property
+    def key(self) -> str:
+        """A short text that differs between perimeters: part of the app's cache keys."""
+        if self.finess is None:
+            return "*"
+        digest = hashlib.sha256("\n".join(sorted(self.finess)).encode()).hexdigest()[:16]
+        return f"{len(self.finess)}:{digest}"
+
 
 EVERYTHING = Perimeter("admin", None, "tous les établissements")
 
@@ -405,3 +420,149 @@ def for_user(store: Store, access_path: str | Path, email: str) -> Perimeter:
             f"{email} n'a pas d'accès dans {access_path} ; contact : {access.contact}"
         )
     return perimeter_of(store, rule)
+
+
+# --- the perimeter in the library -----------------------------------------------------------
+# The tables holding ESMS data, each with its finess_et column; `scoped` shadows them.
+SCOPED_TABLES = (
+    "establishments",
+    "usage",
+    "usage_shadowed",
+    "record_holders",
+    "records_sejours",
+    "records_ins",
+    "records_pp",
+    "records_evenements",
+    "records_dmp",
+    "records_mss",
+)
+
+
+@contextmanager
+def scoped(store: Store, perimeter: Perimeter | None) -> Iterator[Store]:
+    """``store`` seen through ``perimeter``: a Store on a new cursor where every table holding
+    ESMS data (`SCOPED_TABLES`), the import log and the record extracts are temporary views
+    holding only the perimeter's ESMS. Any SQL run on it, in any module, sees nothing else:
+    rankings, medians and quartiles are computed on the perimeter only. The store's calendar
+    (`Store.months`, `Store.latest_month`) stays the whole store's, so the VA window does not
+    depend on who looks. Without a perimeter (None, or everything), ``store`` itself.
+
+    DuckDB keeps temporary objects per connection: other cursors of the store are untouched."""
+    if perimeter is None or perimeter.finess is None:
+        yield store
+        return
+    cursor = scoped_cursor(store, perimeter)
+    try:
+        yield cursor
+    finally:
+        cursor.close()
+
+
+def scoped_cursor(store: Store, perimeter: Perimeter) -> Store:
+    """A new cursor of ``store`` seen through ``perimeter`` (see `scoped`), for a caller that
+    keeps it open (the app: one per session); the caller closes it."""
+    cursor = store.cursor()
+    if perimeter.finess is None:
+        return cursor
+    try:
+        _create_views(cursor, perimeter.finess)
+    except BaseException:
+        cursor.close()
+        raise
+    return cursor
+
+
+def _create_views(cursor: Store, finess: frozenset[str]) -> None:
+    database = str(cursor.scalar("select current_database()")).replace('"', '""')
+    present = {
+        r[0]
+        for r in cursor.execute(
+            "select table_name from duckdb_tables() "
+            "where database_name = current_database() and schema_name = 'main'"
+        ).fetchall()
+    }
+
+    def stored(table: str) -> str:
+        return f'"{database}".main.{table}'
+
+    cursor.execute("create temp table _perimeter (finess_et varchar primary key)")
+    cursor.execute("insert into _perimeter select unnest($f::varchar[])", {"f": sorted(finess)})
+    for table in SCOPED_TABLES:
+        if table in present:
+            cursor.execute(
+                f"create temp view {table} as select * from {stored(table)} "
+                "where finess_et in (select finess_et from _perimeter)"
+            )
+    holders = [
+        t for t in ("usage", "usage_shadowed", "establishments", "record_holders") if t in present
+    ]
+    imported = " union ".join(f"select import_id from {t}" for t in holders)
+    cursor.execute(
+        f"create temp view imports as select * from {stored('imports')} "
+        f"where import_id in ({imported})"
+    )
+    if "record_imports" in present:
+        cursor.execute(
+            f"create temp view record_imports as select * from {stored('record_imports')} "
+            "where import_id in (select import_id from record_holders)"
+        )
+    cursor._calendar = stored("usage")
+
+
+def _closing_reader(reader: pa.RecordBatchReader, scope: ExitStack) -> pa.RecordBatchReader:
+    """``reader``, closing its scoped cursor once read to the end (or dropped)."""
+
+    def batches():
+        with scope:
+            yield from reader
+
+    return pa.RecordBatchReader.from_batches(reader.schema, batches())
+
+
+def takes_perimeter(func: Callable) -> Callable:
+    """Makes the library function ``func(store, …)`` take ``perimeter=`` (None: every ESMS)
+    and run on the store `scoped` to it, so that whatever its SQL, it returns nothing of an ESMS
+    outside the perimeter. A function that already has a ``perimeter`` parameter (to filter on
+    a bound FINESS list, faster) receives it too. Generators keep the scope open while they
+    yield, and an Arrow stream (`pyarrow.RecordBatchReader`) until it is read. tests/test_perimeter.py checks that every public function returning ESMS data
+    has it."""
+    signature = inspect.signature(func)
+    handles = "perimeter" in signature.parameters
+
+    def call(store: Store, args, kwargs, perimeter):
+        if handles:
+            kwargs["perimeter"] = perimeter
+        return func(store, *args, **kwargs)
+
+    if inspect.isgeneratorfunction(func):
+
+        @functools.wraps(func)
+        def wrapper(store: Store, *args, perimeter: Perimeter | None = None, **kwargs):
+            with scoped(store, perimeter) as seen:
+                yield from call(seen, args, kwargs, perimeter)
+
+    else:
+
+        @functools.wraps(func)
+        def wrapper(store: Store, *args, perimeter: Perimeter | None = None, **kwargs):
+            with ExitStack() as stack:
+                result = call(
+                    stack.enter_context(scoped(store, perimeter)), args, kwargs, perimeter
+                )
+                if isinstance(result, pa.RecordBatchReader):  # read after the return
+                    return _closing_reader(result, stack.pop_all())
+                return result
+
+    if not handles:
+        parameters = list(signature.parameters.values())
+        extra = inspect.Parameter(
+            "perimeter", inspect.Parameter.KEYWORD_ONLY, default=None, annotation="Perimeter | None"
+        )
+        at = next(
+            (i for i, p in enumerate(parameters) if p.kind is inspect.Parameter.VAR_KEYWORD),
+            len(parameters),
+        )
+        parameters.insert(at, extra)
+        wrapper.__signature__ = signature.replace(parameters=parameters)
+    wrapper.takes_perimeter = True
+    return wrapper

@@ -32,6 +32,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dui_metrics import finess, formats, va
+from dui_metrics.access import takes_perimeter
 from dui_metrics.indicators import add_months, esms_dimensions, period_rates
 from dui_metrics.referentiel import Referentiel
 from dui_metrics.store import Store
@@ -111,6 +112,7 @@ def _departement_order(code: str) -> str:
     return code.replace("2A", "20.1").replace("2B", "20.2")
 
 
+@takes_perimeter
 def esms_frame(store: Store) -> pd.DataFrame:
     """Every ESMS known to the store with its dimensions and their French labels.
 
@@ -166,6 +168,7 @@ def _labels(codes: pd.Series, label) -> pd.Series:
     return codes.map(dict(zip(distinct, map(label, distinct), strict=True))).astype(object)
 
 
+@takes_perimeter
 def filter_options(store: Store, ref: Referentiel) -> dict[str, dict[str, str]]:
     """For each filter of `FILTERS`, the values present in the store → French label, in
     display order: régions and OGs by name, départements by code (``"69 – Rhône"``),
@@ -213,6 +216,7 @@ def select(frame: pd.DataFrame, **filters: Sequence[str] | None) -> pd.DataFrame
 
 
 # --- per-ESMS rates and aggregates --------------------------------------------------------
+@takes_perimeter
 def esms_rates(
     store: Store,
     ref: Referentiel,
@@ -228,6 +232,7 @@ def esms_rates(
     return add_verdicts(frame, verdicts(va.readiness_table(store, ref, au=au)))
 
 
+@takes_perimeter
 def rate_frame(
     store: Store,
     ref: Referentiel,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from dui_metrics import records_store
-from dui_metrics.access import Perimeter
+from dui_metrics.access import Perimeter, takes_perimeter
 from dui_metrics.formats import month_range
 from dui_metrics.referentiel import Referentiel
 from dui_metrics.store import Store
@@ -58,6 +58,7 @@ FROM_EXPORTS = "exports précalculés"
 MIXED = "mixte"
 
 
+@takes_perimeter
 def has_records(store: Store, finess_et: str) -> bool:
     """Whether the store holds séjours of this ESMS: the cheap check before any drill-down
     (the scan stops at the first séjour found)."""
@@ -65,6 +66,7 @@ def has_records(store: Store, finess_et: str) -> bool:
     return found is not None
 
 
+@takes_perimeter
 def known_esms(store: Store, finess_et: str) -> bool:
     """Whether the store knows this ESMS: in the établissements reference or in usage."""
     found = store.one(
@@ -75,12 +77,14 @@ def known_esms(store: Store, finess_et: str) -> bool:
     return found is not None
 
 
+@takes_perimeter
 def missing_dossiers(
     store: Store,
     ref: Referentiel,
     finess_et: str,
     periode: dt.date,
     manque: str,
+    *,
     perimeter: Perimeter | None = None,
 ) -> pd.DataFrame:
     """The active dossiers of ``finess_et`` in the month of ``periode`` that lack ``manque``:
@@ -117,7 +121,10 @@ def missing_dossiers(
     return frame[list(MISSING_COLUMNS)]
 
 
-def month_sources(store: Store, finess_et: str, perimeter: Perimeter | None = None) -> pd.DataFrame:
+@takes_perimeter
+def month_sources(
+    store: Store, finess_et: str, *, perimeter: Perimeter | None = None
+) -> pd.DataFrame:
     """Each month of ``finess_et``'s usage with its source: `FROM_RECORDS` when its rows come
     from imports of records (kind ``dossiers:<table>`` or ``tddui``), `FROM_EXPORTS` when from
     precomputed exports, `MIXED` when both. Columns: periode (date), source; sorted.
@@ -191,8 +198,9 @@ class RecordStatus:
         return self.has_records and not found.empty and found.iloc[0] != FROM_EXPORTS
 
 
+@takes_perimeter
 def record_status(
-    store: Store, ref: Referentiel, finess_et: str, perimeter: Perimeter | None = None
+    store: Store, ref: Referentiel, finess_et: str, *, perimeter: Perimeter | None = None
 ) -> RecordStatus:
     """`has_records`, then (only when it has) `month_sources` and `sources_text` of
     ``finess_et``: an ESMS without records costs one look-up in ``records_sejours``. ``ref`` unused: the

@@ -24,7 +24,7 @@ from pathlib import Path, PurePath
 import pandas as pd
 
 from dui_metrics import formats, indicators, va
-from dui_metrics.access import OutsidePerimeter, Perimeter
+from dui_metrics.access import OutsidePerimeter, Perimeter, takes_perimeter
 from dui_metrics.errors import UsageError
 from dui_metrics.referentiel import Referentiel
 from dui_metrics.store import (
@@ -281,6 +281,7 @@ def _check_perimeter(
     return [r[0] for r in rows]
 
 
+@takes_perimeter
 def build_pack(
     store: Store,
     ref: Referentiel,
@@ -290,6 +291,7 @@ def build_pack(
     au: dt.date | None = None,
     window_months: int | None = None,
     now: dt.datetime | None = None,
+    *,
     perimeter: Perimeter | None = None,
 ) -> Pack:
     """The pack of the OG ``og`` (FINESS EJ), of its order ``commande`` (default: all its

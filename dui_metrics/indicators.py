@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import pandas as pd
 import pyarrow as pa
 
-from dui_metrics.access import Perimeter, restrict
+from dui_metrics.access import Perimeter, restrict, takes_perimeter
 from dui_metrics.referentiel import Referentiel
 from dui_metrics.store import Store, sql
 
@@ -60,12 +60,14 @@ def _query_params(
     return {"du": du, "au": au, "finess": restrict(finess, perimeter)}
 
 
+@takes_perimeter
 def monthly(
     store: Store,
     ref: Referentiel,
     du: dt.date | None = None,
     au: dt.date | None = None,
     finess: Sequence[str] | None = None,
+    *,
     perimeter: Perimeter | None = None,
 ) -> list[tuple]:
     """Rows (finess_et, periode, indicateur, valeur, numerateur, denominateur, est_taux).
@@ -80,12 +82,14 @@ def monthly(
     return store.execute(query, params).fetchall()
 
 
+@takes_perimeter
 def monthly_arrow(
     store: Store,
     ref: Referentiel,
     du: dt.date | None = None,
     au: dt.date | None = None,
     finess: Sequence[str] | None = None,
+    *,
     perimeter: Perimeter | None = None,
 ):
     """The rows of `monthly`, unordered, as a pyarrow table built by DuckDB without Python
@@ -95,6 +99,7 @@ def monthly_arrow(
     return store.arrow("monthly_indicators", params)
 
 
+@takes_perimeter
 def monthly_frame(store: Store, ref: Referentiel, **filters) -> pd.DataFrame:
     """`monthly` as a DataFrame."""
     columns = [
@@ -109,6 +114,7 @@ def monthly_frame(store: Store, ref: Referentiel, **filters) -> pd.DataFrame:
     return pd.DataFrame(monthly(store, ref, **filters), columns=columns)
 
 
+@takes_perimeter
 def period_values(
     store: Store,
     ref: Referentiel,
@@ -136,6 +142,7 @@ def period_values(
     return result.sort_values(["finess_et", "indicateur"], ignore_index=True)
 
 
+@takes_perimeter
 def period_rates(
     store: Store,
     ref: Referentiel,
@@ -150,8 +157,9 @@ def period_rates(
     return store.query("period_rates", params).df()
 
 
+@takes_perimeter
 def esms_dimensions(
-    store: Store, ref: Referentiel | None = None, perimeter: Perimeter | None = None
+    store: Store, ref: Referentiel | None = None, *, perimeter: Perimeter | None = None
 ) -> pd.DataFrame:
     """Every ESMS known to the store with its reference dimensions (NULL if unknown); only
     those of ``perimeter`` when given."""
@@ -165,6 +173,7 @@ def esms_dimensions(
     return store.execute(query, {"finess": finess}).df()
 
 
+@takes_perimeter
 def rollup(
     store: Store, ref: Referentiel, dimension: str, du: dt.date, au: dt.date
 ) -> pd.DataFrame:
@@ -184,6 +193,7 @@ def rollup(
     return store.query("rollup", {"dimension": dimension}).df()
 
 
+@takes_perimeter
 def trends(store: Store, ref: Referentiel, finess: Sequence[str] | None = None) -> pd.DataFrame:
     """Monthly series with month-over-month change, 3-month moving average, first non-zero month.
 
@@ -207,6 +217,7 @@ ROLLUP_COLUMNS = [
 ]
 
 
+@takes_perimeter
 def monthly_rollup(
     store: Store, ref: Referentiel, finess: Sequence[str] | None, du=None, au=None
 ) -> pd.DataFrame:
@@ -224,6 +235,7 @@ def monthly_rollup(
     return store.query("monthly_rollup", params).df()
 
 
+@takes_perimeter
 def scope_rollup(
     store: Store,
     ref: Referentiel,
@@ -241,6 +253,7 @@ def scope_rollup(
     return monthly_rollup(store, ref, finess, du=du, au=au)
 
 
+@takes_perimeter
 def freshness(
     store: Store, ref: Referentiel | None = None, finess: Sequence[str] | None = None
 ) -> pd.DataFrame:
@@ -254,6 +267,7 @@ def freshness(
 PEER_COLUMNS = ["indicateur", "valeur", "groupe", "nb_pairs", "percentile"]
 
 
+@takes_perimeter
 def peer_percentiles(
     store: Store, ref: Referentiel, finess: str, du: dt.date, au: dt.date
 ) -> pd.DataFrame:
@@ -346,6 +360,7 @@ TYPED_SCHEMA = pa.schema(
 )
 
 
+@takes_perimeter
 def monthly_export_batches(
     store: Store,
     ref: Referentiel,

@@ -204,7 +204,7 @@ def _perimeter_of(identity: Mapping[str, object]) -> access.Perimeter:
     key = (_identity_key(identity), repr(rule), ui.store_version())
     held = st.session_state.get(_PERIMETER_KEY)
     if held is None or held[0] != key:
-        held = (key, access.perimeter_of(ui.store(), rule))
+        held = (key, access.perimeter_of(ui.base_store(), rule))
         st.session_state[_PERIMETER_KEY] = held
     return held[1]
 

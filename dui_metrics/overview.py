@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pandas as pd
 
+from dui_metrics.access import takes_perimeter
 from dui_metrics.referentiel import Referentiel
 from dui_metrics.store import Store
 
 
+@takes_perimeter
 def store_overview(store: Store, ref: Referentiel | None = None) -> dict:
     """Counts of ESMS, OGs, months and imports, first and last month, last import time."""
     esms, ogs = store.one(
@@ -31,6 +33,7 @@ def store_overview(store: Store, ref: Referentiel | None = None) -> dict:
     }
 
 
+@takes_perimeter
 def editors(store: Store, ref: Referentiel | None = None) -> pd.DataFrame:
     """Per editor: client ESMS, latest month with data, last import of their data."""
     return store.query("overview_editors").df()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from dui_metrics import finess, referentiel
+from dui_metrics.access import takes_perimeter
 from dui_metrics.formats import month_numeric
 from dui_metrics.referentiel import Referentiel
 from dui_metrics.store import Store
@@ -16,6 +17,7 @@ from dui_metrics.store import Store
 COLUMNS = ["finess_et", "controle", "detail"]
 
 
+@takes_perimeter
 def flags(store: Store, ref: Referentiel | None = None) -> pd.DataFrame:
     """One row per flag: finess_et, controle (short code), detail (French sentence)."""
     ref = ref or referentiel.default()

@@ -255,6 +255,11 @@ MIGRATIONS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {1: _migrat
 class Store:
     """Local analytical store; the only holder of a DuckDB connection."""
 
+    # The table `months` and `latest_month` read: the whole store's calendar, also on a cursor
+    # scoped to a perimeter (`access.scoped`), so that the VA window and the default periods
+    # are the same for every viewer.
+    _calendar = "usage"
+
     def __init__(
         self,
         path: str | Path = ":memory:",
@@ -300,6 +305,7 @@ class Store:
     def _from_connection(cls, parent: Store, con: duckdb.DuckDBPyConnection) -> Store:
         child = cls.__new__(cls)
         child.path, child.read_only, child.con = parent.path, parent.read_only, con
+        child._calendar = parent._calendar
         return child
 
     def cursor(self) -> Store:
@@ -512,9 +518,12 @@ class Store:
     def months(self) -> list:
         """Months with usage data, oldest first."""
         return [
-            r[0] for r in self.execute("select distinct periode from usage order by 1").fetchall()
+            r[0]
+            for r in self.execute(
+                f"select distinct periode from {self._calendar} order by 1"
+            ).fetchall()
         ]
 
     def latest_month(self):
         """Latest ``periode`` with usage data, or None for an empty store."""
-        return self.scalar("select max(periode) from usage")
+        return self.scalar(f"select max(periode) from {self._calendar}")

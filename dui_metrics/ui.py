@@ -18,8 +18,8 @@ import pandas as pd
 import streamlit as st
 from pandas.api.types import is_object_dtype, is_string_dtype
 
+from dui_metrics import access, va
 from dui_metrics import referentiel as referentiel_mod
-from dui_metrics import va
 from dui_metrics.indicators import esms_dimensions
 from dui_metrics.store import (
     DEFAULT_PATH,
@@ -130,9 +130,9 @@ def current_snapshot() -> Store:
         st.stop()
 
 
-def store() -> Store:
-    """This session's cursor on the current snapshot of the store (one cursor per session:
-    DuckDB connections are not thread-safe and Streamlit serves sessions on threads)."""
+def base_store() -> Store:
+    """This session's cursor on the current snapshot of the store, every ESMS in view: only
+    for computing the session's perimeter (`login`). Pages read through `store`."""
     snap = current_snapshot()
     key = "_dui_metrics_cursor"
     current = st.session_state.get(key)
@@ -141,6 +141,30 @@ def store() -> Store:
             current[1].close()
         st.session_state[key] = (snap, snap.cursor())
     return st.session_state[key][1]
+
+
+def perimeter() -> access.Perimeter:
+    """The session's perimeter (`login.current_perimeter`: everything in local mode)."""
+    from dui_metrics import login  # login imports this module
+
+    return login.current_perimeter()
+
+
+def store() -> Store:
+    """This session's cursor on the current snapshot of the store, seen through the session's
+    perimeter (`access.scoped`: the tables hold only its ESMS), one per session: DuckDB
+    connections are not thread-safe and Streamlit serves sessions on threads."""
+    seen = perimeter()
+    if seen.finess is None:
+        return base_store()
+    snap = current_snapshot()
+    key = "_dui_metrics_scoped_cursor"
+    current = st.session_state.get(key)
+    if current is None or current[0] is not snap or current[1] != seen.key:
+        if current is not None:
+            current[2].close()
+        st.session_state[key] = (snap, seen.key, access.scoped_cursor(snap, seen))
+    return st.session_state[key][2]
 
 
 def referentiel() -> referentiel_mod.Referentiel:
@@ -271,13 +295,17 @@ def readiness(**question) -> tuple[va.Check, ...]:
     readiness holds 320,000 checks; unpickling a copy at every run, as ``st.cache_data``
     does, would cost seconds. Built from `readiness_table`: pages that only need frames,
     counts or verdicts read that table and never build these Python objects."""
-    return _shared_checks(str(store_path()), store_version(), **_question(**question))
+    return _shared_checks(
+        str(store_path()), store_version(), perimeter().key, **_question(**question)
+    )
 
 
 def readiness_table(**question):
     """`va.readiness_table` for ``question`` (see `readiness`), computed once per store
     version and shared by every session (an immutable Arrow table: no copy)."""
-    return _shared_readiness(str(store_path()), store_version(), **_question(**question))
+    return _shared_readiness(
+        str(store_path()), store_version(), perimeter().key, **_question(**question)
+    )
 
 
 def _question(
@@ -299,14 +327,16 @@ def _question(
     }
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
-def _shared_readiness(path: str, version: tuple, **question):
+# Shared by the sessions of one perimeter (``seen``, `access.Perimeter.key`): `store` is the
+# calling session's, seen through that perimeter.
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _shared_readiness(path: str, version: tuple, seen: str, **question):
     return va.readiness_table(store(), referentiel(), **question)
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
-def _shared_checks(path: str, version: tuple, **question) -> tuple[va.Check, ...]:
-    return tuple(va.checks_of(_shared_readiness(path, version, **question)))
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _shared_checks(path: str, version: tuple, seen: str, **question) -> tuple[va.Check, ...]:
+    return tuple(va.checks_of(_shared_readiness(path, version, seen, **question)))
 
 
 def _from_readiness(build):
@@ -404,7 +434,7 @@ def cached(func):
     name = f"{func.__module__}.{func.__qualname__}"
 
     def wrapper(*args, **kwargs):
-        return _cached_call(name, str(store_path()), store_version(), args, kwargs)
+        return _cached_call(name, str(store_path()), store_version(), perimeter().key, args, kwargs)
 
     _FUNCTIONS[name] = func
     return wrapper
@@ -413,8 +443,9 @@ def cached(func):
 _FUNCTIONS: dict[str, object] = {}
 
 
+# ``seen``: the session's perimeter key (`access.Perimeter.key`); `store` applies it.
 @st.cache_data(show_spinner=False, max_entries=512)
-def _cached_call(name: str, path: str, version: tuple, args: tuple, kwargs: dict):
+def _cached_call(name: str, path: str, version: tuple, seen: str, args: tuple, kwargs: dict):
     return _FUNCTIONS[name](store(), referentiel(), *args, **kwargs)
 
 
@@ -583,7 +614,7 @@ def evidence_downloads(
 
     # The data callables run outside the script's thread and context: they get what they
     # need now, and read through a cursor of their own.
-    snap, ref = current_snapshot(), referentiel()
+    snap, ref, seen = current_snapshot(), referentiel(), perimeter()
     if window_months == ref.va_window_months:
         window_months = None  # the référentiel's window: the pack says so
 
@@ -592,7 +623,7 @@ def evidence_downloads(
             cursor = snap.cursor()
             try:
                 pack = evidence.build_pack(
-                    cursor, ref, og, commande, au=au, window_months=window_months
+                    cursor, ref, og, commande, au=au, window_months=window_months, perimeter=seen
                 )
             finally:
                 cursor.close()

@@ -23,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from dui_metrics import quality
+from dui_metrics.access import takes_perimeter
 from dui_metrics.errors import Problem
 from dui_metrics.formats import fr_int
 from dui_metrics.ingest import (
@@ -324,6 +325,7 @@ HISTORY_COLUMNS = {
 }
 
 
+@takes_perimeter
 def history(store: Store, ref: Referentiel | None = None) -> pd.DataFrame:
     """The import log in French, newest first, with the full SHA-256 (``ref`` is unused:
     the signature ``ui.cached`` expects)."""
@@ -350,6 +352,7 @@ FLAG_LABELS = {
 }
 
 
+@takes_perimeter
 def quality_flags(store: Store, ref: Referentiel | None = None) -> pd.DataFrame:
     """The data-quality flags in French: Contrôle, FINESS ET, Établissement, Détail (``ref``
     is unused: the signature ``ui.cached`` expects)."""

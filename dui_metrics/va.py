@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dui_metrics import formats
-from dui_metrics.access import Perimeter, restrict
+from dui_metrics.access import Perimeter, restrict, takes_perimeter
 from dui_metrics.indicators import add_months
 from dui_metrics.referentiel import Referentiel
 from dui_metrics.store import Store, sql
@@ -81,6 +81,7 @@ def va_window(
     return Window(add_months(end, -(length - 1)), end)
 
 
+@takes_perimeter
 def readiness(
     store: Store,
     ref: Referentiel,
@@ -89,6 +90,7 @@ def readiness(
     commande: str | None = None,
     editeur: str | None = None,
     window_months: int | None = None,
+    *,
     perimeter: Perimeter | None = None,
 ) -> list[Check]:
     """Checks per ESMS in criterion order, then the ``va`` verdict, sorted by finess_et.
@@ -99,10 +101,11 @@ def readiness(
     (``sql/va_checks.sql``): no Python work per ESMS.
     """
     return checks_of(
-        readiness_table(store, ref, au, og, commande, editeur, window_months, perimeter)
+        readiness_table(store, ref, au, og, commande, editeur, window_months, perimeter=perimeter)
     )
 
 
+@takes_perimeter
 def readiness_table(
     store: Store,
     ref: Referentiel,
@@ -111,6 +114,7 @@ def readiness_table(
     commande: str | None = None,
     editeur: str | None = None,
     window_months: int | None = None,
+    *,
     perimeter: Perimeter | None = None,
 ) -> pa.Table:
     """The checks of `readiness` (same arguments, same order) as the Arrow table DuckDB

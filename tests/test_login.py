@@ -89,8 +89,16 @@ def app(secrets: dict | None = None, user: dict | None = None) -> AppTest:
 
 
 def everything_shown(at: AppTest) -> str:
-    """Every element of the page (main area and sidebar) as its protobuf text."""
-    return "\n".join(str(node.proto) for node in at._tree if getattr(node, "proto", None))
+    """Every element of the page (main area and sidebar, inside every container, tab and
+    expander) as its protobuf text: tables' Arrow data, charts' JSON, lists' options."""
+
+    def walk(node) -> list[str]:
+        texts = [str(node.proto)] if getattr(node, "proto", None) is not None else []
+        for child in getattr(node, "children", {}).values():
+            texts += walk(child)
+        return texts
+
+    return "\n".join(walk(at._tree))
 
 
 def element_types(at: AppTest) -> set[str]:
@@ -211,12 +219,25 @@ def test_og_user_sees_its_perimeter_in_the_sidebar(tiny_store: Path, acces_file:
     assert perimeter.finess == frozenset({"690000013", "690000021"})
     assert [b.label for b in at.sidebar.button] == ["Se déconnecter"]
     assert not at.sidebar.caption  # not « mode local »
-    # The home page runs (its counts are not filtered by the perimeter yet).
-    assert {m.label: m.value for m in at.metric}["Établissements (ESMS)"] == "3"
+    # The home page counts its perimeter only: E1 and E2 (the store holds 3 ESMS).
+    assert {m.label: m.value for m in at.metric}["Établissements (ESMS)"] == "2"
     for page in PAGES:
         at.switch_page(page).run()
         assert not at.exception, page
         assert at.sidebar.text[0].value == who.value, page
+        shown = everything_shown(at)
+        # Nothing of E3 nor of its OG B, on any page (tables, charts, lists, downloads' data).
+        for secret in ("SSIAD Trois", "330000019", "330000001"):
+            assert secret not in shown, (page, secret)
+        if page == "pages/etablissement.py":
+            assert "690000013" in shown, page  # the check above reads tables: it can fail
+
+
+def test_admin_sees_every_esms(tiny_store: Path, acces_file: Path) -> None:
+    admin = {"is_logged_in": True, "email": "admin@grades.example", "sub": "admin-1"}
+    at = app({"auth": AUTH, "acces": str(acces_file)}, admin).run()
+    assert not at.exception
+    assert {m.label: m.value for m in at.metric}["Établissements (ESMS)"] == "3"
 
 
 def test_logout_goes_back_to_the_login_page(tiny_store: Path, acces_file: Path) -> None:
