@@ -1,11 +1,12 @@
 """Store: the local analytical store and the only holder of a DuckDB connection.
 
 It owns the schema, its version and migrations, and the SQL files of ``dui_metrics/sql``.
-Tables (schema version 2):
+Tables (schema version 3):
 
 - ``meta(key, value)``: ``schema_version``.
 - ``imports``: the ingestion log, one row per file loaded (name, SHA-256, time, rows loaded
-  and replaced, référentiel version).
+  and replaced, référentiel version, and since version 3 who imported it through the
+  dashboard: ``imported_by``, see ``sql/migrate_v3.sql``).
 - ``establishments``: the établissements reference, one row per ``finess_et``.
 - ``usage``: typed monthly base counts keyed ``(finess_et, periode, indicateur)``, each row
   pointing to the import and line it came from (the raw layer as received stays in the file
@@ -35,7 +36,7 @@ from typing import NoReturn
 
 import duckdb
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DEFAULT_PATH = Path("data") / "dui-metrics.duckdb"
 ENV_VAR = "DUI_METRICS_STORE"
 # meta key: SHA-256 of the demo files imported (comma-separated); see Store.demo_state
@@ -246,10 +247,17 @@ def _migrate_v2(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(sql("migrate_v2"))
 
 
+def _migrate_v3(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(sql("migrate_v3"))
+
+
 # Migrations from version N to N + 1. Each runs inside the transaction that bumps the version,
 # so a store is never left between two versions. A new store is made by version 1's schema
 # and every migration, in the same transaction.
-MIGRATIONS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {1: _migrate_v2}
+MIGRATIONS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {
+    1: _migrate_v2,
+    2: _migrate_v3,
+}
 
 
 class Store:

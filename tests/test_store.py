@@ -83,7 +83,8 @@ def test_version_1_store_gets_the_record_tables_and_keeps_its_data(store_path: P
             "insert into usage values ('690000013', date '2025-01-01', 'dossiers_actifs', 7, 1, 2)"
         )
     with Store(store_path, read_only=True) as s:
-        assert s.schema_version == 2
+        # every migration since, in turn: 1 → 2 (records), 2 → 3 (imports.imported_by)
+        assert s.schema_version == store_mod.SCHEMA_VERSION == 3
         assert s.execute("select valeur from usage").fetchall() == [(7,)]
         for table in ("records_sejours", "records_evenements", "record_imports", "usage_shadowed"):
             assert s.scalar(f"select count(*) from {table}") == 0
