@@ -8,8 +8,11 @@ This module owns:
   `rate_frame` and `add_verdicts`), reusing `indicators.period_rates` and `va.readiness`:
   rates are never recomputed here;
 - the aggregates over that frame (`summary`, `by_departement`) and the ranking (`ranking`);
-- the tables as shared in files (French headers, numbers as numbers, optional small-count
-  suppression) and their on-screen text form;
+- the tables as shared in files (French headers, numbers as numbers, masked cells as text)
+  and their on-screen text form;
+- where the small-count masking of `masking` applies to these (`suppression`: which ESMS,
+  départements and whether the view's total are masked; every function drawing or tabling a
+  figure takes it as ``masks``, None when masking is off);
 - the figures (distribution, choropleth by département over the bundled GeoJSON, read once).
 
 An ESMS known only from usage data has no reference dimensions: its département (then its
@@ -31,7 +34,7 @@ from urllib.parse import quote
 import pandas as pd
 import plotly.graph_objects as go
 
-from dui_metrics import finess, formats, va
+from dui_metrics import finess, formats, masking, va
 from dui_metrics.access import takes_perimeter
 from dui_metrics.indicators import add_months, esms_dimensions, period_rates
 from dui_metrics.referentiel import Referentiel
@@ -50,8 +53,10 @@ FILTERS = {
 
 # Status of the rate of an ESMS over the period.
 COMPUTED, NOT_COMPUTABLE, MISSING = "calculé", "non calculable", "manquant"
+MASKED = "masqué"  # a computed rate hidden by the small-count masking (`masking`)
 RATE_NOTES = {
     COMPUTED: "",
+    MASKED: "masqué : petits effectifs",
     NOT_COMPUTABLE: "non calculable : dénominateur nul",
     MISSING: "aucune donnée sur la période",
 }
@@ -283,7 +288,24 @@ def add_verdicts(frame: pd.DataFrame, by_esms: Mapping[str, str]) -> pd.DataFram
     return frame.assign(pret_va=frame["va"] == va.OK)
 
 
-def summary(frame: pd.DataFrame) -> dict[str, float | int | None]:
+def suppression(frame: pd.DataFrame, whole: pd.DataFrame | None = None) -> masking.Suppression:
+    """`masking.suppress` of a per-ESMS frame whose département totals and overall total are
+    shown. ``whole``: the frame before the filters (the user's whole perimeter); the ESMS it
+    masks stay masked in the filtered view, so that narrowing a filter (a catégorie, an OG)
+    never shows a member that the wider view hides."""
+    already = masking.suppress(whole).esms if whole is not None else ()
+    return masking.suppress(frame, "departement", already=already)
+
+
+def spans_several_ogs(frame: pd.DataFrame) -> bool:
+    """Whether a per-ESMS frame holds ESMS of more than one OG (an unknown OG counts as one
+    more): the views where small counts are masked by default."""
+    return frame["finess_ej"].nunique(dropna=False) > 1
+
+
+def summary(
+    frame: pd.DataFrame, masks: masking.Suppression | None = None
+) -> dict[str, float | int | None]:
     """Figures of a per-ESMS frame (`esms_rates`).
 
     nb_esms: rows; nb_esms_taux: ESMS where the rate exists (numerator and denominator
@@ -293,34 +315,36 @@ def summary(frame: pd.DataFrame) -> dict[str, float | int | None]:
     taux_pondere = numerateur / denominateur (None when the denominator sum is 0 or no rate
     exists); q1, mediane, q3: quartiles (linear interpolation) of the computed ESMS rates;
     nb_prets: ESMS whose VA verdict is ok; part_prets = nb_prets / nb_esms.
+    With ``masks``: numerateur, denominateur and taux_pondere are None when the view's total
+    is masked; the quartiles are those of the rates shown (masked ESMS left out), None below
+    `masking.MIN_GROUP` of them; nb_esms_masques counts the ESMS whose rate is masked.
     """
     rated = frame[frame["denominateur"].notna()]
     computed = frame["taux"].dropna()
     num = int(rated["numerateur"].sum())
     den = int(rated["denominateur"].sum())
     ready = int(frame["pret_va"].sum())
-
-    def quantile(q: float) -> float | None:
-        return float(computed.quantile(q)) if len(computed) else None
-
+    hidden = None if masks is None else masks.esms_mask(frame["finess_et"])
+    quartiles = masking.shown_quantiles(frame["taux"], hidden)
+    total_hidden = masks is not None and masks.total
     return {
         "nb_esms": len(frame),
         "nb_esms_taux": len(rated),
         "nb_esms_calcules": len(computed),
         "nb_esms_sans_taux": len(frame) - len(computed),
         "nb_sans_departement": int(frame["departement"].isna().sum()),
-        "numerateur": num,
-        "denominateur": den,
-        "taux_pondere": num / den if den else None,
-        "q1": quantile(0.25),
-        "mediane": quantile(0.5),
-        "q3": quantile(0.75),
+        "numerateur": None if total_hidden else num,
+        "denominateur": None if total_hidden else den,
+        "taux_pondere": num / den if den and not total_hidden else None,
+        "taux_masque": total_hidden,
+        **quartiles,
+        "nb_esms_masques": 0 if hidden is None else int(hidden.sum()),
         "nb_prets": ready,
         "part_prets": ready / len(frame) if len(frame) else None,
     }
 
 
-def by_departement(frame: pd.DataFrame) -> pd.DataFrame:
+def by_departement(frame: pd.DataFrame, masks: masking.Suppression | None = None) -> pd.DataFrame:
     """A per-ESMS frame (`esms_rates`) rolled up by département, ordered by code.
 
     Per département: nb_esms (ESMS of the frame), nb_esms_taux (ESMS where the rate exists),
@@ -329,7 +353,10 @@ def by_departement(frame: pd.DataFrame) -> pd.DataFrame:
     computed ESMS rates), nb_prets (ESMS whose VA verdict is ok), part_prets = nb_prets /
     nb_esms. ESMS without a known département form the row ``departement`` = None.
     Columns: departement, departement_libelle, departement_nom, region, region_libelle and
-    the figures above.
+    the figures above, then masque: whether the département's sums, weighted rate and median
+    are masked (``masks``; always False without). With ``masks``, mediane is that of the
+    rates shown, NaN below `masking.MIN_GROUP` of them. The figures of a masked row keep
+    their values here: `departement_table` and `departement_maps` hide them.
     """
     columns = [
         "departement",
@@ -345,10 +372,15 @@ def by_departement(frame: pd.DataFrame) -> pd.DataFrame:
         "mediane",
         "nb_prets",
         "part_prets",
+        "masque",
     ]
     if frame.empty:
         return pd.DataFrame(columns=columns)
+    shown_rate = frame["taux"]
+    if masks is not None:
+        shown_rate = shown_rate.mask(masks.esms_mask(frame["finess_et"]))
     work = frame.assign(
+        taux=shown_rate,
         departement=frame["departement"].fillna(""),
         a_taux=frame["denominateur"].notna(),
         num=frame["numerateur"].fillna(0).astype("int64"),
@@ -364,6 +396,7 @@ def by_departement(frame: pd.DataFrame) -> pd.DataFrame:
         numerateur=("num", "sum"),
         denominateur=("den", "sum"),
         mediane=("taux", "median"),
+        nb_shown=("taux", "count"),
         nb_prets=("pret_va", "sum"),
     )
     grouped = grouped.reset_index()
@@ -377,6 +410,11 @@ def by_departement(frame: pd.DataFrame) -> pd.DataFrame:
     for col in ("numerateur", "denominateur"):
         grouped[col] = grouped[col].astype("Int64").mask(no_rate)
     grouped["departement"] = grouped["departement"].replace("", None)
+    if masks is None:
+        grouped["masque"] = False
+    else:
+        grouped["mediane"] = grouped["mediane"].where(grouped["nb_shown"] >= masking.MIN_GROUP)
+        grouped["masque"] = masks.group_mask(grouped["departement"]).to_numpy()
     order = grouped["departement"].fillna("~").map(_departement_order)
     return (
         grouped.assign(_o=order)
@@ -386,17 +424,25 @@ def by_departement(frame: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def ranking(frame: pd.DataFrame) -> pd.DataFrame:
+def ranking(frame: pd.DataFrame, masks: masking.Suppression | None = None) -> pd.DataFrame:
     """ESMS weakest first: computed rates ascending (ties by name), then ESMS whose rate is
-    not computable, then ESMS without data. ``rang`` (1 = lowest rate, equal rates share the
-    lowest rank) exists for computed rates only."""
-    status_order = {COMPUTED: 0, NOT_COMPUTABLE: 1, MISSING: 2}
+    masked (``masks``: statut_taux ``masqué``, by name: their place would bound their rate),
+    then ESMS whose rate is not computable, then ESMS without data. ``rang`` (1 = lowest
+    rate, equal rates share the lowest rank) exists for the rates shown only, ranked among
+    themselves (no gap where a masked ESMS would sit)."""
+    status_order = {COMPUTED: 0, MASKED: 1, NOT_COMPUTABLE: 2, MISSING: 3}
+    status = frame["statut_taux"]
+    if masks is not None:
+        status = status.mask(masks.esms_mask(frame["finess_et"]), MASKED)
+    shown = frame["taux"].where(status == COMPUTED)
     ranked = frame.assign(
-        _s=frame["statut_taux"].map(status_order),
-        rang=frame["taux"].rank(method="min").astype("Int64"),
+        statut_taux=status,
+        _s=status.map(status_order),
+        _t=shown,
+        rang=shown.rank(method="min").astype("Int64"),
     )
-    return ranked.sort_values(["_s", "taux", "etablissement", "finess_et"], ignore_index=True).drop(
-        columns="_s"
+    return ranked.sort_values(["_s", "_t", "etablissement", "finess_et"], ignore_index=True).drop(
+        columns=["_s", "_t"]
     )
 
 
@@ -412,14 +458,15 @@ def _part_labels(ref: Referentiel, rate: str) -> tuple[str, str]:
 
 
 def ranking_table(
-    frame: pd.DataFrame, ref: Referentiel, rate: str, *, suppress: bool
+    frame: pd.DataFrame, ref: Referentiel, rate: str, masks: masking.Suppression | None = None
 ) -> pd.DataFrame:
-    """The ranking (`ranking`) as shared: French headers, rate as a fraction, counts as numbers
-    (1–4 read ``< 5`` when ``suppress``). Numerator and denominator columns are named after
-    the counts of the référentiel (e.g. « Dossiers actifs », « Personnes accompagnées »).
-    The rate and its parts come right after the ESMS, before the long descriptive columns."""
+    """The ranking (`ranking`) as shared: French headers, rate as a fraction, counts as numbers.
+    Numerator and denominator columns are named after the counts of the référentiel (e.g.
+    « Dossiers actifs », « Personnes accompagnées »). The rate and its parts come right after
+    the ESMS, before the long descriptive columns. With ``masks``, a masked ESMS's rate reads
+    « masqué » and its terms « < 5 » (1–4) or « masqué » (`masking.masked_cells`)."""
     num_label, den_label = _part_labels(ref, rate)
-    ranked = ranking(frame)
+    ranked = ranking(frame, masks)
     table = pd.DataFrame(
         {
             "Rang": ranked["rang"],
@@ -436,17 +483,17 @@ def ranking_table(
             "Éditeur": ranked["editeur_libelle"],
         }
     )
-    if suppress:
-        table = formats.suppress_small_counts(table, [num_label, den_label])
+    if masks is not None:
+        hidden = ranked["statut_taux"] == MASKED
+        table = masking.masked_cells(table, hidden, [num_label, den_label], [RATE_HEADER_FILE])
     return _plain(table)
 
 
-def departement_table(
-    deps: pd.DataFrame, ref: Referentiel, rate: str, *, suppress: bool
-) -> pd.DataFrame:
+def departement_table(deps: pd.DataFrame, ref: Referentiel, rate: str) -> pd.DataFrame:
     """`by_departement` as shared: French headers, rates as fractions, counts as numbers.
     The sums of the rate's numerator and denominator are named after their counts (« Dossiers
-    actifs (somme) »); sums of 1–4 read ``< 5`` when ``suppress`` (ESMS counts are not about
+    actifs (somme) »). In a masked row (``masque``) the sums read « < 5 » (1–4) or
+    « masqué », the weighted rate and the median « masqué » (ESMS counts are not about
     persons and stay as they are)."""
     num_label, den_label = _part_labels(ref, rate)
     num_header, den_header = f"{num_label} (somme)", f"{den_label} (somme)"
@@ -464,8 +511,12 @@ def departement_table(
             den_header: deps["denominateur"],
         }
     )
-    if suppress:
-        table = formats.suppress_small_counts(table, [num_header, den_header])
+    table = masking.masked_cells(
+        table,
+        deps["masque"].astype(bool),
+        [num_header, den_header],
+        ["Taux pondéré (0 à 1)", "Médiane des ESMS (0 à 1)"],
+    )
     return _plain(table)
 
 
@@ -487,7 +538,7 @@ def screen_table(table: pd.DataFrame) -> pd.DataFrame:
         values = table[col]
         if col.endswith(" (0 à 1)"):
             out[col.removesuffix(" (0 à 1)")] = values.map(
-                lambda v: formats.fr_percent(float(v)) if _is_number(v) else ""
+                lambda v: formats.fr_percent(float(v)) if _is_number(v) else _text(v)
             )
         elif col in ("Rang",) or values.map(_is_number).any():
             out[col] = values.map(lambda v: formats.fr_int(v) if _is_number(v) else _text(v))
@@ -529,13 +580,18 @@ MAX_GROUPS = 30
 
 
 def distribution_groups(
-    frame: pd.DataFrame, grouping: str = "ensemble", max_groups: int = MAX_GROUPS
+    frame: pd.DataFrame,
+    grouping: str = "ensemble",
+    max_groups: int = MAX_GROUPS,
+    masks: masking.Suppression | None = None,
 ) -> tuple[list[tuple[str, pd.DataFrame]], int]:
-    """The groups of ESMS with a computed rate that `distribution_figure` draws, highest
-    median first (at most ``max_groups``: those with the lowest medians), and how many groups
-    have a computed rate in all."""
+    """The groups of ESMS with a computed rate shown (not masked by ``masks``) that
+    `distribution_figure` draws, highest median first (at most ``max_groups``: those with the
+    lowest medians), and how many groups have a rate shown in all."""
     column = GROUPINGS[grouping][0]
     rated = frame[frame["taux"].notna()]
+    if masks is not None:
+        rated = rated[~masks.esms_mask(rated["finess_et"])]
     if column is None:
         return [("Ensemble des ESMS", rated)], 1
     medians = rated.groupby(column)["taux"].median().sort_values(ascending=False)
@@ -551,6 +607,7 @@ def distribution_figure(
     *,
     max_groups: int = MAX_GROUPS,
     max_points: int = MAX_POINTS,
+    masks: masking.Suppression | None = None,
 ) -> go.Figure:
     """Box plot of the computed ESMS rates with every ESMS as a point (hover: name, FINESS,
     rate in French), one row per group of ``grouping`` (a key of `GROUPINGS`), lowest median
@@ -559,13 +616,21 @@ def distribution_figure(
 
     At most ``max_groups`` groups, those with the lowest medians. Beyond ``max_points`` ESMS
     in the groups drawn, the points are left out and each box comes from its quartiles, its
-    whiskers from the lowest to the highest rate (`distribution_groups` tells the page)."""
+    whiskers from the lowest to the highest rate (`distribution_groups` tells the page).
+
+    With ``masks``: no point, box or whisker uses a masked ESMS's rate (the figure holds
+    only the rates shown), and a group of fewer than `masking.MIN_GROUP` rates shown has its
+    points without a box (no median, no quartile), or nothing beyond ``max_points``."""
     column, group_name = GROUPINGS[grouping]
-    groups, _ = distribution_groups(frame, grouping, max_groups)
+    groups, _ = distribution_groups(frame, grouping, max_groups, masks)
     points = sum(len(sub) for _, sub in groups) <= max_points
     fig = go.Figure()
     for name, sub in groups:
-        fig.add_trace(_box(name, sub, rate_label) if points else _quartile_box(name, sub))
+        boxed = masks is None or len(sub) >= masking.MIN_GROUP
+        if points:
+            fig.add_trace(_box(name, sub, rate_label, boxed=boxed))
+        elif boxed:
+            fig.add_trace(_quartile_box(name, sub))
     shown = pd.concat([sub["taux"] for _, sub in groups]) if groups else pd.Series(dtype=float)
     framed = shown if target is None else pd.concat([shown, pd.Series([target])])
     start, end, ticks = _percent_scale(framed)
@@ -583,8 +648,9 @@ def distribution_figure(
     return fig
 
 
-def _box(name: str, sub: pd.DataFrame, rate_label: str) -> go.Box:
-    """A box with every ESMS as a point, hovered in French."""
+def _box(name: str, sub: pd.DataFrame, rate_label: str, *, boxed: bool = True) -> go.Box:
+    """A box with every ESMS as a point, hovered in French; without ``boxed``, the points
+    alone (the box's lines are not drawn)."""
     esc = escape_plotly  # names come from the files: Plotly reads <b>, <br>, <a href> in them
     hover = [
         f"<b>{esc(e)}</b> ({esc(f)})<br>{esc(rate_label)} : {formats.fr_percent(t)}<br>"
@@ -610,7 +676,7 @@ def _box(name: str, sub: pd.DataFrame, rate_label: str) -> go.Box:
         customdata=hover,
         hovertemplate="%{customdata}<extra></extra>",
         marker={"color": POINT_COLOR, "size": 9, "opacity": 0.75},
-        line={"color": "#666666", "width": 1},
+        line={"color": "#666666", "width": 1 if boxed else 0},
         fillcolor="rgba(0,0,0,0)",
         showlegend=False,
     )
@@ -672,7 +738,12 @@ def map_hover(deps: pd.DataFrame, measure: str) -> list[str]:
     texts = []
     for row in deps.itertuples(index=False):
         if measure == "taux":
-            if pd.isna(row.taux_pondere):
+            if getattr(row, "masque", False):
+                texts.append(
+                    f"{row.departement_nom} : taux masqué, petits effectifs "
+                    f"({formats.fr_int(row.nb_esms)} ESMS)"
+                )
+            elif pd.isna(row.taux_pondere):
                 texts.append(
                     f"{row.departement_nom} : taux non calculable "
                     f"({formats.fr_int(row.nb_esms)} ESMS sans taux)"
@@ -701,9 +772,12 @@ def departement_maps(
     Returns the metropolitan map (None when no metropolitan département is shown) and one
     small map per overseas département shown, named. The other départements of the régions
     shown are drawn in grey for context (hover: « aucun ESMS sélectionné »); a département
-    whose weighted rate cannot be computed is grey too, its hover says why. No basemap.
+    whose weighted rate cannot be computed is grey too, its hover says why, and so is one
+    whose weighted rate is masked (``masque``; its value is nowhere in the figure). No basemap.
     """
     value_col = "taux_pondere" if measure == "taux" else "part_prets"
+    if measure == "taux" and "masque" in deps:  # a masked rate is no colour either
+        deps = deps.assign(taux_pondere=deps["taux_pondere"].mask(deps["masque"].astype(bool)))
     known = deps[deps["departement"].notna()]
     hover = dict(zip(known["departement"], map_hover(known, measure), strict=True))
     valued = known[known[value_col].notna()]

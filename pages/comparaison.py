@@ -69,16 +69,28 @@ if len(months) > 1:
 else:
     du = au = months[0]
     bottom[0].caption(f"Période : {month_short(au)} (seul mois de données du magasin).")
-suppress = bottom[1].toggle(
-    "Masquer les petits effectifs (1 à 4 → « < 5 »)",
-    value=True,
-    key="petits_effectifs",
-    bind="query-params",
-    help="Dans les tableaux et les téléchargements, les effectifs de 1 à 4 s'affichent « < 5 » : "
-    "recommandé dès qu'un tableau est partagé hors d'un organisme gestionnaire.",
-)
-
 rates = ui.cached(compare.rate_frame)(du, au, rate)
+# Masking is on whenever the perimeter holds ESMS of several OGs (whatever the filters: a
+# narrower filter must not show what the wider view hides), off only by the user's explicit
+# choice in this session. Not in the URL: a shared link always opens masked.
+several_ogs = compare.spans_several_ogs(rates)
+mask = bottom[1].toggle(
+    "Masquer les petits effectifs (1 à 4 → « < 5 »)",
+    value=several_ogs,
+    key="petits_effectifs",
+    disabled=not several_ogs,
+    help=(
+        "Un effectif de 1 à 4 s'affiche « < 5 » ; le taux et l'autre terme de la paire sont "
+        "masqués, et d'autres chiffres au besoin pour qu'aucun ne se déduise des totaux "
+        "(règle complète : page Méthode). S'applique aux tableaux, au graphique, à la carte et "
+        "aux téléchargements. Le désactiver ne vaut que pour vous et pour cette session : un "
+        "lien partagé s'ouvre toujours masqué."
+        if several_ogs
+        else "Votre périmètre ne compte qu'un organisme gestionnaire : rien n'est masqué."
+    ),
+)
+mask = mask and several_ogs
+
 esms = compare.select(compare.add_verdicts(rates, ui.verdicts(au=au)), **chosen)
 if esms.empty:
     st.warning(
@@ -90,7 +102,8 @@ if esms.empty:
 
 # --- headline figures ---------------------------------------------------------------------
 rate_label = rate_labels[rate]
-figures = compare.summary(esms)
+masks = compare.suppression(esms, whole=rates) if mask else None
+figures = compare.summary(esms, masks)
 a, b, c, d = st.columns(4)
 a.metric(
     "ESMS comparés",
@@ -99,15 +112,19 @@ a.metric(
 )
 b.metric(
     "Taux pondéré",
-    fr_percent(figures["taux_pondere"]) or "non calculable",
-    help="Somme des numérateurs / somme des dénominateurs des ESMS où le taux existe.",
+    "masqué" if figures["taux_masque"] else fr_percent(figures["taux_pondere"]) or "non calculable",
+    help="Somme des numérateurs / somme des dénominateurs des ESMS où le taux existe."
+    + (" Masqué : il ferait retrouver un petit effectif." if figures["taux_masque"] else ""),
 )
 c.metric(
     "Médiane des ESMS",
     fr_percent(figures["mediane"]) or "—",
     help=(
         f"1er quartile {fr_percent(figures['q1'])}, 3e quartile {fr_percent(figures['q3'])}"
+        + (", sur les taux affichés (masqués exclus)." if mask else ".")
         if figures["mediane"] is not None
+        else "Moins de 5 taux affichés : médiane non montrée."
+        if mask and figures["nb_esms_calcules"]
         else "Aucun taux calculé."
     ),
 )
@@ -131,17 +148,22 @@ grouping = st.radio(
     key="regroupement",
     bind="query-params",
 )
-if figures["mediane"] is None:
+if figures["nb_esms_calcules"] == figures["nb_esms_masques"] or (
+    figures["mediane"] is None and not mask
+):
     st.info(
         f"Aucun ESMS sélectionné n'a de « {rate_label} » sur {month_range(du, au)} : "
         "choisissez une autre période ou un autre taux."
     )
 else:
-    fig = compare.distribution_figure(esms, rate_label, grouping, ref.targets.get(rate))
+    fig = compare.distribution_figure(
+        esms, rate_label, grouping, ref.targets.get(rate), masks=masks
+    )
     n_groups = len(fig.data)
     st.plotly_chart(ui.style_figure(fig, height=160 + 42 * n_groups), key="repartition")
     without = figures["nb_esms_sans_taux"]
-    groups, n_all = compare.distribution_groups(esms, grouping)
+    hidden = figures["nb_esms_masques"]
+    groups, n_all = compare.distribution_groups(esms, grouping, masks=masks)
     drawn = sum(len(sub) for _, sub in groups)
     st.caption(
         (
@@ -160,17 +182,28 @@ else:
             else ""
         )
         + (f" {fr_int(without)} ESMS sans taux calculé n'y figurent pas." if without else "")
+        + (
+            f" {fr_int(hidden)} ESMS au taux masqué (petits effectifs) n'y figurent pas ; un "
+            "groupe de moins de 5 taux affichés n'a pas de boîte."
+            if hidden or mask
+            else ""
+        )
     )
 
 # --- ranking ------------------------------------------------------------------------------
 st.subheader("Classement, du plus faible au plus élevé")
-ranking = compare.ranking_table(esms, ref, rate, suppress=suppress)
+ranking = compare.ranking_table(esms, ref, rate, masks)
 ui.table(ranking, compare.screen_table)
 st.caption(
     "Les ESMS sans taux (aucune donnée sur la période, ou dénominateur nul) sont en fin de "
-    "tableau. Fichiers : taux en fraction (0,725 = 72,5 %)."
+    "tableau"
+    + (", précédés des ESMS au taux masqué (par nom, sans rang)" if mask else "")
+    + ". Fichiers : taux en fraction (0,725 = 72,5 %)."
 )
-ui.download_buttons(ranking, f"classement_{rate}_{du:%Y-%m}_{au:%Y-%m}", key="dl_classement")
+unmasked = "" if mask or not several_ogs else "_non_masque"
+ui.download_buttons(
+    ranking, f"classement_{rate}_{du:%Y-%m}_{au:%Y-%m}{unmasked}", key="dl_classement"
+)
 
 # --- map ----------------------------------------------------------------------------------
 st.subheader("Carte par département")
@@ -186,7 +219,7 @@ measure = st.radio(
     key="carte",
     bind="query-params",
 )
-deps = compare.by_departement(esms)
+deps = compare.by_departement(esms, masks)
 metro, overseas = compare.departement_maps(deps, measure)
 if metro is not None:
     st.plotly_chart(
@@ -202,7 +235,8 @@ if overseas:
 unmapped = figures["nb_sans_departement"]
 st.caption(
     "Survolez un département pour sa valeur ; le tableau ci-dessous donne les mêmes chiffres. "
-    "En gris : départements sans ESMS sélectionné ou sans taux calculable."
+    "En gris : départements sans ESMS sélectionné, sans taux calculable"
+    + (" ou au taux masqué (petits effectifs)." if mask else ".")
     + (
         f" {fr_int(unmapped)} ESMS sans département connu ne sont pas sur la carte."
         if unmapped
@@ -211,6 +245,10 @@ st.caption(
     + " Contours : IGN Admin Express / INSEE COG 2018, via gregoiredavid/france-geojson, "
     "Licence Ouverte."
 )
-table = compare.departement_table(deps, ref, rate, suppress=suppress)
+table = compare.departement_table(deps, ref, rate)
 ui.table(table, compare.screen_table)
-ui.download_buttons(table, f"departements_{rate}_{du:%Y-%m}_{au:%Y-%m}", key="dl_departements")
+if mask:
+    st.caption("Médiane montrée à partir de 5 taux affichés dans le département.")
+ui.download_buttons(
+    table, f"departements_{rate}_{du:%Y-%m}_{au:%Y-%m}{unmasked}", key="dl_departements"
+)

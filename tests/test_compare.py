@@ -245,9 +245,13 @@ def test_ranking_weakest_first_then_not_computable_then_missing(tiny, ref) -> No
     assert ranked["rang"].isna().tolist()[4:] == [True, True]
 
 
-def test_ranking_table_headers_suppression_and_xlsx_numbers(tiny, ref) -> None:
+def test_ranking_table_headers_masking_and_xlsx_numbers(tiny, ref) -> None:
     frame = compare.esms_rates(tiny, ref, MARCH, MAY, RATE)
-    table = compare.ranking_table(frame, ref, RATE, suppress=True)
+    # E2: 3 active records of 10 persons -> 3 is small (1–4): E2's pair and rate are masked;
+    # the only other member of its département 69 (whose total is shown), E1, is masked too.
+    masks = compare.suppression(frame)
+    assert (masks.esms, masks.groups, masks.total) == ({E1, E2}, set(), False)
+    table = compare.ranking_table(frame, ref, RATE, masks)
     assert list(table.columns) == [
         "Rang",
         "Établissement",
@@ -262,19 +266,26 @@ def test_ranking_table_headers_suppression_and_xlsx_numbers(tiny, ref) -> None:
         "Catégorie",
         "Éditeur",
     ]
-    first = table.iloc[0]
-    # E2: 3 active records of 10 persons -> 3 is small (1–4), 10 is not.
-    assert (first["Établissement"], first["Dossiers actifs"]) == ("IME Deux", "< 5")
-    assert first["Personnes accompagnées"] == 10
+    # Shown rates ranked among themselves (E6 0.4, E3 0.9), then the masked ESMS by name
+    # (no rank: their place would bound their rate), then E4 (0/0), then E5 (no data).
+    assert list(table["FINESS ET"]) == [E6, E3, E1, E2, E4, E5]
+    assert list(table["Rang"]) == [1, 2, None, None, None, None]
+    e1, e2 = table.iloc[2], table.iloc[3]
+    assert (e2["Établissement"], e2["Dossiers actifs"]) == ("IME Deux", "< 5")
+    assert (e2["Personnes accompagnées"], e2["Taux (0 à 1)"]) == ("masqué", "masqué")
+    assert (e1["Dossiers actifs"], e1["Personnes accompagnées"]) == ("masqué", "masqué")
+    assert e1["Remarque"] == e2["Remarque"] == "masqué : petits effectifs"
     assert table.iloc[4]["Remarque"] == "non calculable : dénominateur nul"
     assert table.iloc[4]["Dossiers actifs"] == 0  # zero stays zero
     assert table.iloc[5]["Remarque"] == "aucune donnée sur la période"
-    plain = compare.ranking_table(frame, ref, RATE, suppress=False)
+    plain = compare.ranking_table(frame, ref, RATE)
+    assert list(plain["FINESS ET"]) == [E2, E6, E1, E3, E4, E5]
     assert plain.iloc[0]["Dossiers actifs"] == 3
 
     sheet = openpyxl.load_workbook(io.BytesIO(_xlsx(table))).active
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[1][3] == pytest.approx(0.3) and rows[1][4] == "< 5" and rows[1][5] == 10
+    assert rows[1][3] == pytest.approx(0.4) and rows[1][4] == 12 and rows[1][5] == 30
+    assert rows[4][3:6] == ("masqué", "< 5", "masqué")  # E2
     assert rows[6][3] is None and rows[6][4] is None  # E5: missing stays blank
 
 
@@ -287,7 +298,7 @@ def _xlsx(frame: pd.DataFrame) -> bytes:
 
 def test_screen_table_french_formats(tiny, ref) -> None:
     deps = compare.by_departement(compare.esms_rates(tiny, ref, MARCH, MAY, RATE))
-    screen = compare.screen_table(compare.departement_table(deps, ref, RATE, suppress=True))
+    screen = compare.screen_table(compare.departement_table(deps, ref, RATE))
     row = screen[screen["Département"] == "69 – Rhône"].iloc[0]
     assert row["Taux pondéré"] == f"66,0{NNBSP}%"
     assert row["Part des ESMS prêts"] == f"50,0{NNBSP}%"

@@ -53,13 +53,21 @@ def test_page_loads_with_default_period_and_rate(tiny_store: Path) -> None:
     assert at.toggle(key="petits_effectifs").value is True
     assert at.radio(key="carte").value == "taux"
     assert at.multiselect(key="departement").options == ["01 – Ain", "33 – Gironde", "69 – Rhône"]
-    # 90 / 130 = 69,2 %; median of 0.3, 0.4, 0.75, 0.9 = 57,5 %; ready E1, E3, E6.
+    # 90 / 130 = 69,2 %; ready E1, E3, E6. Masking is on (three OGs): E2 (3 active records)
+    # and E1 (its département's other member) are masked, leaving 2 rates shown (0.4, 0.9):
+    # fewer than 5, no median.
     assert metrics(at) == {
         "ESMS comparés": "6",
         "Taux pondéré": f"69,2{NNBSP}%",
-        "Médiane des ESMS": f"57,5{NNBSP}%",
+        "Médiane des ESMS": "—",
         "ESMS prêts pour la VA": "3 sur 6",
     }
+    table = ranking(at)
+    assert list(table["FINESS ET"]) == [E6, E3, E1, E2, E4, E5]
+    assert list(table["Taux"]) == [f"40,0{NNBSP}%", f"90,0{NNBSP}%", "masqué", "masqué", "", ""]
+    at.toggle(key="petits_effectifs").set_value(False).run()
+    # Unmasked: median of 0.3, 0.4, 0.75, 0.9 = 57,5 %.
+    assert metrics(at)["Médiane des ESMS"] == f"57,5{NNBSP}%"
     table = ranking(at)
     assert list(table["FINESS ET"]) == [E2, E6, E1, E3, E4, E5]
     assert list(table["Taux"]) == [f"30,0{NNBSP}%", f"40,0{NNBSP}%", f"75,0{NNBSP}%"] + [
@@ -82,18 +90,18 @@ def test_region_filter_changes_the_numbers(tiny_store: Path) -> None:
     # Région 84 = E1, E2, E3: (30 + 3 + 45) / (40 + 10 + 50) = 78 / 100.
     assert metrics(at)["Taux pondéré"] == f"78,0{NNBSP}%"
     assert metrics(at)["ESMS prêts pour la VA"] == "2 sur 3"
-    assert list(ranking(at)["FINESS ET"]) == [E2, E1, E3]
+    # E3 shown, then E1 and E2 masked (by name).
+    assert list(ranking(at)["FINESS ET"]) == [E3, E1, E2]
 
 
 def test_rate_choice_changes_the_ranking(tiny_store: Path) -> None:
     at = page()
     at.selectbox(key="taux").set_value("taux_ins_qualifiees").run()
     # INS qualifiées / dossiers actifs in 05/2025: E6 6/12, E1 18/30, E2 2/3, E3 40/45.
+    # E2 (2 and 3: small) and E1 (the other member of 69) are masked.
     table = ranking(at)
-    assert list(table["FINESS ET"][:4]) == [E6, E1, E2, E3]
-    assert list(table["Taux"][:4]) == [f"50,0{NNBSP}%", f"60,0{NNBSP}%", f"66,7{NNBSP}%"] + [
-        f"88,9{NNBSP}%"
-    ]
+    assert list(table["FINESS ET"][:4]) == [E6, E3, E1, E2]
+    assert list(table["Taux"][:4]) == [f"50,0{NNBSP}%", f"88,9{NNBSP}%", "masqué", "masqué"]
     assert "INS qualifiées" in table.columns
     # All: (6 + 18 + 2 + 40 + 0) / (12 + 30 + 3 + 45 + 0) = 66 / 90.
     assert metrics(at)["Taux pondéré"] == f"73,3{NNBSP}%"
@@ -113,11 +121,12 @@ def test_period_choice_changes_the_rate(tiny_store: Path) -> None:
 
 def test_small_count_toggle(tiny_store: Path) -> None:
     at = page()
-    # E2 (first: weakest) has 3 active records of 10 persons.
-    assert ranking(at).iloc[0]["Dossiers actifs"] == "< 5"
-    assert ranking(at).iloc[0]["Personnes accompagnées"] == "10"
+    # E2 has 3 active records of 10 persons: « < 5 », and its other term is masked too.
+    e2 = ranking(at).set_index("FINESS ET").loc[E2]
+    assert (e2["Dossiers actifs"], e2["Personnes accompagnées"]) == ("< 5", "masqué")
     at.toggle(key="petits_effectifs").set_value(False).run()
-    assert ranking(at).iloc[0]["Dossiers actifs"] == "3"
+    e2 = ranking(at).set_index("FINESS ET").loc[E2]
+    assert (e2["Dossiers actifs"], e2["Personnes accompagnées"]) == ("3", "10")
 
 
 def test_map_toggle_and_filters_with_no_match(tiny_store: Path) -> None:
