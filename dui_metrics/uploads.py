@@ -10,6 +10,13 @@ waits for an import nor makes one wait), and on a copy that replaces the store f
 import. Writers queue behind the writers' lock, so two people importing at once are served
 one after the other.
 
+Who may import what (issue 16): the importer's perimeter (`access.Perimeter`) limits the files
+to its ESMS. ``og`` and ``editeur`` users import only files whose every FINESS ET is in their
+perimeter (a file holding another is refused whole, with the list: ``ingest``'s
+``allowed_esms``); ``ars`` users read only (`ReadOnlyRole`); ``admin`` and local mode
+(`access.EVERYTHING`) import anything. The import log records who imported each file
+(`importer_of`: an e-mail or an OIDC ``sub``, nothing else of the identity).
+
 Also here, Streamlit-free so that they can be tested: the French tables of that page (validation
 report, problems, import log, quality flags).
 """
@@ -17,14 +24,14 @@ report, problems, import log, quality flags).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
 
 from dui_metrics import quality
-from dui_metrics.access import takes_perimeter
-from dui_metrics.errors import Problem
+from dui_metrics.access import Perimeter, takes_perimeter
+from dui_metrics.errors import Problem, UsageError
 from dui_metrics.formats import fr_int
 from dui_metrics.ingest import (
     FHIR_SUFFIXES,
@@ -146,7 +153,59 @@ def _split(name: str) -> tuple[str, str]:
     return (name[: -len(suffix)], suffix) if suffix and name != suffix else (name, "")
 
 
+# --- who imports -----------------------------------------------------------------------------
+# Roles that may import (each within its perimeter); any other role reads only.
+IMPORTING_ROLES = ("og", "editeur", "admin")
+READ_ONLY_MESSAGE = (
+    "Votre rôle ({role}) permet la consultation seulement : les imports sont faits par les "
+    "organismes gestionnaires, les éditeurs et l'administrateur du tableau de bord."
+)
+
+
+class ReadOnlyRole(UsageError):
+    """An import (or its check) asked by a user whose role reads only (``ars``)."""
+
+
+def may_import(perimeter: Perimeter | None) -> bool:
+    """Whether a user of ``perimeter`` may import (within it); None: local mode, yes."""
+    return perimeter is None or perimeter.role in IMPORTING_ROLES
+
+
+def read_only_message(perimeter: Perimeter) -> str:
+    """Why a user of ``perimeter`` has no upload: « Votre rôle (ARS) permet la consultation
+    seulement : … »."""
+    return READ_ONLY_MESSAGE.format(role=perimeter.role.upper())
+
+
+def importer_of(user: Mapping[str, object]) -> str | None:
+    """Who imports, as recorded in the import log: the e-mail of the logged-in identity
+    ``user`` (``st.user.to_dict()``), else its ``sub``; None when nobody is logged in (local
+    mode). Nothing else of the identity is kept (no name, no token)."""
+    if user.get("is_logged_in") is not True:
+        return None
+    for claim in ("email", "sub"):
+        value = user.get(claim)
+        if value is not None and str(value).strip():
+            return str(value).strip()
+    return None
+
+
+def _allowed_esms(perimeter: Perimeter | None) -> frozenset[str] | None:
+    """The FINESS ET an importer of ``perimeter`` may write (None: any); `ReadOnlyRole` for a
+    role that reads only."""
+    if perimeter is None:
+        return None
+    if not may_import(perimeter):
+        raise ReadOnlyRole(read_only_message(perimeter))
+    return perimeter.finess
+
+
 # --- checking and ingesting -----------------------------------------------------------------
+class _NothingLoaded(Exception):
+    """Every file of an import was refused or skipped: its copy of the store is not saved, so
+    the store file is byte for byte the one before (and readers keep their snapshot)."""
+
+
 def _run(
     store_path: str | Path,
     paths: Sequence[Path],
@@ -156,13 +215,29 @@ def _run(
     *,
     commit: bool,
     given: Sequence[str] | None = None,
+    perimeter: Perimeter | None = None,
+    importer: str | None = None,
 ) -> list[FileResult]:
+    allowed = _allowed_esms(perimeter)  # before anything is copied or read
     names = list(names) if names is not None else [Path(p).name for p in paths]
     if len(names) != len(paths) or (given is not None and len(given) != len(paths)):
         raise ValueError("one name per path expected")
     shown = {str(p): n for p, n in zip(paths, names, strict=True)}
-    with writable_copy(store_path, commit=commit) as store:
-        results = ingest_paths(store, list(paths), ref, progress=progress, names=shown)
+    try:
+        with writable_copy(store_path, commit=commit) as store:
+            results = ingest_paths(
+                store,
+                list(paths),
+                ref,
+                progress=progress,
+                names=shown,
+                allowed_esms=allowed,
+                imported_by=importer,
+            )
+            if commit and not any(r.status == LOADED for r in results):
+                raise _NothingLoaded  # the copy is thrown away: the store file stays as it was
+    except _NothingLoaded:
+        pass
     renamed = {}
     for original, name in zip(given or [], names, strict=False):
         warning = name_warning(original, name)
@@ -181,6 +256,9 @@ def check_uploads(
     names: Sequence[str] | None = None,
     progress: Progress | None = None,
     given: Sequence[str] | None = None,
+    *,
+    perimeter: Perimeter | None = None,
+    importer: str | None = None,
 ) -> list[FileResult]:
     """What importing ``paths`` would do, without writing anything.
 
@@ -189,9 +267,20 @@ def check_uploads(
     replaced, rejections and warnings are those the import would give if nobody writes in
     between. Files are named ``names`` (default: their base names) in every message.
     ``given``: the names as uploaded, one per path; a file saved under another name (see
-    ``safe_name``) gets a warning saying so.
+    ``safe_name``) gets a warning saying so. ``perimeter`` and ``importer``: as for
+    ``ingest_uploads``.
     """
-    return _run(store_path, paths, ref, names, progress, commit=False, given=given)
+    return _run(
+        store_path,
+        paths,
+        ref,
+        names,
+        progress,
+        commit=False,
+        given=given,
+        perimeter=perimeter,
+        importer=importer,
+    )
 
 
 def ingest_uploads(
@@ -201,10 +290,29 @@ def ingest_uploads(
     progress: Progress | None = None,
     names: Sequence[str] | None = None,
     given: Sequence[str] | None = None,
+    *,
+    perimeter: Perimeter | None = None,
+    importer: str | None = None,
 ) -> list[FileResult]:
     """Ingest ``paths`` into the store (all or nothing per file); readers see the new version
-    once every file is done. ``given``: as for ``check_uploads``."""
-    return _run(store_path, paths, ref, names, progress, commit=True, given=given)
+    once every file is done. ``given``: as for ``check_uploads``.
+
+    ``perimeter``: the importer's (the page passes the session's; None, as
+    `access.EVERYTHING`: any ESMS). A file holding a FINESS ET outside it is refused whole
+    with the list, the other files still load; a role that reads only (``ars``) raises
+    `ReadOnlyRole` before anything is read. ``importer``: who imports (`importer_of`),
+    recorded in the log; None for local mode."""
+    return _run(
+        store_path,
+        paths,
+        ref,
+        names,
+        progress,
+        commit=True,
+        given=given,
+        perimeter=perimeter,
+        importer=importer,
+    )
 
 
 # --- French tables and sentences ------------------------------------------------------------
@@ -318,6 +426,7 @@ HISTORY_COLUMNS = {
     "file_name": "Fichier",
     "kind": "Type",
     "imported_at": "Importé le",
+    "imported_by": "Importé par",
     "rows_loaded": "Lignes chargées",
     "rows_replaced": "Lignes remplacées",
     "referentiel_version": "Version du référentiel",
@@ -325,11 +434,19 @@ HISTORY_COLUMNS = {
 }
 
 
+# « Importé par » of an import made by the command line, in local mode or before it was recorded.
+NOBODY = "—"
+
+
 @takes_perimeter
 def history(store: Store, ref: Referentiel | None = None) -> pd.DataFrame:
-    """The import log in French, newest first, with the full SHA-256 (``ref`` is unused:
-    the signature ``ui.cached`` expects)."""
+    """The import log in French, newest first, with the full SHA-256 and who imported each
+    file (« Importé par »: an e-mail, or « — » for the command line, local mode and imports
+    older than the record) (``ref`` is unused: the signature ``ui.cached`` expects)."""
     log = pd.DataFrame(store.imports(), columns=["import_id", *HISTORY_COLUMNS])
+    # Not in `Store.imports` (the command line's « imports » output keeps its columns).
+    who = dict(store.execute("select import_id, imported_by from imports").fetchall())
+    log["imported_by"] = log["import_id"].map(lambda i: who.get(i) or NOBODY)
     log = log.sort_values("import_id", ascending=False)
     log["kind"] = log["kind"].map(lambda k: KIND_LABELS.get(k, k))
     log["imported_at"] = log["imported_at"].map(lambda t: t.strftime("%d/%m/%Y %H:%M"))

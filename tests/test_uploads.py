@@ -190,12 +190,15 @@ def test_history_is_french_newest_first(seeded: Path) -> None:
         "Fichier",
         "Type",
         "Importé le",
+        "Importé par",
         "Lignes chargées",
         "Lignes remplacées",
         "Version du référentiel",
         "SHA-256",
     ]
     assert list(log["Fichier"]) == ["a.csv", "ref.csv"]
+    # imported without a perimeter nor an importer (local mode): nobody named
+    assert list(log["Importé par"]) == ["—", "—"]
     assert list(log["Type"]) == ["usages (format long)", "référentiel des établissements"]
     assert list(log["Lignes chargées"]) == [1, 2]
     assert log["Importé le"].str.fullmatch(r"\d\d/\d\d/\d{4} \d\d:\d\d").all()

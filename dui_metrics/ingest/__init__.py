@@ -6,6 +6,9 @@ with its line in the ingestion log, all or nothing (usage files holding only new
 written several at a time, in one transaction: see ``Session``). A rejected file leaves the
 store exactly as it was; the other files of the command still load. A file whose content
 (SHA-256) was already ingested is skipped: it does not restore older values.
+
+An import may be limited to some ESMS (``allowed_esms``: the dashboard's importer's
+perimeter, issue 16): a file holding any other FINESS ET is refused whole, with the list.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import pyarrow.compute as pc
 from dui_metrics import finess, records_store
 from dui_metrics import referentiel as referentiel_mod
 from dui_metrics.errors import ExportError, Problem, UsageError
-from dui_metrics.formats import MEBIBYTE, fr_size
+from dui_metrics.formats import MEBIBYTE, fr_int, fr_size
 from dui_metrics.indicators import register_definitions
 from dui_metrics.ingest import record_tables, reference, usage
 from dui_metrics.ingest.columns import KIND_LABELS, REFERENCE, detect_layout
@@ -327,6 +330,26 @@ def _pad_lost_zeros(raw: RawTable, layout) -> None:
         raw.warnings.append(Problem(raw.file, None, raw.headers[pos], LOST_ZERO))
 
 
+# FINESS ET listed in the refusal of a file holding ESMS outside the importer's perimeter.
+MAX_OUTSIDERS_LISTED = 20
+
+
+def outside_perimeter_message(outsiders: Iterable[str]) -> str:
+    """The French refusal of a file holding the ESMS ``outsiders`` (FINESS ET outside the
+    importer's perimeter): all of them, sorted, the first `MAX_OUTSIDERS_LISTED` listed. It
+    does not tell an ESMS unknown to the store from one of another organisation."""
+    codes = sorted(set(outsiders))
+    listed = ", ".join(codes[:MAX_OUTSIDERS_LISTED])
+    if len(codes) > MAX_OUTSIDERS_LISTED:
+        listed += f" … et {fr_int(len(codes) - MAX_OUTSIDERS_LISTED)} autres"
+    return (
+        f"{fr_int(len(codes))} ESMS hors de votre périmètre : {listed} ; ce fichier est refusé "
+        "en entier. Seuls les ESMS de votre périmètre peuvent être importés : pour un ESMS "
+        "nouveau, ou qui change d'organisme gestionnaire ou d'éditeur, demandez à "
+        "l'administrateur de mettre à jour le référentiel des établissements"
+    )
+
+
 class Session:
     """What the files of one command share: a cursor, the référentiel's tables, known keys.
 
@@ -348,11 +371,18 @@ class Session:
         store: Store,
         ref: Referentiel,
         on_count: Callable[[int, int | None], None] | None = None,
+        *,
+        allowed_esms: frozenset[str] | None = None,
+        imported_by: str | None = None,
     ) -> None:
         """``on_count(esms, written)``: told before the counts from records start (written
-        None) and once they are written (see `count_records`)."""
+        None) and once they are written (see `count_records`). ``allowed_esms``: the only
+        FINESS ET the files may hold (None: any; see `refuse_outsiders`). ``imported_by``:
+        who imports, for the log's ``imported_by`` (None: the command line, local mode)."""
         self.ref = ref
         self.on_count = on_count
+        self.allowed_esms = allowed_esms
+        self.imported_by = imported_by
         self.cur = store.cursor()
         # Rows of ``usage`` have no order (every query orders what it reads): letting DuckDB
         # write a batch in any order costs less (2 M rows: 0.7 → 0.5 s). The setting holds for
@@ -371,6 +401,17 @@ class Session:
         self.record_imports: list[tuple[int, str]] = []
         self.record_esms: set[str] = set()
         self.usage_esms: set[str] = set()
+
+    def refuse_outsiders(self, codes: Iterable[str], file: str, kind: str) -> None:
+        """Raise `ExportError` (the file is refused whole) when ``codes``, the FINESS ET of
+        the file ``file``, hold any ESMS outside ``allowed_esms``."""
+        if self.allowed_esms is None:
+            return
+        outsiders = set(codes) - self.allowed_esms
+        if outsiders:
+            raise ExportError(
+                [Problem(file, None, None, outside_perimeter_message(outsiders))], kind=kind
+            )
 
     def establishment_codes(self) -> np.ndarray:
         """FINESS of the reference, sorted, as 9-byte strings (read again after a reference
@@ -542,12 +583,22 @@ def ingest_paths(
     *,
     demo: bool = False,
     on_count: Callable[[int, int | None], None] | None = None,
+    allowed_esms: frozenset[str] | None = None,
+    imported_by: str | None = None,
 ) -> list[FileResult]:
     """Ingest files and folders; one ``FileResult`` per file, in the order processed (the
     files of the folders that are not inputs first, ``IGNORED``). ``names``: optional display
     name per given path (see ``scan``). The rest: see ``ingest_scanned``."""
     return ingest_scanned(
-        store, scan(paths, names), ref, progress, max_mb, demo=demo, on_count=on_count
+        store,
+        scan(paths, names),
+        ref,
+        progress,
+        max_mb,
+        demo=demo,
+        on_count=on_count,
+        allowed_esms=allowed_esms,
+        imported_by=imported_by,
     )
 
 
@@ -560,6 +611,8 @@ def ingest_scanned(
     *,
     demo: bool = False,
     on_count: Callable[[int, int | None], None] | None = None,
+    allowed_esms: frozenset[str] | None = None,
+    imported_by: str | None = None,
 ) -> list[FileResult]:
     """Ingest the files found by ``scan`` (``scanned``); one ``FileResult`` per file.
 
@@ -568,6 +621,9 @@ def ingest_scanned(
     (``Caps.from_env``): an invalid one is a usage error before any file. ``demo``: the files
     are the demo exports, recorded as such in the store (``Store.add_demo_digests``).
     ``on_count(esms, written)``: progress of the counts from records at the end (`Session`).
+    ``allowed_esms``: the FINESS ET the files may hold, None for any (the command line); a
+    file holding another is refused whole (`outside_perimeter_message`), whatever its kind.
+    ``imported_by``: who imports, recorded in the log (None: the command line, local mode).
     The next files are read and checked alone (``usage.check_alone``) by WORKERS threads, each
     on its own cursor (pyarrow and DuckDB release the GIL), while the current one is judged
     against the store and written, in order: at most AHEAD + 1 files are in memory.
@@ -610,7 +666,9 @@ def ingest_scanned(
 
     try:
         with (
-            Session(store, ref, on_count) as session,
+            Session(
+                store, ref, on_count, allowed_esms=allowed_esms, imported_by=imported_by
+            ) as session,
             ThreadPoolExecutor(max_workers=WORKERS) as pool,
         ):
             upcoming = deque(pool.submit(prepare, *item) for item in files[:AHEAD])
@@ -703,6 +761,9 @@ def ingest_table(
     try:
         if layout.kind == REFERENCE:
             rows, warnings = reference.check(raw, layout)
+            # Against the store's reference: a row moving an ESMS into the perimeter (a new
+            # ESMS, another OG's) is refused as any outsider.
+            session.refuse_outsiders((r["finess_et"] for r in rows), raw.file, layout.kind)
             result.warnings += warnings
         else:
             if prepared is not None:
@@ -711,6 +772,9 @@ def ingest_table(
                 staged = usage.accept(prepared.alone, session.stored_keys)
             if staged is None:  # replaces stored values, or not prepared: on this cursor
                 staged = usage.stage(cur, raw, layout, ref, session.stored_keys)
+            session.refuse_outsiders(
+                staged.esms.column("finess_et").to_pylist(), raw.file, layout.kind
+            )
             result.warnings += _usage_warnings(session, staged, raw.file)
             session.usage_esms.update(staged.esms.column("finess_et").to_pylist())
         now = dt.datetime.now()
@@ -723,6 +787,7 @@ def ingest_table(
             now,
             0 if staged is None else staged.rows,
             ref.version,
+            session.imported_by,
         ]
         if staged is not None and not staged.replaces:  # written later, with the next files
             session.defer(log_row, usage.pending_rows(staged.incoming))
@@ -796,12 +861,24 @@ def _ingest_records(
             if isinstance(checked, Exception):
                 raise checked
             table = checked
+            session.refuse_outsiders(
+                pc.unique(table.column("finess_et")).to_pylist(), name, layout.kind
+            )
             unknown = records_store.unknown_dossiers(cur, name, layout.table_kind, table)
             if unknown is not None:
                 raise unknown
         session.flush()  # what waits was processed before this file
         now = dt.datetime.now()
-        log_row = [name, str(path.resolve()), digest, layout.kind, now, 0, session.ref.version]
+        log_row = [
+            name,
+            str(path.resolve()),
+            digest,
+            layout.kind,
+            now,
+            0,
+            session.ref.version,
+            session.imported_by,
+        ]
         with cur.transaction():
             import_id = cur.scalar(_INSERT_IMPORT, log_row)
             if table is not None:
@@ -814,6 +891,8 @@ def _ingest_records(
                 lone = _lone_tddui_resource(path, fhir.TDDUI_PROFILE)
                 chunks = iter(()) if lone else fhir.iter_chunks(path, name)
                 loaded, replaced, esms = records_store.write_fhir(cur, import_id, chunks)
+                # Its ESMS are known once it is read: an outsider rolls the file back.
+                session.refuse_outsiders(esms, name, layout.kind)
                 if lone:
                     result.warnings.append(
                         Problem(
@@ -888,10 +967,11 @@ _IMPORT_COLUMNS = (
     "imported_at",
     "rows_loaded",
     "referentiel_version",
+    "imported_by",
 )
 _INSERT_IMPORT = (
     f"insert into imports ({', '.join(_IMPORT_COLUMNS)}, rows_replaced) "
-    "values (?, ?, ?, ?, ?, ?, ?, 0) returning import_id"
+    f"values ({', '.join('?' for _ in _IMPORT_COLUMNS)}, 0) returning import_id"
 )
 
 
