@@ -6,6 +6,7 @@ from pathlib import Path
 import streamlit as st
 
 from dui_metrics import ui, uploads
+from dui_metrics.access import Perimeter
 from dui_metrics.errors import UsageError
 from dui_metrics.formats import fr_int
 from dui_metrics.ingest import LOADED
@@ -81,126 +82,152 @@ def request(action: str) -> None:
 
 
 # --- upload, check, import ------------------------------------------------------------------
-st.subheader("Importer des exports")
-st.caption(
-    "Chaque fichier est accepté en entier ou refusé en entier. Les imports passent un par "
-    "un : si quelqu'un importe en même temps, le vôtre commence quand le sien est terminé."
-)
-round_ = st.session_state.setdefault(ROUND, 0)
-files = st.file_uploader(
-    "Déposez vos fichiers ici (plusieurs à la fois possible)",
-    type=list(uploads.ACCEPTED_TYPES),
-    accept_multiple_files=True,
-    key=f"donnees_files_{round_}",
-    help="CSV (séparateur ; , ou tabulation, UTF-8 ou Windows-1252), TXT, TSV ; classeurs "
-    "XLSX, XLSM, ODS (LibreOffice), XLS (Excel 97-2003) ; Parquet ; dossiers TDDUI (FHIR) en "
-    "JSON ou NDJSON.",
-)
-signature = tuple((f.name, f.size) for f in files or [])
-action = st.session_state.pop(ACTION, None)
-
-if not files:
-    if IMPORTED in st.session_state:
-        results = st.session_state[IMPORTED]
-        loaded = any(r.status == LOADED for r in results)
-        (st.success if loaded else st.warning)(
-            "Import terminé : "
-            + uploads.summary(results, dry_run=False)
-            + (" Le tableau de bord montre les nouvelles données." if loaded else "")
-        )
-        show_report(results, dry_run=False, key="imported")
-    else:
-        st.info(
-            "Déposez un ou plusieurs exports : référentiel des établissements (FINESS ET, "
-            "FINESS EJ, raison sociale…) ou usages mensuels par ESMS, au format long "
-            "(finess_et ; periode ; indicateur ; valeur) ou large (une colonne par "
-            "comptage), ou les dossiers du DUI pour les compter ici : tables pseudonymisées "
-            "(dossiers, projets personnalisés, événements, documents DMP, messages MSSanté) "
-            "ou lots TDDUI (FHIR). Formats : CSV, TXT, TSV, XLSX, XLSM, ODS, XLS, Parquet, "
-            "JSON, NDJSON. Rien n'est écrit avant « Importer ».",
-            icon="📥",
-        )
-    st.page_link("pages/methode.py", label="Colonnes attendues et définitions", icon="📖")
-else:
-    store_path = ui.store_path()
-    checked = st.session_state.get(CHECK)
-    if checked is not None and checked[0] != signature:
-        checked = None  # other files since the last check
-    left, right, _ = st.columns([1, 1, 4])
-    left.button(
-        "Vérifier",
-        icon="🔎",
-        type="secondary" if checked else "primary",
-        key="donnees_verifier",
-        on_click=request,
-        args=("check",),
+def import_section(seen: Perimeter, importer: str | None) -> None:
+    """Upload, check, import: ``seen`` the importer's perimeter (files holding other ESMS are
+    refused whole), ``importer`` who imports, for the log."""
+    round_ = st.session_state.setdefault(ROUND, 0)
+    files = st.file_uploader(
+        "Déposez vos fichiers ici (plusieurs à la fois possible)",
+        type=list(uploads.ACCEPTED_TYPES),
+        accept_multiple_files=True,
+        key=f"donnees_files_{round_}",
+        help="CSV (séparateur ; , ou tabulation, UTF-8 ou Windows-1252), TXT, TSV ; classeurs "
+        "XLSX, XLSM, ODS (LibreOffice), XLS (Excel 97-2003) ; Parquet ; dossiers TDDUI (FHIR) en "
+        "JSON ou NDJSON.",
     )
-    if action == "check":
-        with (
-            st.spinner("Vérification des fichiers (rien n'est écrit)…"),
-            tempfile.TemporaryDirectory(prefix="dui-metrics-upload-") as folder,
-        ):
-            try:
-                paths = uploads.save_uploads(uploaded(files), Path(folder))
-                results = uploads.check_uploads(
-                    store_path, paths, ui.referentiel(), given=given_names(files)
-                )
-                checked = (signature, results)
-            except (UsageError, StoreError, OSError) as exc:
-                st.error(f"Vérification impossible : {escape_markdown(str(exc))}")
-                checked = None
-        st.session_state[CHECK] = checked
-    ready = checked is not None and any(r.status == LOADED for r in checked[1])
-    right.button(
-        "Importer",
-        icon="📥",
-        type="primary",
-        disabled=not ready,
-        key="donnees_importer",
-        on_click=request,
-        args=("import",),
-    )
-    if action == "import" and ready:
-        bar = st.progress(0.0, text="Import en cours…")
+    signature = tuple((f.name, f.size) for f in files or [])
+    action = st.session_state.pop(ACTION, None)
 
-        def progress(done: int, total: int, result) -> None:
-            # « accepté »: checked; the store is saved only when every file is done
-            status = "accepté" if result.status == LOADED else result.status
-            bar.progress(
-                done / total, text=f"{done}/{total} · {escape_markdown(result.file)} : {status}"
+    if not files:
+        if IMPORTED in st.session_state:
+            results = st.session_state[IMPORTED]
+            loaded = any(r.status == LOADED for r in results)
+            (st.success if loaded else st.warning)(
+                "Import terminé : "
+                + uploads.summary(results, dry_run=False)
+                + (" Le tableau de bord montre les nouvelles données." if loaded else "")
             )
-
-        with tempfile.TemporaryDirectory(prefix="dui-metrics-upload-") as folder:
-            try:
-                paths = uploads.save_uploads(uploaded(files), Path(folder))
-                results = uploads.ingest_uploads(
-                    store_path, paths, ui.referentiel(), progress, given=given_names(files)
-                )
-            except (UsageError, StoreError, OSError) as exc:
-                # One copy of the store for the whole import: on a failure nothing is saved.
-                st.error(
-                    f"Import impossible : {escape_markdown(str(exc))}. Aucun fichier n'a été "
-                    "enregistré : le magasin est resté tel qu'il était.",
-                    icon="⛔",
-                )
-                st.stop()
-        st.session_state[IMPORTED] = results
-        st.session_state.pop(CHECK, None)
-        st.session_state[ROUND] = round_ + 1  # a fresh, empty uploader
-        st.rerun()
-    if checked is None:
-        st.info(
-            "Cliquez sur « Vérifier » : chaque fichier est contrôlé comme pour un import, "
-            "sans rien écrire. « Importer » s'active ensuite."
-        )
-    else:
-        results = checked[1]
-        text = "Vérification : " + uploads.summary(results, dry_run=True)
-        if ready:
-            st.info(text + " Rien n'est encore écrit : cliquez sur « Importer ».", icon="🔎")
+            show_report(results, dry_run=False, key="imported")
         else:
-            st.warning(text + " Aucun fichier à importer.", icon="⚠️")
-        show_report(results, dry_run=True, key="check")
+            st.info(
+                "Déposez un ou plusieurs exports : référentiel des établissements (FINESS ET, "
+                "FINESS EJ, raison sociale…) ou usages mensuels par ESMS, au format long "
+                "(finess_et ; periode ; indicateur ; valeur) ou large (une colonne par "
+                "comptage), ou les dossiers du DUI pour les compter ici : tables pseudonymisées "
+                "(dossiers, projets personnalisés, événements, documents DMP, messages MSSanté) "
+                "ou lots TDDUI (FHIR). Formats : CSV, TXT, TSV, XLSX, XLSM, ODS, XLS, Parquet, "
+                "JSON, NDJSON. Rien n'est écrit avant « Importer ».",
+                icon="📥",
+            )
+        st.page_link("pages/methode.py", label="Colonnes attendues et définitions", icon="📖")
+    else:
+        store_path = ui.store_path()
+        checked = st.session_state.get(CHECK)
+        if checked is not None and checked[0] != signature:
+            checked = None  # other files since the last check
+        left, right, _ = st.columns([1, 1, 4])
+        left.button(
+            "Vérifier",
+            icon="🔎",
+            type="secondary" if checked else "primary",
+            key="donnees_verifier",
+            on_click=request,
+            args=("check",),
+        )
+        if action == "check":
+            with (
+                st.spinner("Vérification des fichiers (rien n'est écrit)…"),
+                tempfile.TemporaryDirectory(prefix="dui-metrics-upload-") as folder,
+            ):
+                try:
+                    paths = uploads.save_uploads(uploaded(files), Path(folder))
+                    results = uploads.check_uploads(
+                        store_path,
+                        paths,
+                        ui.referentiel(),
+                        given=given_names(files),
+                        perimeter=seen,
+                        importer=importer,
+                    )
+                    checked = (signature, results)
+                except (UsageError, StoreError, OSError) as exc:
+                    st.error(f"Vérification impossible : {escape_markdown(str(exc))}")
+                    checked = None
+            st.session_state[CHECK] = checked
+        ready = checked is not None and any(r.status == LOADED for r in checked[1])
+        right.button(
+            "Importer",
+            icon="📥",
+            type="primary",
+            disabled=not ready,
+            key="donnees_importer",
+            on_click=request,
+            args=("import",),
+        )
+        if action == "import" and ready:
+            bar = st.progress(0.0, text="Import en cours…")
+
+            def progress(done: int, total: int, result) -> None:
+                # « accepté »: checked; the store is saved only when every file is done
+                status = "accepté" if result.status == LOADED else result.status
+                bar.progress(
+                    done / total, text=f"{done}/{total} · {escape_markdown(result.file)} : {status}"
+                )
+
+            with tempfile.TemporaryDirectory(prefix="dui-metrics-upload-") as folder:
+                try:
+                    paths = uploads.save_uploads(uploaded(files), Path(folder))
+                    results = uploads.ingest_uploads(
+                        store_path,
+                        paths,
+                        ui.referentiel(),
+                        progress,
+                        given=given_names(files),
+                        perimeter=seen,
+                        importer=importer,
+                    )
+                except (UsageError, StoreError, OSError) as exc:
+                    # One copy of the store for the whole import: on a failure nothing is saved.
+                    st.error(
+                        f"Import impossible : {escape_markdown(str(exc))}. Aucun fichier n'a été "
+                        "enregistré : le magasin est resté tel qu'il était.",
+                        icon="⛔",
+                    )
+                    st.stop()
+            st.session_state[IMPORTED] = results
+            st.session_state.pop(CHECK, None)
+            st.session_state[ROUND] = round_ + 1  # a fresh, empty uploader
+            st.rerun()
+        if checked is None:
+            st.info(
+                "Cliquez sur « Vérifier » : chaque fichier est contrôlé comme pour un import, "
+                "sans rien écrire. « Importer » s'active ensuite."
+            )
+        else:
+            results = checked[1]
+            text = "Vérification : " + uploads.summary(results, dry_run=True)
+            if ready:
+                st.info(text + " Rien n'est encore écrit : cliquez sur « Importer ».", icon="🔎")
+            else:
+                st.warning(text + " Aucun fichier à importer.", icon="⚠️")
+            show_report(results, dry_run=True, key="check")
+
+
+st.subheader("Importer des exports")
+seen = ui.perimeter()
+if not uploads.may_import(seen):
+    st.info(uploads.read_only_message(seen), icon="👁️")
+else:
+    st.caption(
+        "Chaque fichier est accepté en entier ou refusé en entier. Les imports passent un par "
+        "un : si quelqu'un importe en même temps, le vôtre commence quand le sien est terminé."
+    )
+    if seen.finess is not None:
+        st.caption(
+            f"Vous importez pour votre périmètre ({escape_markdown(seen.label)}) : un fichier "
+            "qui contient un autre ESMS est refusé en entier."
+        )
+    import_section(seen, uploads.importer_of(st.user.to_dict()))
 
 # --- import log -----------------------------------------------------------------------------
 st.subheader("Historique des imports")
