@@ -337,8 +337,9 @@ def test_a_file_of_the_same_command_counts_as_stored_for_the_next(store, write_f
 def test_a_stored_pair_above_its_denominator_is_not_blamed_on_a_new_file(store, write_file, ingest):
     # Stored before this rule existed (written directly): 30 active records for 20 persons.
     store.execute(
-        "insert into imports values (99, 'ancien.csv', null, 'x', 'usages_long', "
-        "now(), 2, 0, 'ancien')"
+        "insert into imports (import_id, file_name, file_path, sha256, kind, imported_at, "
+        "rows_loaded, rows_replaced, referentiel_version) values (99, 'ancien.csv', null, 'x', "
+        "'usages_long', now(), 2, 0, 'ancien')"
     )
     store.execute(
         f"insert into usage values ('{E1}', '2025-05-01', 'personnes_accompagnees', 20, 99, 2), "
