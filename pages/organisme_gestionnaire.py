@@ -5,9 +5,50 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from dui_metrics import indicators, ui, va
+from dui_metrics import compare, indicators, masking, ui, va
 from dui_metrics.formats import fr_int, fr_percent, month_range, month_short
 from dui_metrics.text import escape_markdown
+
+
+def _small_months(series: pd.DataFrame, is_rate: bool) -> pd.Series:
+    """Months of a roll-up series whose count (a rate: numerator or denominator) is 1–4."""
+    if is_rate:
+        return masking.small(series["numerateur"]) | masking.small(series["denominateur"])
+    return masking.small(series["valeur"])
+
+
+def _masked_ranking(ranked: pd.DataFrame, rate_headers: tuple[str, ...], du, au) -> pd.DataFrame:
+    """The ranking with the rates masked by `masking.suppress` (per rate, over the VA window,
+    the ESMS as members of the whole): « masqué », and an ESMS whose active-records rate (the
+    sort key) is masked moves to the end of its block of equal criteria, by name, as its place
+    would bound its rate."""
+    codes = {v: k for k, v in ui.CRITERION_HEADERS.items()}
+    first = None
+    for header in rate_headers:
+        terms = ui.cached(compare.rate_frame)(du, au, codes[header])
+        hidden = ranked["FINESS ET"].isin(list(masking.suppress(terms, None).esms))
+        ranked = masking.masked_cells(ranked, hidden, rates=[header])
+        if codes[header] == "taux_dossiers_actifs":
+            first = hidden
+    if first is None:
+        return ranked
+    block = ranked["Critères ok"].ne(ranked["Critères ok"].shift()).cumsum()
+    order = pd.DataFrame(
+        {"block": block, "masked": first, "name": ranked["Établissement"].where(first, "")}
+    )
+    order["pos"] = range(len(order))
+    keep = order.sort_values(["block", "masked", "name", "pos"]).index
+    return ranked.loc[keep].reset_index(drop=True)
+
+
+def _screen_ranking(head: pd.DataFrame, rate_headers: tuple[str, ...]) -> pd.DataFrame:
+    """`ui.french_display` of the ranking, its « masqué » cells kept as they are."""
+    numbers = head.assign(**{h: pd.to_numeric(head[h], errors="coerce") for h in rate_headers})
+    shown = ui.french_display(numbers, percent=rate_headers)
+    for header in rate_headers:
+        shown[header] = shown[header].where(head[header].ne(masking.HIDDEN), masking.HIDDEN)
+    return shown
+
 
 ui.page_title(
     "Organisme gestionnaire",
@@ -63,6 +104,20 @@ if commande is not None and commande not in orders:
     commande = None
 if commande is not None:
     scope = scope[scope["commande"] == commande]
+
+# « Tous les organismes » over a perimeter of several OGs compares ESMS of several OGs: small
+# counts are masked (page Méthode), unless the user says otherwise for this session. Not in
+# the URL: a shared link opens masked.
+mask = og is None and compare.spans_several_ogs(esms)
+if mask:
+    mask = st.toggle(
+        "Masquer les petits effectifs (1 à 4 → « < 5 »)",
+        value=True,
+        key="petits_effectifs",
+        help="Plusieurs organismes gestionnaires : les effectifs de 1 à 4 s'affichent « < 5 », "
+        "les taux qui les ont pour terme sont masqués (règle complète : page Méthode). Le "
+        "désactiver ne vaut que pour vous et pour cette session.",
+    )
 
 question = {"au": au, "og": og, "commande": commande, "window_months": int(window_months)}
 window = ui.cached(va.va_window)(au, int(window_months))
@@ -141,6 +196,18 @@ for column, (code, is_rate) in zip(columns, HEADLINE, strict=True):
         continue
     last = series.iloc[-1]
     change = last["variation"]  # vs the previous calendar month; NaN when it has no value
+    small = _small_months(series, is_rate) if mask else pd.Series(False, index=series.index)
+    if small.iloc[-1]:
+        column.metric(
+            label,
+            masking.SMALL if not is_rate else masking.HIDDEN,
+            help=f"{ref.indicator(code).label}, {month_short(last['periode'])} : masqué "
+            "(petits effectifs, voir la page Méthode)",
+            border=True,
+        )
+        continue
+    if len(small) > 1 and small.iloc[-2]:
+        change = float("nan")  # the change would give the previous month's masked value
     if is_rate:
         value = fr_percent(last["valeur"])
         # + 0.0 turns a rounded -0.0 into 0.0: no "down" arrow for a stable rate
@@ -153,7 +220,7 @@ for column, (code, is_rate) in zip(columns, HEADLINE, strict=True):
         label,
         value,
         delta,
-        chart_data=list(series["valeur"].tail(12).fillna(0)),
+        chart_data=None if small.tail(12).any() else list(series["valeur"].tail(12).fillna(0)),
         border=True,
         help=f"{ref.indicator(code).label}, {month_short(last['periode'])} : "
         f"{int(last['nb_esms'])} ESMS avec une valeur",
@@ -167,6 +234,8 @@ fig = make_subplots(
 for i, code in enumerate(TRENDS):
     series = rollup[rollup["indicateur"] == code].sort_values("periode")
     rate = code.startswith("taux_")
+    if mask:  # a masked month is a gap in the line
+        series = series.assign(valeur=series["valeur"].mask(_small_months(series, rate)))
     fig.add_trace(
         go.Scatter(
             x=series["periode"],
@@ -232,5 +301,7 @@ if ranking_tab.open:
         if ranked.empty:
             st.info("Aucun établissement dans cette sélection.")
         else:
-            ui.table(ranked, lambda head: ui.french_display(head, percent=rate_headers))
+            if mask:
+                ranked = _masked_ranking(ranked, rate_headers, window.start, au)
+            ui.table(ranked, lambda head: _screen_ranking(head, rate_headers))
             ui.download_buttons(ranked, "classement_esms", key="ranking")

@@ -447,3 +447,53 @@ def test_one_og_perimeter_is_not_masked(
     toggle = at.toggle(key="petits_effectifs")
     assert toggle.value is False and toggle.disabled
     assert "30,0\u202f%" in page_text(at)
+
+
+# OG A: EHPAD Un 40 persons, 30 active (75 %); IME Deux 10 persons, 3 active (30 %), every
+# month 01–03/2025; OG B: SSIAD Trois, 20 persons, 16 active (80 %). INS qualifiées: 20, 2, 8.
+OG_REFERENCE = """finess_et;finess_ej;raison_sociale;og_nom;commande;editeur;date_deploiement
+690000013;690000005;EHPAD Un;OG A;BC-A;EdA;01/01/2025
+690000021;690000005;IME Deux;OG A;BC-A;EdA;01/01/2025
+330000019;330000001;SSIAD Trois;OG B;BC-B;EdB;01/01/2025
+"""
+OG_USAGE = (
+    "finess_et;periode;personnes_accompagnees;dossiers_actifs;dossiers_actifs_avec_pp;"
+    "dossiers_actifs_avec_evenement;ins_qualifiees;dmp_documents_envoyes;mss_messages_envoyes\n"
+    + "".join(
+        f"{finess};2025-0{m};{counts}\n"
+        for m in (1, 2, 3)
+        for finess, counts in (
+            ("690000013", "40;30;20;25;20;10;5"),
+            ("690000021", "10;3;3;3;2;1;1"),
+            ("330000019", "20;16;10;10;8;4;0"),
+        )
+    )
+)
+
+
+def test_og_page_all_organisations_masks_the_esms_rates(
+    monkeypatch: pytest.MonkeyPatch, store_from
+) -> None:
+    monkeypatch.setenv("DUI_METRICS_STORE", str(store_from(OG_REFERENCE, OG_USAGE)))
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at = at.switch_page("pages/organisme_gestionnaire.py").run()
+    assert not at.exception
+    assert at.toggle(key="petits_effectifs").value is True
+    at.session_state["vue"] = "Du plus en retard au plus avancé"
+    at.run()
+    (ranking,) = [d.value for d in at.dataframe if "Critères ok" in d.value.columns]
+    rates = ranking.set_index("FINESS ET")["Dossiers actifs"]
+    # IME Deux: 3 of 10 (3 is small): masked; the total of the page (all ESMS) would give it
+    # back from the others: the smallest other (SSIAD Trois, 20 persons) is masked too.
+    assert rates.to_dict() == {
+        "690000021": "masqué",
+        "330000019": "masqué",
+        "690000013": "75,0\u202f%",
+    }
+    text = page_text(at)
+    assert "30,0\u202f%" not in text and "80,0\u202f%" not in text
+    # One OG chosen: its own figures, no masking (no switch).
+    at.selectbox(key="og").set_value("690000005").run()
+    assert not at.toggle  # no switch at all
+    (ranking,) = [d.value for d in at.dataframe if "Critères ok" in d.value.columns]
+    assert "30,0\u202f%" in set(ranking["Dossiers actifs"])
