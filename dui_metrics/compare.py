@@ -293,7 +293,14 @@ def suppression(frame: pd.DataFrame, whole: pd.DataFrame | None = None) -> maski
     shown. ``whole``: the frame before the filters (the user's whole perimeter); the ESMS it
     masks stay masked in the filtered view, so that narrowing a filter (a catégorie, an OG)
     never shows a member that the wider view hides."""
-    already = masking.suppress(whole).esms if whole is not None else ()
+    wide = masking.suppress(whole) if whole is not None else None
+    if (
+        wide is not None
+        and len(whole) == len(frame)
+        and whole["finess_et"].isin(frame["finess_et"]).all()
+    ):
+        return wide  # no filter: the view is the whole
+    already = wide.esms if wide is not None else ()
     return masking.suppress(frame, "departement", already=already)
 
 
