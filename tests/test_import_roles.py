@@ -421,3 +421,33 @@ def test_page_admin_imports_anything(seeded: Path, acces_file: Path, monkeypatch
     assert not at.exception
     assert table(at, "Résultat")["Résultat"].tolist() == ["✅ chargé"]
     assert table(at, "Importé le")["Importé par"].tolist()[0] == ADMIN_EMAIL
+
+
+@pytest.mark.parametrize(
+    ("row", "changed"),
+    [
+        # E1 handed to OG B: OG B's users would see it, and its data
+        (f"{E1};{OG_B};EHPAD Un;OG B;BC-A;EdA;01/01/2025\n", "organisme gestionnaire"),
+        # E1 handed to another editor: that editor's users would see it
+        (f"{E1};{OG_A};EHPAD Un;OG A;BC-A;EdB;01/01/2025\n", "éditeur"),
+    ],
+    ids=["other-og", "other-editor"],
+)
+def test_og_reference_file_moving_its_esms_elsewhere_is_refused(
+    seeded: Path, acces_file: Path, tmp_path, ref, row: str, changed: str
+):
+    og = perimeter(seeded, acces_file, OG_EMAIL)
+    dumped = dump(seeded)
+    paths = save(tmp_path, ("etablissements.csv", REF_HEADER + row))
+    [result] = uploads.ingest_uploads(seeded, paths, ref, perimeter=og, importer=OG_EMAIL)
+    assert (result.status, result.kind) == ("refusé", "etablissements")
+    assert refusal(result) == [
+        "1 ESMS changerait d'organisme gestionnaire, d'éditeur, de région ou de département : "
+        f"{E1} ({changed}) ; ce fichier est refusé en entier. Ces colonnes décident de qui voit "
+        "l'ESMS : demandez à l'administrateur de mettre à jour le référentiel des établissements"
+    ]
+    assert dump(seeded) == dumped
+    # The administrator may.
+    admin = perimeter(seeded, acces_file, ADMIN_EMAIL)
+    [result] = uploads.ingest_uploads(seeded, paths, ref, perimeter=admin, importer=ADMIN_EMAIL)
+    assert result.status == "chargé"

@@ -334,6 +334,11 @@ def _pad_lost_zeros(raw: RawTable, layout) -> None:
 MAX_OUTSIDERS_LISTED = 20
 
 
+# What decides who sees an ESMS (access.perimeter_of), in the order `Session.refuse_moves`
+# reads the stored columns finess_ej, editeur, region, departement.
+_MOVE_WORDS = ("organisme gestionnaire", "éditeur", "région", "département")
+
+
 def outside_perimeter_message(outsiders: Iterable[str]) -> str:
     """The French refusal of a file holding the ESMS ``outsiders`` (FINESS ET outside the
     importer's perimeter): all of them, sorted, the first `MAX_OUTSIDERS_LISTED` listed. It
@@ -412,6 +417,54 @@ class Session:
             raise ExportError(
                 [Problem(file, None, None, outside_perimeter_message(outsiders))], kind=kind
             )
+
+    def refuse_moves(self, rows: list[dict], file: str, kind: str) -> None:
+        """Raise `ExportError` (the file is refused whole) when reference ``rows`` change what
+        decides who sees an ESMS (its OG, editor, région or département) for an importer
+        limited to ``allowed_esms``: such a change would hand the ESMS, and its data, to
+        another user's perimeter. Only the administrator (or the command line) makes it."""
+        if self.allowed_esms is None or not rows:
+            return
+        stored = {
+            r[0]: r[1:]
+            for r in self.cur.execute(
+                "select finess_et, finess_ej, editeur, region, departement from establishments "
+                "where list_contains($codes, finess_et)",
+                {"codes": [r["finess_et"] for r in rows]},
+            ).fetchall()
+        }
+        moved: dict[str, list[str]] = {}
+        for row in rows:
+            before = stored.get(row["finess_et"])
+            if before is None:
+                continue  # a new ESMS is an outsider: refused by `refuse_outsiders`
+            after = (
+                row.get("finess_ej"),
+                row.get("editeur"),
+                row.get("region"),
+                row.get("departement"),
+            )
+            changed = [
+                word for word, b, a in zip(_MOVE_WORDS, before, after, strict=True) if b != a
+            ]
+            if changed:
+                moved[row["finess_et"]] = changed
+        if moved:
+            shown = [f"{code} ({', '.join(words)})" for code, words in sorted(moved.items())]
+            n = len(moved)
+            message = (
+                f"{n} ESMS changerai{'en' if n > 1 else ''}t d'organisme gestionnaire, d'éditeur, "
+                f"de région ou de département : {', '.join(shown[:MAX_OUTSIDERS_LISTED])}"
+                + (
+                    f" … et {fr_int(n - MAX_OUTSIDERS_LISTED)} autres"
+                    if n > MAX_OUTSIDERS_LISTED
+                    else ""
+                )
+                + " ; ce fichier est refusé en entier. Ces colonnes décident de qui voit "
+                "l'ESMS : demandez à l'administrateur de mettre à jour le référentiel des "
+                "établissements"
+            )
+            raise ExportError([Problem(file, None, None, message)], kind=kind)
 
     def establishment_codes(self) -> np.ndarray:
         """FINESS of the reference, sorted, as 9-byte strings (read again after a reference
@@ -764,6 +817,7 @@ def ingest_table(
             # Against the store's reference: a row moving an ESMS into the perimeter (a new
             # ESMS, another OG's) is refused as any outsider.
             session.refuse_outsiders((r["finess_et"] for r in rows), raw.file, layout.kind)
+            session.refuse_moves(rows, raw.file, layout.kind)
             result.warnings += warnings
         else:
             if prepared is not None:
