@@ -17,7 +17,7 @@ else:  # a page view
     st.set_page_config(
         page_title="dui-metrics · usages du DUI Ségur", page_icon="📊", layout="wide"
     )
-    from dui_metrics import login
+    from dui_metrics import login, ui
 
     login.gate()
     navigation = st.navigation(
@@ -39,4 +39,4 @@ else:  # a page view
             ],
         }
     )
-    navigation.run()
+    ui.run_page(navigation)

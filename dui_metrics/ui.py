@@ -9,8 +9,10 @@ arguments plus the store file's modification time, so a new ingestion shows at o
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import numbers
 import os
+import secrets
 import threading
 from pathlib import Path
 
@@ -36,6 +38,15 @@ from dui_metrics.text import escape_markdown, neutralise_formula, normalize_key
 from dui_metrics.writer import writable_copy
 
 DEMO_FOLDER = Path("data") / "demo"
+LOG = logging.getLogger(__name__)
+# Set (to anything) by developers and the tests: a page's unexpected error is raised with its
+# traceback instead of the French message of `run_page`.
+DEBUG_ENV = "DUI_METRICS_DEBUG"
+PAGE_FAULT = (
+    "Cette page n'a pas pu s'afficher : erreur inattendue, consignée dans le journal du "
+    "serveur (référence {reference}). Rechargez la page ; si l'erreur revient, transmettez "
+    "cette référence à l'administrateur du tableau de bord."
+)
 
 STATUS_LABELS = {
     va.OK: "✅ ok",
@@ -110,6 +121,29 @@ def _snapshot(path: Path) -> Store:
         return snap
 
 
+def run_page(navigation) -> None:
+    """Run the page chosen in ``navigation``; an unexpected error shows `PAGE_FAULT` with a
+    reference, and its traceback goes to the server's log only: no server path, file name
+    or code reaches the browser. (Streamlit's stop and rerun are not errors: they pass.)"""
+    try:
+        navigation.run()
+    except Exception:
+        if os.environ.get(DEBUG_ENV):
+            raise
+        reference = f"{dt.datetime.now():%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+        LOG.exception("erreur inattendue sur une page (référence %s)", reference)
+        st.error(PAGE_FAULT.format(reference=reference), icon="⛔")
+
+
+def without_folders(message: str, path: str | Path) -> str:
+    """``message`` with the folders of ``path`` left out (the file's name stays): what the
+    browser may read of a server path."""
+    path = Path(path)
+    for written in sorted({str(path), str(path.absolute()), str(path.resolve())}, key=len)[::-1]:
+        message = message.replace(written, path.name)
+    return message
+
+
 def current_snapshot() -> Store:
     """`_snapshot` of the store, or, when it cannot be read (missing, unreadable, not a
     dui-metrics store), the reason in French on the page, and the page stops there."""
@@ -118,7 +152,9 @@ def current_snapshot() -> Store:
         return _snapshot(path)
     except StoreError as exc:
         # A path may hold Markdown characters (« _ », « * »): shown as written.
-        st.error(f"Magasin de données indisponible : {escape_markdown(str(exc))}", icon="⛔")
+        LOG.error("magasin indisponible : %s", exc)
+        shown = without_folders(str(exc), path)
+        st.error(f"Magasin de données indisponible : {escape_markdown(shown)}", icon="⛔")
         if isinstance(exc, StoreFault):
             st.caption("Le tableau de bord reprendra dès que le magasin sera de nouveau lisible.")
         else:

@@ -17,7 +17,19 @@ TODAY = "2025-06-15"  # current month 2025-06: 2025-07 is "in the future" for in
 def pinned_today(monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("DUI_METRICS_TODAY", TODAY)
     monkeypatch.delenv("DUI_METRICS_STORE", raising=False)
+    # A page's unexpected error fails the test with its traceback (`ui.run_page`), rather
+    # than the French message a browser gets.
+    monkeypatch.setenv("DUI_METRICS_DEBUG", "1")
     return TODAY
+
+
+@pytest.fixture(autouse=True, scope="session")
+def error_details_in_full() -> None:
+    """AppTest shows a page's error in full: the project's config (.streamlit/config.toml)
+    hides error details from browsers."""
+    from streamlit import config
+
+    config.set_option("client.showErrorDetails", "full")
 
 
 @pytest.fixture
