@@ -144,6 +144,18 @@ def without_folders(message: str, path: str | Path) -> str:
     return message
 
 
+def fault_text(exc: BaseException, *paths: str | Path) -> str:
+    """What the browser may read of ``exc``: its message without the folders of ``paths``
+    (the store, a temporary folder), Markdown-escaped; the whole message goes to the log."""
+    LOG.error("%s", exc)
+    message = str(exc)
+    for path in paths:
+        for folder in {str(Path(path)), str(Path(path).resolve())}:
+            message = message.replace(folder + os.sep, "")  # a file inside it: its name
+        message = without_folders(message, path)
+    return escape_markdown(message)
+
+
 def current_snapshot() -> Store:
     """`_snapshot` of the store, or, when it cannot be read (missing, unreadable, not a
     dui-metrics store), the reason in French on the page, and the page stops there."""

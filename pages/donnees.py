@@ -151,7 +151,8 @@ def import_section(seen: Perimeter, importer: str | None) -> None:
                     )
                     checked = (signature, results)
                 except (UsageError, StoreError, OSError) as exc:
-                    st.error(f"Vérification impossible : {escape_markdown(str(exc))}")
+                    shown = ui.fault_text(exc, store_path, folder)
+                    st.error(f"Vérification impossible : {shown}")
                     checked = None
             st.session_state[CHECK] = checked
         ready = checked is not None and any(r.status == LOADED for r in checked[1])
@@ -189,7 +190,8 @@ def import_section(seen: Perimeter, importer: str | None) -> None:
                 except (UsageError, StoreError, OSError) as exc:
                     # One copy of the store for the whole import: on a failure nothing is saved.
                     st.error(
-                        f"Import impossible : {escape_markdown(str(exc))}. Aucun fichier n'a été "
+                        f"Import impossible : {ui.fault_text(exc, store_path, folder)}. "
+                        "Aucun fichier n'a été "
                         "enregistré : le magasin est resté tel qu'il était.",
                         icon="⛔",
                     )

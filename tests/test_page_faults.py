@@ -60,3 +60,17 @@ def test_streamlit_shows_no_error_details_and_no_developer_menu() -> None:
     assert config["client"]["toolbarMode"] == "viewer"
     assert config["server"]["enableXsrfProtection"] is True
     assert config["server"]["maxUploadSize"] == 500  # the CLI's limit (ingest, 500 MB)
+
+
+def test_fault_text_keeps_file_names_and_drops_folders() -> None:
+    from dui_metrics import ui
+
+    exc = OSError(
+        "magasin protégé en écriture : /srv/dui/magasin.duckdb ; copie "
+        "/tmp/dui-metrics-upload-x1/usages_*2025*.csv impossible"
+    )
+    assert ui.fault_text(exc, "/srv/dui/magasin.duckdb", "/tmp/dui-metrics-upload-x1") == (
+        # Markdown-escaped (every ASCII punctuation character): on screen it reads
+        # « magasin protégé en écriture : magasin.duckdb ; copie usages_*2025*.csv impossible »
+        r"magasin protégé en écriture \: magasin\.duckdb \; copie usages\_\*2025\*\.csv impossible"
+    )
