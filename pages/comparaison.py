@@ -148,9 +148,12 @@ grouping = st.radio(
     key="regroupement",
     bind="query-params",
 )
-if figures["nb_esms_calcules"] == figures["nb_esms_masques"] or (
-    figures["mediane"] is None and not mask
-):
+if figures["nb_esms_calcules"] and figures["nb_esms_masques"] >= figures["nb_esms_calcules"]:
+    st.info(
+        "Tous les taux calculés de cette sélection sont masqués (petits effectifs) : "
+        "élargissez la sélection, ou voyez la page Méthode."
+    )
+elif not figures["nb_esms_calcules"]:
     st.info(
         f"Aucun ESMS sélectionné n'a de « {rate_label} » sur {month_range(du, au)} : "
         "choisissez une autre période ou un autre taux."
@@ -183,9 +186,14 @@ else:
         )
         + (f" {fr_int(without)} ESMS sans taux calculé n'y figurent pas." if without else "")
         + (
-            f" {fr_int(hidden)} ESMS au taux masqué (petits effectifs) n'y figurent pas ; un "
-            "groupe de moins de 5 taux affichés n'a pas de boîte."
-            if hidden or mask
+            f" {fr_int(hidden)} ESMS au taux masqué (petits effectifs) n'y figure"
+            f"{'nt' if hidden > 1 else ''} pas."
+            if hidden
+            else ""
+        )
+        + (
+            " Un groupe de moins de 5 taux affichés n'a pas de boîte (ni médiane ni quartiles)."
+            if mask and any(len(sub) < 5 for _, sub in groups)
             else ""
         )
     )

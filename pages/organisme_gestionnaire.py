@@ -18,15 +18,16 @@ def _small_months(series: pd.DataFrame, is_rate: bool) -> pd.Series:
 
 
 def _masked_ranking(ranked: pd.DataFrame, rate_headers: tuple[str, ...], du, au) -> pd.DataFrame:
-    """The ranking with the rates masked by `masking.suppress` (per rate, over the VA window,
-    the ESMS as members of the whole): « masqué », and an ESMS whose active-records rate (the
-    sort key) is masked moves to the end of its block of equal criteria, by name, as its place
-    would bound its rate."""
+    """The ranking with the rates masked as the Comparaison page masks them over the same
+    months (`compare.suppression`, per rate, over the VA window: the same ESMS, so that one
+    page never gives what the other hides): « masqué », and an ESMS whose active-records rate
+    (the sort key) is masked moves to the end of its block of equal criteria, by name, as its
+    place would bound its rate."""
     codes = {v: k for k, v in ui.CRITERION_HEADERS.items()}
     first = None
     for header in rate_headers:
         terms = ui.cached(compare.rate_frame)(du, au, codes[header])
-        hidden = ranked["FINESS ET"].isin(list(masking.suppress(terms, None).esms))
+        hidden = ranked["FINESS ET"].isin(list(compare.suppression(terms).esms))
         ranked = masking.masked_cells(ranked, hidden, rates=[header])
         if codes[header] == "taux_dossiers_actifs":
             first = hidden

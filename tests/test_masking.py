@@ -483,15 +483,16 @@ def test_og_page_all_organisations_masks_the_esms_rates(
     at.run()
     (ranking,) = [d.value for d in at.dataframe if "Critères ok" in d.value.columns]
     rates = ranking.set_index("FINESS ET")["Dossiers actifs"]
-    # IME Deux: 3 of 10 (3 is small): masked; the total of the page (all ESMS) would give it
-    # back from the others: the smallest other (SSIAD Trois, 20 persons) is masked too.
+    # IME Deux: 3 of 10 (3 is small): masked; as on the Comparaison page (the same masks, or
+    # one page would give what the other hides), the other ESMS of its département 69, EHPAD
+    # Un, is masked too.
     assert rates.to_dict() == {
         "690000021": "masqué",
-        "330000019": "masqué",
-        "690000013": "75,0\u202f%",
+        "690000013": "masqué",
+        "330000019": "80,0\u202f%",
     }
     text = page_text(at)
-    assert "30,0\u202f%" not in text and "80,0\u202f%" not in text
+    assert "30,0\u202f%" not in text and "75,0\u202f%" not in text
     # One OG chosen: its own figures, no masking (no switch).
     at.selectbox(key="og").set_value("690000005").run()
     assert not at.toggle  # no switch at all
