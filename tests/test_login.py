@@ -353,3 +353,30 @@ def test_current_perimeter_without_the_gate_shows_nothing(
     at.session_state["through_gate"] = False
     at.run()
     assert not at.markdown
+
+
+@pytest.mark.parametrize(
+    ("page", "key", "value"),
+    [
+        ("pages/organisme_gestionnaire.py", "og", "OG B (330000001)"),
+        ("pages/organisme_gestionnaire.py", "og", "330000001"),
+        ("pages/etablissement.py", "finess_et", "SSIAD Trois (330000019)"),
+        ("pages/etablissement.py", "finess_et", "330000019"),
+    ],
+)
+def test_an_address_naming_another_og_or_esms_shows_nothing_of_it(
+    tiny_store: Path, acces_file: Path, page: str, key: str, value: str
+) -> None:
+    admin = {"is_logged_in": True, "email": "admin@grades.example", "sub": "admin-1"}
+    seen = {}
+    for who, user in (("admin", admin), ("og", OG_USER)):
+        at = app({"auth": AUTH, "acces": str(acces_file)}, user)
+        at.switch_page(page)
+        at.query_params[key] = value
+        at.run()
+        assert not at.exception
+        seen[who] = everything_shown(at)
+    # The admin's page follows the address to E3 or OG B: the OG user's check can fail.
+    assert "330000019" in seen["admin"] or "OG B" in seen["admin"]
+    for secret in ("SSIAD Trois", "330000019", "330000001", "OG B"):
+        assert secret not in seen["og"], secret
