@@ -498,3 +498,14 @@ def test_og_page_all_organisations_masks_the_esms_rates(
     assert not at.toggle  # no switch at all
     (ranking,) = [d.value for d in at.dataframe if "Critères ok" in d.value.columns]
     assert "30,0\u202f%" in set(ranking["Dossiers actifs"])
+
+
+def test_methode_states_the_rule(monkeypatch: pytest.MonkeyPatch, store_from) -> None:
+    monkeypatch.setenv("DUI_METRICS_STORE", str(store_from(OG_REFERENCE, OG_USAGE)))
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at = at.switch_page("pages/methode.py").run()
+    assert not at.exception
+    assert "Petits effectifs (comparaisons entre organismes)" in [h.value for h in at.subheader]
+    rule = next(m.value for m in at.markdown if "De 1 à 4" in m.value)
+    for words in ("« < 5 »", "0 reste affiché", "Masquage secondaire", "moins de **5**"):
+        assert words in rule
