@@ -34,6 +34,7 @@ import pyarrow as pa
 
 from dui_metrics import finess as finess_mod
 from dui_metrics.errors import UsageError
+from dui_metrics.records_store import RECORD_TABLES
 from dui_metrics.store import Store
 from dui_metrics.text import normalize_key
 
@@ -424,18 +425,7 @@ def for_user(store: Store, access_path: str | Path, email: str) -> Perimeter:
 
 # --- the perimeter in the library -----------------------------------------------------------
 # The tables holding ESMS data, each with its finess_et column; `scoped` shadows them.
-SCOPED_TABLES = (
-    "establishments",
-    "usage",
-    "usage_shadowed",
-    "record_holders",
-    "records_sejours",
-    "records_ins",
-    "records_pp",
-    "records_evenements",
-    "records_dmp",
-    "records_mss",
-)
+SCOPED_TABLES = ("establishments", "usage", "usage_shadowed", "record_holders", *RECORD_TABLES)
 
 
 @contextmanager

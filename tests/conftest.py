@@ -61,20 +61,27 @@ def write_file(tmp_path: Path) -> Callable[..., Path]:
     return write
 
 
+def build_store(folder: Path, reference: str, usage: str) -> Path:
+    """A store file in ``folder`` holding the reference and usage CSV texts, ingested (both
+    must load)."""
+    from dui_metrics.ingest import ingest_paths
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "ref.csv").write_text(reference, encoding="utf-8")
+    (folder / "usage.csv").write_text(usage, encoding="utf-8")
+    path = folder / "store.duckdb"
+    with Store(path) as store:
+        results = ingest_paths(store, [folder / "ref.csv", folder / "usage.csv"])
+    assert [r.status for r in results] == ["chargé", "chargé"]
+    return path
+
+
 @pytest.fixture
 def store_from(tmp_path: Path) -> Callable[[str, str], Path]:
     """store_from(reference_csv, usage_csv) → a store file holding both, ingested (both must
     load)."""
 
     def build(reference: str, usage: str) -> Path:
-        from dui_metrics.ingest import ingest_paths
-
-        (tmp_path / "ref.csv").write_text(reference, encoding="utf-8")
-        (tmp_path / "usage.csv").write_text(usage, encoding="utf-8")
-        path = tmp_path / "store.duckdb"
-        with Store(path) as store:
-            results = ingest_paths(store, [tmp_path / "ref.csv", tmp_path / "usage.csv"])
-        assert [r.status for r in results] == ["chargé", "chargé"]
-        return path
+        return build_store(tmp_path, reference, usage)
 
     return build

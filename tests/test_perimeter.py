@@ -37,6 +37,7 @@ from dui_metrics import (
 )
 from dui_metrics.access import OutsidePerimeter
 from dui_metrics.store import Store
+from tests.conftest import build_store
 from tests.test_access import (
     E1,
     E2,
@@ -186,19 +187,6 @@ def outsiders(text: str, seen: set[str]) -> list[str]:
         if not any(OG_OF[code] == og for code in seen):
             found += [marker for marker in (og, name) if marker in text]
     return found
-
-
-def build_store(folder: Path, reference: str, usage: str) -> Path:
-    from dui_metrics.ingest import ingest_paths
-
-    folder.mkdir(parents=True)
-    (folder / "ref.csv").write_text(reference, encoding="utf-8")
-    (folder / "usage.csv").write_text(usage, encoding="utf-8")
-    path = folder / "store.duckdb"
-    with Store(path) as store:
-        results = ingest_paths(store, [folder / "ref.csv", folder / "usage.csv"])
-    assert [r.status for r in results] == ["chargé", "chargé"]
-    return path
 
 
 def only(text: str, codes: set[str]) -> str:
