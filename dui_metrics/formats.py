@@ -73,15 +73,3 @@ def month_range(start: dt.date, end: dt.date) -> str:
     if start == end:
         return month_numeric(end)
     return f"{month_numeric(start)}–{month_numeric(end)}"
-
-
-def suppress_small_counts(frame, columns, limit: int = 5):
-    """Copy of ``frame`` where counts from 1 to ``limit - 1`` read ``< 5``: small counts
-    may identify people when tables are shared across organisations (0 stays 0)."""
-    out = frame.copy()
-    for column in columns:
-        values = out[column]
-        small = values.notna() & (values >= 1) & (values < limit)
-        out[column] = values.astype(object)
-        out.loc[small, column] = f"< {limit}"
-    return out
