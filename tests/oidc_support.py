@@ -19,10 +19,11 @@ from pathlib import Path
 
 from e2e_support import free_port
 
+from dui_metrics.login import LOGIN_LABEL
+
 # The werkzeug server of the provider logs every request on stderr: noise in test output.
 logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
-LOGIN_BUTTON = "Se connecter"  # dui_metrics.login.LOGIN_LABEL
 
 # Installed before the page's scripts (after e2e_support's observer, which wraps WebSocket
 # first): keeps the text of every server message, decoded as UTF-8 without failing. Strings
@@ -109,7 +110,7 @@ def login(page, app_url: str, issuer: str, sub: str, timeout_s: float = 60) -> N
     """Log in on the dashboard at ``app_url`` through the provider's form, as ``sub``; returns
     once the browser is back on the dashboard (the page may still be running)."""
     page.goto(app_url, wait_until="domcontentloaded")
-    page.get_by_role("button", name=LOGIN_BUTTON).click(timeout=timeout_s * 1000)
+    page.get_by_role("button", name=LOGIN_LABEL).click(timeout=timeout_s * 1000)
     page.wait_for_url(f"{issuer}/**", timeout=timeout_s * 1000)
     page.get_by_placeholder("sub").fill(sub)
     page.get_by_role("button", name="Authorize").click()
