@@ -36,7 +36,9 @@ chosen = {
         label,
         list(options[name]),
         format_func=lambda code, labels=options[name]: labels.get(code, code),
-        key=name,
+        # The plural (« regions », « ogs »…): a key is one widget across pages (the URL's
+        # too), and Organisme gestionnaire and Éditeur have single-choice « og », « editeur ».
+        key=f"{name}s",
         bind="query-params",
         placeholder=placeholder,
     )

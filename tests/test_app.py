@@ -322,3 +322,20 @@ def test_server_warms_every_page_of_the_app_default_first() -> None:
         "methode",
         "organisme_gestionnaire",
     ]
+
+
+def test_every_page_after_every_other_keeps_working(tiny_store: Path) -> None:
+    """A widget key is one widget for the whole session: the OG chosen on Organisme
+    gestionnaire (one choice) once reached Comparaison's « og » (several choices) and broke
+    it (TypeError), and Comparaison's empty editor list reached Éditeur. Every page is opened
+    after every other, with its choices made."""
+    at = og_page()
+    at.selectbox(key="og").set_value("690000005").run()
+    pages = sorted(f"pages/{p.name}" for p in (Path(APP).parent / "pages").glob("*.py"))
+    for first in pages:
+        for then in pages:
+            at.switch_page(first).run()
+            assert not at.exception, first
+            at.switch_page(then).run()
+            assert not at.exception, (first, then)
+            assert not [e.value for e in at.error if "n'a pas pu s'afficher" in e.value]

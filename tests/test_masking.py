@@ -411,11 +411,11 @@ def test_the_page_shows_no_masked_value(tiny_store: Path) -> None:
         assert set(ranking.loc[finess, ["Taux", NUM, DEN]]) <= {"< 5", "masqué"}
     assert ranking.loc[E6, "Rang"] == "1"
     # The URL holds choices, never a figure, nor the masking switch.
-    at.multiselect(key="region").select("84").run()
+    at.multiselect(key="regions").select("84").run()
     at.toggle(key="petits_effectifs").set_value(False).run()
     assert "30,0\u202f%" in page_text(at)  # the user's explicit choice, for this session
     params = dict(at.query_params)
-    assert set(params) <= {"region", "departement", "categorie", "editeur", "og", "taux"} | {
+    assert set(params) <= {"regions", "departements", "categories", "editeurs", "ogs", "taux"} | {
         "periode",
         "regroupement",
         "carte",

@@ -42,7 +42,7 @@ def test_page_loads_with_default_period_and_rate(tiny_store: Path) -> None:
     at = page()
     assert not at.exception
     assert at.title[0].value == "Comparaison des établissements"
-    for key in ("region", "departement", "categorie", "editeur", "og"):
+    for key in ("regions", "departements", "categories", "editeurs", "ogs"):
         assert at.multiselect(key=key).value == []
     assert at.selectbox(key="taux").value == "taux_dossiers_actifs"
     # Default period: the VA window, the 3 months ending with 05/2025.
@@ -52,7 +52,7 @@ def test_page_loads_with_default_period_and_rate(tiny_store: Path) -> None:
     ]
     assert at.toggle(key="petits_effectifs").value is True
     assert at.radio(key="carte").value == "taux"
-    assert at.multiselect(key="departement").options == ["01 – Ain", "33 – Gironde", "69 – Rhône"]
+    assert at.multiselect(key="departements").options == ["01 – Ain", "33 – Gironde", "69 – Rhône"]
     # 90 / 130 = 69,2 %; ready E1, E3, E6. Masking is on (three OGs): E2 (3 active records)
     # and E1 (its département's other member) are masked, leaving 2 rates shown (0.4, 0.9):
     # fewer than 5, no median.
@@ -85,7 +85,7 @@ def test_page_loads_with_default_period_and_rate(tiny_store: Path) -> None:
 
 def test_region_filter_changes_the_numbers(tiny_store: Path) -> None:
     at = page()
-    at.multiselect(key="region").select("84").run()
+    at.multiselect(key="regions").select("84").run()
     assert not at.exception
     # Région 84 = E1, E2, E3: (30 + 3 + 45) / (40 + 10 + 50) = 78 / 100.
     assert metrics(at)["Taux pondéré"] == f"78,0{NNBSP}%"
@@ -137,8 +137,8 @@ def test_map_toggle_and_filters_with_no_match(tiny_store: Path) -> None:
     assert list(deps["Part des ESMS prêts"]) == [f"100,0{NNBSP}%", f"33,3{NNBSP}%"] + [
         f"50,0{NNBSP}%"
     ]
-    at.multiselect(key="region").select("84").run()
-    at.multiselect(key="departement").select("33").run()
+    at.multiselect(key="regions").select("84").run()
+    at.multiselect(key="departements").select("33").run()
     assert not at.exception
     assert "Aucun ESMS ne correspond" in at.warning[0].value
     assert not at.dataframe
