@@ -544,6 +544,9 @@ def download_buttons(frame: pd.DataFrame, basename: str, key: str) -> None:
         file_name=f"{basename}.csv",
         mime="text/csv",
         key=f"{key}_csv",
+        # No rerun on click: the file is built when asked; a rerun raced with it and about
+        # one click in 30 left the button spinning (seen in tests/test_oidc_login.py).
+        on_click="ignore",
     )
     right.download_button(
         "⬇️ XLSX",
@@ -551,6 +554,7 @@ def download_buttons(frame: pd.DataFrame, basename: str, key: str) -> None:
         file_name=f"{basename}.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key=f"{key}_xlsx",
+        on_click="ignore",
     )
 
 

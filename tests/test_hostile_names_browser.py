@@ -97,7 +97,7 @@ def test_names_read_as_written_and_nothing_runs(
 ) -> None:
     query, names = PAGES[name]
     page = browser_page
-    url = f"{server.url}/{name}"
+    url = f"{server.url}/{'' if name == 'accueil' else name}"  # the default page: the root
     if query:
         url += "?" + urllib.parse.urlencode(query)
     open_and_wait(page, url)
@@ -120,3 +120,4 @@ def test_names_read_as_written_and_nothing_runs(
         == 0
     )
     assert page.dialogs == []
+    assert page.get_by_text("Page not found").count() == 0
