@@ -104,9 +104,14 @@ def test_names_read_as_written_and_nothing_runs(
     page.wait_for_timeout(300)  # an onerror handler fires as soon as the image fails
     main = page.locator('[data-testid="stMain"]')
     assert page.locator('[data-testid="stException"]').count() == 0, main.inner_text()[:1500]
-    # the main area's text, and the choices shown in its select boxes
+    # the main area's text, and what its select boxes show (the chosen option is the value
+    # of the box's input, or its title)
     text = main.inner_text() + "\n".join(
-        box.inner_text() for box in main.locator('[data-testid="stSelectbox"]').all()
+        main.locator('[data-testid="stSelectbox"]').evaluate_all(
+            """boxes => boxes.map(b => [b.innerText,
+                ...[...b.querySelectorAll('input')].map(i => i.value),
+                ...[...b.querySelectorAll('[title]')].map(e => e.title)].join(' '))"""
+        )
     )
     for written in names:
         assert written in text, f"{name}: {written!r} not shown as written:\n{text[:1500]}"
