@@ -31,6 +31,24 @@ from dui_metrics.store import Store, sql
 
 OK, ZERO, MISSING, BLOCKED = "ok", "zero", "manquant", "bloque"
 VERDICT = "va"
+
+# The one vocabulary of the verdict (issue 17), on every page, file, the CLI and Méthode. An
+# ESMS is ready when every criterion is ok; else it is blocked *faute de données* when a
+# criterion is missing (nothing to judge: the export comes first), else *par un zéro*. Both
+# block alike: red on screen, never a warning.
+READY, BLOCKED_ZERO, BLOCKED_MISSING = "pret", "bloque_zero", "bloque_manquant"
+OUTCOMES = (READY, BLOCKED_ZERO, BLOCKED_MISSING)
+OUTCOME_WORDS = {  # one ESMS, as a word in files and tables
+    READY: "prêt",
+    BLOCKED_ZERO: "bloqué par un zéro",
+    BLOCKED_MISSING: "bloqué faute de données",
+}
+OUTCOME_COUNTS = {  # counted ESMS, headings of counts on every page
+    READY: "ESMS prêts",
+    BLOCKED_ZERO: "ESMS bloqués par un zéro",
+    BLOCKED_MISSING: "ESMS bloqués faute de données",
+}
+STATUS_WORDS = {OK: "ok", ZERO: "zéro", MISSING: "manquant"}  # a criterion, in files
 # Short headers of the criteria and the verdict, in tables, on screen and in the evidence pack
 # (also the pack's sheet names: at most 31 characters, none of : \ / ? * [ ]).
 CRITERION_HEADERS = {
