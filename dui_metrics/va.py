@@ -61,6 +61,16 @@ CRITERION_HEADERS = {
     "taux_dossiers_actifs_avec_evenement": "Avec événement",
     VERDICT: "VA",
 }
+# The criteria named in a sentence (the verdict's detail, banners, gap actions).
+CRITERION_NAMES = {
+    "deploye": "déploiement",
+    "ins": "INS",
+    "dmp": "DMP",
+    "mss": "MSSanté",
+    "taux_dossiers_actifs": "taux de dossiers actifs",
+    "taux_dossiers_actifs_avec_pp": "taux avec projet personnalisé",
+    "taux_dossiers_actifs_avec_evenement": "taux avec événement",
+}
 
 
 class Check(NamedTuple):
@@ -185,6 +195,7 @@ _CRITERIA_SCHEMA = pa.schema(
         ("suffixe_plusieurs", pa.string()),
         ("numerateur", pa.string()),
         ("denominateur", pa.string()),
+        ("nom", pa.string()),
     ]
 )
 
@@ -197,7 +208,12 @@ def _criteria_table(ref: Referentiel) -> pa.Table:
     """
     rows = []
     for rank, crit in enumerate(ref.criteria):
-        row = {"rang": rank, "critere": crit.code, "indicateur": crit.indicator}
+        row = {
+            "rang": rank,
+            "critere": crit.code,
+            "indicateur": crit.indicator,
+            "nom": CRITERION_NAMES.get(crit.code, crit.code),
+        }
         if crit.indicator is not None:
             ind = ref.indicator(crit.indicator)
             row |= {
@@ -238,18 +254,31 @@ def readiness_frame(checks: Checks) -> pd.DataFrame:
     )
 
 
-def summary(checks: Checks) -> dict[str, int]:
-    """Counts of ESMS ready (``pretes``), blocked with some data (``bloquees``) and blocked
-    with no data at all in the window (``sans_donnees``: every indicator check missing)."""
+def outcomes(checks: Checks) -> pd.Series:
+    """Each ESMS's outcome (`READY`, `BLOCKED_ZERO` or `BLOCKED_MISSING`), by finess_et in
+    the checks' order: ready when its verdict is ok; else blocked *faute de données* when a
+    criterion (deployment included) is `manquant`, else *par un zéro*."""
     frame = readiness_frame(checks)
-    ready = frame.loc[frame["critere"] == VERDICT].set_index("finess_et")["statut"].eq(OK)
-    indicators = frame[~frame["critere"].isin([VERDICT, "deploye"])]
-    some_data = indicators["statut"].ne(MISSING).groupby(indicators["finess_et"]).any()
-    some_data = some_data.reindex(ready.index, fill_value=False).astype(bool)
+    verdicts = frame.loc[frame["critere"] == VERDICT, ["finess_et", "statut"]]
+    criteria = frame[frame["critere"] != VERDICT]
+    missing = criteria["statut"].eq(MISSING).groupby(criteria["finess_et"]).any()
+    missing = missing.reindex(verdicts["finess_et"], fill_value=False).to_numpy(dtype=bool)
+    ready = verdicts["statut"].eq(OK).to_numpy()
+    words = pd.Series(BLOCKED_ZERO, index=pd.Index(verdicts["finess_et"], name="finess_et"))
+    words[missing] = BLOCKED_MISSING
+    words[ready] = READY
+    return words.rename("issue")
+
+
+def summary(checks: Checks) -> dict[str, int]:
+    """Counts of ESMS ready (``pretes``), blocked by a zero (``bloquees_zero``) and blocked
+    for want of data (``bloquees_donnees``), as `outcomes` classes them: they add up to the
+    number of ESMS."""
+    counts = outcomes(checks).value_counts()
     return {
-        "pretes": int(ready.sum()),
-        "bloquees": int((~ready & some_data).sum()),
-        "sans_donnees": int((~ready & ~some_data).sum()),
+        "pretes": int(counts.get(READY, 0)),
+        "bloquees_zero": int(counts.get(BLOCKED_ZERO, 0)),
+        "bloquees_donnees": int(counts.get(BLOCKED_MISSING, 0)),
     }
 
 

@@ -344,32 +344,32 @@ def test_missing_everywhere(checks, finess_et, missing_detail):
         pytest.param(
             V_ZERO,
             "bloque",
-            "critères bloquants : ins, mss, taux_dossiers_actifs, "
-            "taux_dossiers_actifs_avec_pp, taux_dossiers_actifs_avec_evenement",
+            "bloqué par un zéro : INS, MSSanté, taux de dossiers actifs, "
+            "taux avec projet personnalisé, taux avec événement",
             id="zeros",
         ),
         # only mss is ok
         pytest.param(
             V_USAGE_ONLY,
             "bloque",
-            "critères bloquants : ins, dmp, taux_dossiers_actifs, "
-            "taux_dossiers_actifs_avec_pp, taux_dossiers_actifs_avec_evenement",
+            "bloqué faute de données : INS, DMP, taux de dossiers actifs, "
+            "taux avec projet personnalisé, taux avec événement",
             id="usage-only",
         ),
         # deployed (usage data) but every indicator missing
         pytest.param(
             V_STOPPED,
             "bloque",
-            "critères bloquants : ins, dmp, mss, taux_dossiers_actifs, "
-            "taux_dossiers_actifs_avec_pp, taux_dossiers_actifs_avec_evenement",
+            "bloqué faute de données : INS, DMP, MSSanté, taux de dossiers actifs, "
+            "taux avec projet personnalisé, taux avec événement",
             id="stopped",
         ),
         # not deployed by 04/2025 and no data: all 7 criteria block
         pytest.param(
             V_LATER,
             "bloque",
-            "critères bloquants : deploye, ins, dmp, mss, taux_dossiers_actifs, "
-            "taux_dossiers_actifs_avec_pp, taux_dossiers_actifs_avec_evenement",
+            "bloqué faute de données : déploiement, INS, DMP, MSSanté, taux de dossiers "
+            "actifs, taux avec projet personnalisé, taux avec événement",
             id="not-deployed",
         ),
     ],
@@ -516,7 +516,7 @@ def one_month_referentiel(tmp_path: Path) -> referentiel.Referentiel:
         pytest.param(
             True,
             ("manquant", "aucune donnée « Messages MSSanté envoyés » sur 04/2025"),
-            ("bloque", "critères bloquants : mss"),
+            ("bloque", "bloqué faute de données : MSSanté"),
             id="custom-1-month",
         ),
     ],
@@ -597,13 +597,26 @@ def test_blank_unit_shows_the_bare_number(store, ref, write_file, tmp_path):
 
 
 @pytest.mark.parametrize("form", ["checks", "table", "frame"])
-def test_summary_counts_ready_blocked_and_without_data(loaded, ref, form):
-    # Window 02/2025–04/2025. Ready: V_OK. Blocked with data in the window: V_ZERO (zeros),
-    # V_USAGE_ONLY (MSSanté in 03). Without any data in the window: V_DEPLOY_AU, V_NOTHING,
-    # V_STOPPED (data in 12/2024 only), V_LATER.
+def test_summary_counts_ready_blocked_by_a_zero_and_for_want_of_data(loaded, ref, form):
+    # Window 02/2025–04/2025. Ready: V_OK. Every criterion with data, some zero: V_ZERO.
+    # A criterion missing: V_USAGE_ONLY (MSSanté in 03 only), V_DEPLOY_AU, V_NOTHING,
+    # V_STOPPED (data in 12/2024 only), V_LATER. The three add up to the 7 ESMS.
     table = va.readiness_table(loaded, ref)
     checks = {"checks": va.checks_of(table), "table": table, "frame": va.readiness_frame(table)}
-    assert va.summary(checks[form]) == {"pretes": 1, "bloquees": 2, "sans_donnees": 4}
+    assert va.summary(checks[form]) == {"pretes": 1, "bloquees_zero": 1, "bloquees_donnees": 5}
+
+
+def test_outcome_of_each_esms(loaded, ref):
+    outcomes = va.outcomes(va.readiness_table(loaded, ref)).to_dict()
+    assert outcomes == {
+        V_OK: va.READY,
+        V_ZERO: va.BLOCKED_ZERO,
+        V_USAGE_ONLY: va.BLOCKED_MISSING,
+        V_DEPLOY_AU: va.BLOCKED_MISSING,
+        V_NOTHING: va.BLOCKED_MISSING,
+        V_STOPPED: va.BLOCKED_MISSING,
+        V_LATER: va.BLOCKED_MISSING,
+    }
 
 
 def test_frame_of_the_table_is_the_frame_of_the_checks(loaded, ref):
@@ -616,3 +629,18 @@ def test_frame_of_the_table_is_the_frame_of_the_checks(loaded, ref):
     row = from_table.set_index(["finess_et", "critere"])["valeur"]
     assert row[(V_OK, "ins")] == 25.0 and row[(V_OK, "taux_dossiers_actifs")] == 0.75
     assert pd.isna(row[(V_OK, "va")])
+
+
+def test_verdict_names_missing_then_zero_criteria(store, ref, write_file):
+    # WINDOW_USAGE without its DMP documents and with 0 INS: DMP missing, INS zero, the rest
+    # ok. Missing comes first (the export is the first thing to get); the outcome follows it.
+    rows = [r for r in WINDOW_USAGE if r[2] != "dmp_documents_envoyes"]
+    rows = [(*r[:3], 0) if r[2] == "ins_qualifiees" else r for r in rows]
+    load(store, ref, write_file("usages.csv", long_csv(rows)))
+    table = va.readiness_table(store, ref, au=dt.date(2025, 4, 1))
+    verdict = by_key(va.checks_of(table))[(WINDOW_ESMS, "va")]
+    assert (verdict.statut, verdict.detail) == (
+        "bloque",
+        "bloqué faute de données : DMP ; à zéro : INS",
+    )
+    assert va.outcomes(table).to_dict() == {WINDOW_ESMS: va.BLOCKED_MISSING}

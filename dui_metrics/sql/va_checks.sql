@@ -1,7 +1,7 @@
 -- va_checks: VA checks of every ESMS (domain.md §4) with their human detail: per ESMS, one row
 -- per criterion in référentiel order, then the verdict `va`; sorted by finess_et.
 -- Inputs: usage, establishments; va_criteria(rang, critere, indicateur, nature, libelle,
--- suffixe_un, suffixe_plusieurs, numerateur, denominateur) registered by the caller, one row
+-- suffixe_un, suffixe_plusieurs, numerateur, denominateur, nom) registered by the caller, one row
 -- per criterion: indicateur NULL for the deployment check, else its indicator's nature
 -- ('stock', 'flux' or 'taux'), label, unit text after a count of 0 or 1 (suffixe_un) or more
 -- (suffixe_plusieurs), and a rate's parts.
@@ -62,7 +62,7 @@ window_values as (
 ),
 facts as (
     -- per ESMS and criterion, what the window holds (mois NULL: no data for it)
-    select e.finess_et, c.rang, c.critere, c.indicateur, c.nature, c.libelle,
+    select e.finess_et, c.rang, c.critere, c.indicateur, c.nature, c.libelle, c.nom,
         c.denominateur as code_denominateur, e.date_deploiement, e.premier_mois,
         e.dernier_mois, v.nombre, v.numerateur, v.denominateur, v.mois,
         v.numerateur / nullif(v.denominateur, 0) as taux,
@@ -77,7 +77,7 @@ facts as (
         and v.est_taux = (c.nature = 'taux')
 ),
 checks as (
-    select finess_et, rang,
+    select finess_et, rang, nom,
         -- a criterion without indicator is the deployment check
         if(indicateur is null, 'deploye', critere) as critere,
         case
@@ -123,8 +123,13 @@ verdicts as (
         (select count(*) from va_criteria) as rang,
         if(count(k.statut) filter (where k.statut <> 'ok') = 0, 'ok', 'bloque') as statut,
         coalesce(
-            'critères bloquants : '
-                || string_agg(k.critere, ', ' order by k.rang) filter (where k.statut <> 'ok'),
+            'bloqué faute de données : '
+                || string_agg(k.nom, ', ' order by k.rang) filter (where k.statut = 'manquant')
+                || coalesce(' ; à zéro : '
+                    || string_agg(k.nom, ', ' order by k.rang) filter (where k.statut = 'zero'),
+                    ''),
+            'bloqué par un zéro : '
+                || string_agg(k.nom, ', ' order by k.rang) filter (where k.statut = 'zero'),
             'tous les critères sont remplis'
         ) as detail
     from esms e
