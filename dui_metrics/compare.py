@@ -13,7 +13,8 @@ This module owns:
 - where the small-count masking of `masking` applies to these (`suppression`: which ESMS,
   départements and whether the view's total are masked; every function drawing or tabling a
   figure takes it as ``masks``, None when masking is off);
-- the figures (distribution, choropleth by département over the bundled GeoJSON, read once).
+- which groups the distribution draws (`distribution_groups`); the figures themselves are
+  `charts`'.
 
 An ESMS known only from usage data has no reference dimensions: its département (then its
 région) is read from its FINESS prefix, as ingestion does for a reference row without one.
@@ -23,23 +24,16 @@ Nothing here imports Streamlit.
 from __future__ import annotations
 
 import datetime as dt
-import json
-import math
 import numbers
-from collections.abc import Iterable, Mapping, Sequence
-from functools import cache
-from importlib import resources
-from urllib.parse import quote
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
-import plotly.graph_objects as go
 
 from dui_metrics import finess, formats, masking, va
 from dui_metrics.access import takes_perimeter
 from dui_metrics.indicators import add_months, esms_dimensions, period_rates
 from dui_metrics.referentiel import Referentiel
 from dui_metrics.store import Store
-from dui_metrics.text import escape_plotly
 
 # Filter name → column of the per-ESMS frame it applies to. Values within one filter are
 # alternatives (OR); filters combine with AND; an empty filter keeps every ESMS.
@@ -78,21 +72,6 @@ MAP_MEASURES = {
 
 UNKNOWN = "inconnu"
 NOT_IN_REFERENCE = "(absent du fichier établissements)"
-POINT_COLOR = "#0072B2"  # Okabe–Ito blue, as ui.PALETTE[0]
-BACKGROUND_COLOR = "#E5E5E5"
-COLORSCALE = "Cividis"  # sequential and readable with colour-vision deficiencies
-
-# plotly.js fetches a world topojson from cdn.plot.ly for any trace with a ``locationmode``,
-# ``geojson-id`` included, even with every base layer hidden, and draws nothing when the fetch
-# fails (no network here, nor on many administrations' workstations). Pointing ``topojsonURL``
-# at an empty topology given inline (the file name plotly.js appends lands in the fragment)
-# removes the request; the départements come from our GeoJSON. Pass as the chart's config.
-MAP_CONFIG = {
-    "topojsonURL": "data:application/json,"
-    + quote('{"type":"Topology","objects":{},"arcs":[]}')
-    + "#/",
-    "displaylogo": False,
-}
 
 
 # --- ESMS and filters -----------------------------------------------------------------------
@@ -562,27 +541,9 @@ def _is_number(value: object) -> bool:
     return isinstance(value, numbers.Number) and not isinstance(value, bool) and pd.notna(value)
 
 
-# --- figures ------------------------------------------------------------------------------
-def _percent_scale(values: pd.Series) -> tuple[float, float, list[float]]:
-    """Round bounds within 0–100 % framing ``values`` (fractions), and the 2 to 9 round ticks
-    from one bound to the other (steps of 1, 2, 5, 10, 20 or 25 %)."""
-    lo, hi = (float(values.min()), float(values.max())) if len(values) else (0.0, 1.0)
-    step = next(s for s in (0.01, 0.02, 0.05, 0.1, 0.2, 0.25) if max(hi - lo, 0.01) / s <= 8)
-    start = max(0.0, math.floor(round(lo / step, 6)) * step)
-    end = min(1.0, math.ceil(round(hi / step, 6)) * step)
-    if end - start < step:
-        start, end = max(0.0, start - step), min(1.0, end + step)
-    ticks = [round(start + i * step, 4) for i in range(round((end - start) / step) + 1)]
-    return round(start, 4), round(end, 4), ticks
-
-
-def _tick_labels(ticks: list[float]) -> dict:
-    return {"tickvals": ticks, "ticktext": [formats.fr_percent(v, 0) for v in ticks]}
-
-
-# Beyond these, the distribution would cost seconds to draw (a national comparison has
-# 40,000 ESMS, 3,000 OGs): boxes without points, and the groups with the lowest medians.
-MAX_POINTS = 2_000
+# --- what the distribution draws ----------------------------------------------------------
+# Beyond this, the distribution would cost seconds to draw (a national comparison has 3,000
+# OGs): the groups with the lowest medians.
 MAX_GROUPS = 30
 
 
@@ -593,8 +554,8 @@ def distribution_groups(
     masks: masking.Suppression | None = None,
 ) -> tuple[list[tuple[str, pd.DataFrame]], int]:
     """The groups of ESMS with a computed rate shown (not masked by ``masks``) that
-    `distribution_figure` draws, highest median first (at most ``max_groups``: those with the
-    lowest medians), and how many groups have a rate shown in all."""
+    `charts.distribution_figure` draws, highest median first (at most ``max_groups``: those
+    with the lowest medians), and how many groups have a rate shown in all."""
     column = GROUPINGS[grouping][0]
     rated = frame[frame["taux"].notna()]
     if masks is not None:
@@ -606,270 +567,16 @@ def distribution_groups(
     return [(str(name), parts[name]) for name in medians.index[-max_groups:]], len(medians)
 
 
-def distribution_figure(
-    frame: pd.DataFrame,
-    rate_label: str,
-    grouping: str = "ensemble",
-    target: float | None = None,
-    *,
-    max_groups: int = MAX_GROUPS,
-    max_points: int = MAX_POINTS,
-    masks: masking.Suppression | None = None,
-) -> go.Figure:
-    """Box plot of the computed ESMS rates with every ESMS as a point (hover: name, FINESS,
-    rate in French), one row per group of ``grouping`` (a key of `GROUPINGS`), lowest median
-    at the top; a dashed line marks the target when set. Box statistics have no hover (their
-    labels would be English): quartiles are given beside the figure.
-
-    At most ``max_groups`` groups, those with the lowest medians. Beyond ``max_points`` ESMS
-    in the groups drawn, the points are left out and each box comes from its quartiles, its
-    whiskers from the lowest to the highest rate (`distribution_groups` tells the page).
-
-    With ``masks``: no point, box or whisker uses a masked ESMS's rate (the figure holds
-    only the rates shown), and a group of fewer than `masking.MIN_GROUP` rates shown has its
-    points without a box (no median, no quartile), or nothing beyond ``max_points``."""
-    column, group_name = GROUPINGS[grouping]
-    groups, _ = distribution_groups(frame, grouping, max_groups, masks)
-    points = sum(len(sub) for _, sub in groups) <= max_points
-    fig = go.Figure()
-    for name, sub in groups:
-        boxed = masks is None or len(sub) >= masking.MIN_GROUP
-        if points:
-            fig.add_trace(_box(name, sub, rate_label, boxed=boxed))
-        elif boxed:
-            fig.add_trace(_quartile_box(name, sub))
-    shown = pd.concat([sub["taux"] for _, sub in groups]) if groups else pd.Series(dtype=float)
-    framed = shown if target is None else pd.concat([shown, pd.Series([target])])
-    start, end, ticks = _percent_scale(framed)
-    pad = (ticks[1] - ticks[0]) / 4
-    fig.update_xaxes(title_text=rate_label, range=[start - pad, end + pad], **_tick_labels(ticks))
-    fig.update_yaxes(title_text=group_name if column else None, automargin=True)
-    if target is not None:
-        fig.add_vline(
-            x=target,
-            line_dash="dash",
-            line_color="#D55E00",
-            annotation_text=f"Cible : {formats.fr_percent(target, 0)}",
-            annotation_position="top",
-        )
-    return fig
+# The figures moved to `charts` (issue 17): these names are forwarded there until the last
+# callers (tests/test_masking.py) call `charts` directly.
+_MOVED_TO_CHARTS = frozenset(
+    {"distribution_figure", "departement_maps", "map_hover", "MAX_POINTS", "MAP_CONFIG"}
+)
 
 
-def _box(name: str, sub: pd.DataFrame, rate_label: str, *, boxed: bool = True) -> go.Box:
-    """A box with every ESMS as a point, hovered in French; without ``boxed``, the points
-    alone (the box's lines are not drawn)."""
-    esc = escape_plotly  # names come from the files: Plotly reads <b>, <br>, <a href> in them
-    hover = [
-        f"<b>{esc(e)}</b> ({esc(f)})<br>{esc(rate_label)} : {formats.fr_percent(t)}<br>"
-        f"{esc(og)} · {esc(dep)}"
-        for e, f, t, og, dep in zip(
-            sub["etablissement"],
-            sub["finess_et"],
-            sub["taux"],
-            sub["og_libelle"],
-            sub["departement_libelle"],
-            strict=True,
-        )
-    ]
-    return go.Box(
-        x=sub["taux"],
-        y=[_short(name)] * len(sub),
-        name=_short(name),
-        orientation="h",
-        boxpoints="all",
-        jitter=0.6,
-        pointpos=0,
-        hoveron="points",
-        customdata=hover,
-        hovertemplate="%{customdata}<extra></extra>",
-        marker={"color": POINT_COLOR, "size": 9, "opacity": 0.75},
-        line={"color": "#666666", "width": 1 if boxed else 0},
-        fillcolor="rgba(0,0,0,0)",
-        showlegend=False,
-    )
+def __getattr__(name: str):
+    if name in _MOVED_TO_CHARTS:
+        from dui_metrics import charts
 
-
-def _quartile_box(name: str, sub: pd.DataFrame) -> go.Box:
-    """A box drawn from its quartiles (linear interpolation, as `summary`) and extremes:
-    five numbers sent to the browser instead of thousands of points."""
-    rates = sub["taux"].astype(float)
-    return go.Box(
-        y=[_short(name)],
-        name=_short(name),
-        orientation="h",
-        q1=[rates.quantile(0.25)],
-        median=[rates.median()],
-        q3=[rates.quantile(0.75)],
-        lowerfence=[rates.min()],
-        upperfence=[rates.max()],
-        hoverinfo="skip",
-        line={"color": "#666666", "width": 1},
-        fillcolor="rgba(0,0,0,0)",
-        showlegend=False,
-    )
-
-
-def _short(text: str, width: int = 40) -> str:
-    """A group's name for a Plotly axis: cut to ``width`` characters, then escaped."""
-    return escape_plotly(text if len(text) <= width else text[: width - 1] + "…")
-
-
-@cache
-def _geojson(name: str) -> dict:
-    text = (resources.files("dui_metrics") / "data" / "geo" / name).read_text(encoding="utf-8")
-    return json.loads(text)
-
-
-def departements_geojson() -> dict:
-    """Metropolitan départements (96 features, property ``code``), read once per process."""
-    return _geojson("departements-version-simplifiee.geojson")
-
-
-def outre_mer_geojson() -> dict:
-    """The five overseas départements (971, 972, 973, 974, 976), read once per process."""
-    return _geojson("departements-outre-mer.geojson")
-
-
-def _features(geojson: dict, codes: Iterable[str]) -> dict:
-    wanted = set(codes)
-    return {
-        "type": "FeatureCollection",
-        "features": [f for f in geojson["features"] if f["properties"]["code"] in wanted],
-    }
-
-
-def map_hover(deps: pd.DataFrame, measure: str) -> list[str]:
-    """French hover text per département: ``Rhône : 72,4 % (12 ESMS)`` for the weighted
-    rate (count of ESMS where the rate exists), ``Rhône : 50,0 % des ESMS prêts pour la VA
-    (1 sur 2)`` for readiness; a département without a rate says so."""
-    texts = []
-    for row in deps.itertuples(index=False):
-        if measure == "taux":
-            if getattr(row, "masque", False):
-                texts.append(
-                    f"{row.departement_nom} : taux masqué, petits effectifs "
-                    f"({formats.fr_int(row.nb_esms)} ESMS)"
-                )
-            elif pd.isna(row.taux_pondere):
-                texts.append(
-                    f"{row.departement_nom} : taux non calculable "
-                    f"({formats.fr_int(row.nb_esms)} ESMS sans taux)"
-                )
-            else:
-                texts.append(
-                    f"{row.departement_nom} : {formats.fr_percent(row.taux_pondere)} "
-                    f"({formats.fr_int(row.nb_esms_taux)} ESMS)"
-                )
-        else:
-            texts.append(
-                f"{row.departement_nom} : {formats.fr_percent(row.part_prets)} des ESMS prêts "
-                f"pour la VA ({formats.fr_int(row.nb_prets)} sur {formats.fr_int(row.nb_esms)})"
-            )
-    return texts
-
-
-def departement_maps(
-    deps: pd.DataFrame, measure: str = "taux"
-) -> tuple[go.Figure | None, list[tuple[str, go.Figure]]]:
-    """Choropleths of `by_departement` coloured by ``measure`` (a key of `MAP_MEASURES`):
-    the weighted rate or the share of ESMS ready for the VA, on a Cividis scale spanning the
-    values shown (round bounds, the same on every map: differences of a few points stay
-    visible; hovers and the table give the values).
-
-    Returns the metropolitan map (None when no metropolitan département is shown) and one
-    small map per overseas département shown, named. The other départements of the régions
-    shown are drawn in grey for context (hover: « aucun ESMS sélectionné »); a département
-    whose weighted rate cannot be computed is grey too, its hover says why, and so is one
-    whose weighted rate is masked (``masque``; its value is nowhere in the figure). No basemap.
-    """
-    value_col = "taux_pondere" if measure == "taux" else "part_prets"
-    if measure == "taux" and "masque" in deps:  # a masked rate is no colour either
-        deps = deps.assign(taux_pondere=deps["taux_pondere"].mask(deps["masque"].astype(bool)))
-    known = deps[deps["departement"].notna()]
-    hover = dict(zip(known["departement"], map_hover(known, measure), strict=True))
-    valued = known[known[value_col].notna()]
-    grey = {c: hover[c] for c in known.loc[known[value_col].isna(), "departement"]}
-    for region in known["region"].dropna().unique():
-        for code in _departements_of_region(region):
-            if code not in hover:
-                grey[code] = f"{finess.departement_name(code)} : aucun ESMS sélectionné"
-    scale = _percent_scale(valued[value_col].astype(float))
-    metro = [c for c in valued["departement"] if not c.startswith("97")]
-    metro_grey = {c: t for c, t in grey.items() if not c.startswith("97")}
-    metro_fig = None
-    if metro or metro_grey:
-        metro_fig = _choropleth(
-            departements_geojson(), valued, value_col, hover, metro, metro_grey, measure, scale
-        )
-    overseas = []
-    shown = [c for c in valued["departement"] if c.startswith("97")]
-    for code in sorted(shown):
-        fig = _choropleth(outre_mer_geojson(), valued, value_col, hover, [code], {}, measure, scale)
-        fig.update_traces(showscale=False)
-        overseas.append((finess.departement_name(code) or code, fig))
-    return metro_fig, overseas
-
-
-@cache
-def _region_departements() -> dict[str, tuple[str, ...]]:
-    codes = [f["properties"]["code"] for f in departements_geojson()["features"]]
-    by_region: dict[str, list[str]] = {}
-    for code in codes:
-        region = finess.region_of_departement(code)
-        if region:
-            by_region.setdefault(region[0], []).append(code)
-    return {r: tuple(sorted(c)) for r, c in by_region.items()}
-
-
-def _departements_of_region(region: str) -> tuple[str, ...]:
-    return _region_departements().get(region, ())
-
-
-def _choropleth(
-    geojson: dict,
-    valued: pd.DataFrame,
-    value_col: str,
-    hover: dict[str, str],
-    codes: list[str],
-    grey: dict[str, str],
-    measure: str,
-    scale: tuple[float, float, list[float]],
-) -> go.Figure:
-    fig = go.Figure()
-    if grey:
-        fig.add_trace(
-            go.Choropleth(
-                geojson=_features(geojson, grey),
-                featureidkey="properties.code",
-                locations=list(grey),
-                z=[0] * len(grey),
-                colorscale=[[0, BACKGROUND_COLOR], [1, BACKGROUND_COLOR]],
-                showscale=False,
-                customdata=list(grey.values()),
-                hovertemplate="%{customdata}<extra></extra>",
-                marker_line={"color": "white", "width": 0.8},
-            )
-        )
-    if codes:
-        rows = valued.set_index("departement").loc[codes]
-        fig.add_trace(
-            go.Choropleth(
-                geojson=_features(geojson, codes),
-                featureidkey="properties.code",
-                locations=codes,
-                z=rows[value_col].astype(float).tolist(),
-                zmin=scale[0],
-                zmax=scale[1],
-                colorscale=COLORSCALE,
-                customdata=[hover[c] for c in codes],
-                hovertemplate="%{customdata}<extra></extra>",
-                marker_line={"color": "white", "width": 0.8},
-                colorbar={
-                    "title": {"text": MAP_MEASURES[measure].replace(" pour ", "<br>pour ")},
-                    "thickness": 14,
-                    **_tick_labels(scale[2]),
-                },
-            )
-        )
-    fig.update_geos(fitbounds="locations", visible=False)
-    return fig
+        return getattr(charts, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -31,7 +31,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from dui_metrics import compare
+from dui_metrics import charts, compare
 from dui_metrics.finess import luhn_ok
 from dui_metrics.ingest import LOADED, ingest_paths
 
@@ -340,15 +340,15 @@ def test_usage_only_esms_takes_its_departement_from_the_finess(store, tmp_path: 
 
 def test_map_hovers_in_french_and_grey_context(tiny, ref) -> None:
     deps = compare.by_departement(compare.esms_rates(tiny, ref, MARCH, MAY, RATE))
-    assert compare.map_hover(deps, "taux") == [
+    assert charts.map_hover(deps, "taux") == [
         f"Ain : 90,0{NNBSP}% (1 ESMS)",
         f"Gironde : 40,0{NNBSP}% (2 ESMS)",
         f"Rhône : 66,0{NNBSP}% (2 ESMS)",
     ]
-    assert compare.map_hover(deps, "va")[1] == (
+    assert charts.map_hover(deps, "va")[1] == (
         f"Gironde : 33,3{NNBSP}% des ESMS prêts pour la VA (1 sur 3)"
     )
-    metro, overseas = compare.departement_maps(deps, "va")
+    metro, overseas = charts.departement_maps(deps, "va")
     assert overseas == []
     grey, coloured = metro.data
     assert list(coloured.locations) == ["01", "33", "69"]
@@ -368,7 +368,7 @@ def test_map_of_an_overseas_departement(store, tmp_path: Path, ref) -> None:
     extra = {"reunion.csv": HEADER + "970400024;2025-05;12;9;4;4;4;1;1\n"}
     ingest_tiny(store, tmp_path / "in", ref, extra)
     frame = compare.esms_rates(store, ref, MARCH, MAY, RATE, departement=["974"])
-    metro, overseas = compare.departement_maps(compare.by_departement(frame), "taux")
+    metro, overseas = charts.departement_maps(compare.by_departement(frame), "taux")
     assert metro is None
     [(name, fig)] = overseas
     assert name == "La Réunion"
@@ -377,14 +377,14 @@ def test_map_of_an_overseas_departement(store, tmp_path: Path, ref) -> None:
 
 def test_distribution_figure_points_hover_and_groups(tiny, ref) -> None:
     frame = compare.esms_rates(tiny, ref, MARCH, MAY, RATE)
-    fig = compare.distribution_figure(frame, "Taux de dossiers actifs")
+    fig = charts.distribution_figure(frame, "Taux de dossiers actifs")
     [box] = fig.data
     assert len(box.x) == 4  # E4 (non calculable) and E5 (no data) are not points
     assert box.customdata[list(box.x).index(0.75)] == (
         f"<b>EHPAD Un</b> ({E1})<br>Taux de dossiers actifs : 75,0{NNBSP}%<br>OG A · 69 – Rhône"
     )
     assert all("%" in t for t in fig.layout.xaxis.ticktext)
-    grouped = compare.distribution_figure(frame, "Taux", "departement", target=0.8)
+    grouped = charts.distribution_figure(frame, "Taux", "departement", target=0.8)
     # One box per département, highest median first (plotly draws the first at the bottom).
     assert [t.name for t in grouped.data] == ["01 – Ain", "69 – Rhône", "33 – Gironde"]
     assert grouped.layout.shapes[0].x0 == 0.8
@@ -393,7 +393,7 @@ def test_distribution_figure_points_hover_and_groups(tiny, ref) -> None:
 def test_distribution_without_points_beyond_the_limit(tiny, ref) -> None:
     frame = compare.esms_rates(tiny, ref, MARCH, MAY, RATE)
     # 4 computed rates > max_points 3: one box from its five numbers, no point.
-    [box] = compare.distribution_figure(frame, "Taux", max_points=3).data
+    [box] = charts.distribution_figure(frame, "Taux", max_points=3).data
     assert box.x is None and box.boxpoints is None
     # Rates 0.3, 0.4, 0.75, 0.9 (linear interpolation): q1 at 0.75 between 0.3 and 0.4
     # = 0.375; median (0.4 + 0.75) / 2 = 0.575; q3 at 2.25 = 0.75 + 0.25 * 0.15 = 0.7875.
@@ -408,7 +408,7 @@ def test_distribution_keeps_the_groups_with_the_lowest_medians(tiny, ref) -> Non
     # Medians: 01 0.9 (E3); 69 (0.75 + 0.3) / 2 = 0.525; 33 0.4 (E6): keep 69 and 33.
     groups, total = compare.distribution_groups(frame, "departement", max_groups=2)
     assert ([name for name, _ in groups], total) == (["69 – Rhône", "33 – Gironde"], 3)
-    fig = compare.distribution_figure(frame, "Taux", "departement", max_groups=2)
+    fig = charts.distribution_figure(frame, "Taux", "departement", max_groups=2)
     assert [t.name for t in fig.data] == ["69 – Rhône", "33 – Gironde"]
     assert len(fig.data[0].x) == 2  # E1 and E2, drawn as points (2 + 1 <= 2,000)
 
@@ -438,6 +438,6 @@ def test_default_period_is_the_va_window(months, expected) -> None:
 )
 def test_percent_scale_round_bounds(values, expected) -> None:
     # Span 0.09 -> step 2 % (0.09 / 0.01 = 9 > 8); 0.898 -> 0.88, 0.988 -> 1.0.
-    start, end, ticks = compare._percent_scale(pd.Series(values))
+    start, end, ticks = charts._percent_scale(pd.Series(values))
     assert (start, end) == expected
     assert ticks[0] == start and ticks[-1] == end and 2 <= len(ticks) <= 9
