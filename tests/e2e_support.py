@@ -15,6 +15,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -229,13 +231,41 @@ def launch_chromium(playwright):
     return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
 
 
-def new_context(browser):
-    """A French desktop browser whose pages report when Streamlit is idle."""
+def new_context(browser, width: int = 1400, height: int = 900):
+    """A French browser window of ``width`` × ``height`` CSS pixels whose pages report when
+    Streamlit is idle."""
     context = browser.new_context(
-        viewport={"width": 1400, "height": 900}, locale="fr-FR", timezone_id="Europe/Paris"
+        viewport={"width": width, "height": height}, locale="fr-FR", timezone_id="Europe/Paris"
     )
     context.add_init_script(_OBSERVER)
     return context
+
+
+@contextmanager
+def chromium() -> Iterator:
+    """Playwright's driver and Debian's headless Chromium, both closed on exit (raises
+    FileNotFoundError, with how to install it, when the browser is missing: a browser test
+    fails then, it is never skipped)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@contextmanager
+def chromium_page(width: int = 1400, height: int = 900) -> Iterator:
+    """One page of a fresh French context (`new_context`) of its own Chromium: what a browser
+    test module opens its pages in."""
+    with chromium() as browser:
+        context = new_context(browser, width, height)
+        try:
+            yield context.new_page()
+        finally:
+            context.close()
 
 
 def open_and_wait(page, url: str, timeout_s: float = 90, quiet_ms: int = 500) -> float:

@@ -19,20 +19,16 @@ from dataclasses import dataclass, field
 
 import pytest
 from e2e_support import (
-    CHROMIUM,
-    CHROMIUM_MISSING,
     ROOT,
     TODAY,
     StreamlitServer,
     app_pages,
     build_demo_store,
+    chromium_page,
     click_and_wait,
     full_page_screenshot,
-    launch_chromium,
-    new_context,
     open_and_wait,
 )
-from playwright.sync_api import sync_playwright
 
 from dui_metrics.demo import DEMO_ESMS
 from dui_metrics.server import POLL_S, READY_LINE
@@ -142,14 +138,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StreamlitServer
 
 @pytest.fixture(scope="module")
 def browser_page(server: StreamlitServer) -> Iterator:
-    if not CHROMIUM.exists():
-        pytest.fail(CHROMIUM_MISSING, pytrace=False)
-    with sync_playwright() as p:
-        browser = launch_chromium(p)
-        context = new_context(browser)
-        yield context.new_page()
-        context.close()
-        browser.close()
+    with chromium_page() as page:
+        yield page
 
 
 def on_screen(page) -> tuple[str, str, dict[str, str]]:

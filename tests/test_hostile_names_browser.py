@@ -10,20 +10,10 @@ import urllib.parse
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import sync_playwright
 
 from dui_metrics.ingest import ingest_paths
 from dui_metrics.store import Store
-from tests.e2e_support import (
-    CHROMIUM,
-    CHROMIUM_MISSING,
-    ROOT,
-    StreamlitServer,
-    app_pages,
-    launch_chromium,
-    new_context,
-    open_and_wait,
-)
+from tests.e2e_support import ROOT, StreamlitServer, app_pages, chromium_page, open_and_wait
 
 E1, E2, EJ = "690000013", "690000021", "690000005"
 NAME = "<img src=x onerror=alert(1)>"
@@ -78,17 +68,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StreamlitServer
 
 @pytest.fixture(scope="module")
 def browser_page(server: StreamlitServer) -> Iterator:
-    if not CHROMIUM.exists():
-        pytest.fail(CHROMIUM_MISSING, pytrace=False)
-    with sync_playwright() as p:
-        browser = launch_chromium(p)
-        context = new_context(browser)
-        page = context.new_page()
+    with chromium_page() as page:
+        # every alert/confirm the page opens, dismissed and noted
         page.dialogs = []
         page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
         yield page
-        context.close()
-        browser.close()
 
 
 @pytest.mark.parametrize("name", list(PAGES))

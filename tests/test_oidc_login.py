@@ -28,15 +28,13 @@ from dataclasses import dataclass
 import duckdb
 import pytest
 from e2e_support import (
-    CHROMIUM,
-    CHROMIUM_MISSING,
     ROOT,
     StreamlitServer,
     app_pages,
     build_demo_store,
+    chromium,
     click_and_wait,
     full_page_screenshot,
-    launch_chromium,
     new_context,
     open_and_wait,
 )
@@ -51,7 +49,6 @@ from oidc_support import (
     write_secrets,
 )
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
-from playwright.sync_api import sync_playwright
 
 from dui_metrics.login import LOGIN_LABEL, LOGIN_SENTENCE, NO_ACCESS_TITLE
 
@@ -182,12 +179,8 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
 
 @pytest.fixture(scope="module")
 def browser(setup: Setup) -> Iterator:
-    if not CHROMIUM.exists():
-        pytest.fail(CHROMIUM_MISSING, pytrace=False)
-    with sync_playwright() as p:
-        chromium = launch_chromium(p)
-        yield chromium
-        chromium.close()
+    with chromium() as browser:
+        yield browser
 
 
 @pytest.fixture(scope="module")
