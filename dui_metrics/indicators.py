@@ -246,11 +246,26 @@ def scope_rollup(
 ) -> pd.DataFrame:
     """`monthly_rollup` of the ESMS of an OG (``og``: its FINESS EJ) and/or of an order of
     the reference; of every ESMS of the store when neither is given. Arguments small enough
-    to be a cache key, unlike the list of the ESMS of a national roll-up."""
-    if og is None and commande is None:
-        return monthly_rollup(store, ref, None, du=du, au=au)
-    finess = [r[0] for r in store.query("scope_esms", {"og": og, "commande": commande}).fetchall()]
-    return monthly_rollup(store, ref, finess, du=du, au=au)
+    to be a cache key, unlike the list of the ESMS of a national roll-up.
+
+    Two more columns, on the rows of the ``au`` month (default: the store's latest) only:
+    ``variation_constante``, the change from the month before over the ESMS that have the
+    indicator in both months (« à périmètre constant », sql/rollup_change.sql), and
+    ``nb_esms_communs``, how many they are. NaN on the other rows."""
+    finess = None
+    if og is not None or commande is not None:
+        rows = store.query("scope_esms", {"og": og, "commande": commande}).fetchall()
+        finess = [r[0] for r in rows]
+    rollup = monthly_rollup(store, ref, finess, du=du, au=au)
+    month = au or store.latest_month()
+    change = pd.DataFrame(columns=["indicateur", "variation_constante", "nb_esms_communs"])
+    if month is not None and (finess is None or finess):
+        params = _query_params(store, ref, None, None, finess)
+        change = store.query("rollup_change", {"mois": month, "finess": params["finess"]}).df()
+    rollup = rollup.assign(_mois=pd.to_datetime(rollup["periode"]) == pd.Timestamp(month or 0))
+    change = change.assign(_mois=True)
+    merged = rollup.merge(change, on=["indicateur", "_mois"], how="left")
+    return merged.drop(columns="_mois")
 
 
 @takes_perimeter

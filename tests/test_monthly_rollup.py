@@ -33,3 +33,32 @@ def test_monthly_rollup_sums_weights_and_changes(store, write_file, ref) -> None
     assert math.isclose(rate["valeur"].iloc[0], 40 / 60)
     assert math.isclose(rate["valeur"].iloc[1], 0.75)
     assert math.isclose(rate["variation"].iloc[1], 0.75 - 40 / 60)
+
+
+def test_scope_rollup_change_at_constant_perimeter(store, write_file, ref) -> None:
+    import datetime as dt
+
+    # Three ESMS of OG A in 01/2025; E3 sends no February export.
+    path = write_file(
+        "u.csv",
+        "finess_et;periode;personnes_accompagnees;dossiers_actifs;ins_qualifiees\n"
+        "690000013;2025-01;40;30;20\n"
+        "690000021;2025-01;20;10;8\n"
+        "690000039;2025-01;10;10;9\n"
+        "690000013;2025-02;40;32;25\n"
+        "690000021;2025-02;20;12;5\n",
+    )
+    assert [r.status for r in ingest_paths(store, [path], ref)] == ["chargé"]
+    february = dt.date(2025, 2, 1)
+    rollup = indicators.scope_rollup(store, ref, au=february)
+    ins = rollup[rollup["indicateur"] == "ins_qualifiees"].set_index("periode")
+    # All ESMS: 01: 20 + 8 + 9 = 37; 02: 25 + 5 = 30, a raw change of -7 ...
+    assert list(ins["valeur"]) == [37, 30] and ins["variation"].iloc[1] == -7
+    # ... but over E1 and E2, present both months: (25 + 5) - (20 + 8) = +2
+    assert ins["variation_constante"].iloc[1] == 2 and ins["nb_esms_communs"].iloc[1] == 2
+    assert math.isnan(ins["variation_constante"].iloc[0])  # only on the au month
+    rate = rollup[rollup["indicateur"] == "taux_dossiers_actifs"].set_index("periode")
+    # weighted over E1 and E2: 02: (32 + 12) / 60 = 44/60;  01: (30 + 10) / 60 = 40/60
+    assert math.isclose(rate["variation_constante"].iloc[1], 4 / 60)
+    # the raw change compares 44/60 with (30 + 10 + 10) / 70 = 50/70
+    assert math.isclose(rate["variation"].iloc[1], 44 / 60 - 50 / 70)
