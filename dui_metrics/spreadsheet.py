@@ -35,22 +35,24 @@ from dui_metrics.text import neutralise_formula
 
 # Kinds of column. COUNT_OR_RATE holds both, as a long table of indicators does: an int is a
 # count, a float a rate (a fraction in [0, 1]).
-TEXT, FINESS, MONTH, COUNT, RATE, NUMBER, COUNT_OR_RATE = (
+TEXT, FINESS, MONTH, DATE, COUNT, RATE, NUMBER, COUNT_OR_RATE = (
     "text",
     "finess",
     "month",
+    "date",
     "count",
     "rate",
     "number",
     "count_or_rate",
 )
-TEXT_FORMAT, MONTH_FORMAT = "@", "mm/yyyy"
+TEXT_FORMAT, MONTH_FORMAT, DATE_FORMAT = "@", "mm/yyyy", "dd/mm/yyyy"
 COUNT_FORMAT, RATE_FORMAT, NUMBER_FORMAT = "#,##0", "0.0%", "General"
 # Number format and default width (characters) of each kind.
 _FORMATS = {
     TEXT: (None, 30),
     FINESS: (TEXT_FORMAT, 12),
     MONTH: (MONTH_FORMAT, 10),
+    DATE: (DATE_FORMAT, 12),
     COUNT: (COUNT_FORMAT, 12),
     RATE: (RATE_FORMAT, 10),
     NUMBER: (NUMBER_FORMAT, 12),
@@ -135,18 +137,19 @@ _NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 # Index in cellXfs (styles.xml) of each number format; 0: the default, 1: the bold header.
 _HEADER_STYLE = 1
 _STYLES = {None: 0, NUMBER_FORMAT: 0, TEXT_FORMAT: 2, MONTH_FORMAT: 3, COUNT_FORMAT: 4,
-           RATE_FORMAT: 5}  # fmt: skip
+           RATE_FORMAT: 5, DATE_FORMAT: 6}  # fmt: skip
 _STYLES_XML = (
     f'{_DECLARATION}<styleSheet xmlns="{_MAIN}">'
-    f'<numFmts count="2"><numFmt numFmtId="164" formatCode="{MONTH_FORMAT}"/>'
-    f'<numFmt numFmtId="165" formatCode="{RATE_FORMAT}"/></numFmts>'
+    f'<numFmts count="3"><numFmt numFmtId="164" formatCode="{MONTH_FORMAT}"/>'
+    f'<numFmt numFmtId="165" formatCode="{RATE_FORMAT}"/>'
+    f'<numFmt numFmtId="166" formatCode="{DATE_FORMAT}"/></numFmts>'
     '<fonts count="2"><font><sz val="11"/><name val="Calibri"/><family val="2"/></font>'
     '<font><b/><sz val="11"/><name val="Calibri"/><family val="2"/></font></fonts>'
     '<fills count="2"><fill><patternFill patternType="none"/></fill>'
     '<fill><patternFill patternType="gray125"/></fill></fills>'
     '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
     '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-    '<cellXfs count="6">'
+    '<cellXfs count="7">'
     '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
     '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
     # 49: "@", 3: "#,##0", built into every spreadsheet
@@ -154,6 +157,7 @@ _STYLES_XML = (
     '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
     '<xf numFmtId="3" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
     '<xf numFmtId="165" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+    '<xf numFmtId="166" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
     "</cellXfs>"
     '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
     "</styleSheet>"
@@ -294,7 +298,7 @@ def _formatter(index: int, kind: str):
     number_end = f'"{style}><v>'
     count_style = f' s="{count}"' if count else ""
     count_end = f'"{count_style}><v>'
-    month_end = f'" s="{_STYLES[MONTH_FORMAT]}"><v>'
+    month_end = f'" s="{_STYLES[DATE_FORMAT if kind == DATE else MONTH_FORMAT]}"><v>'
     months: dict[dt.date, str] = {}
 
     def other(value: object, n: str) -> str:
@@ -327,7 +331,7 @@ def _formatter(index: int, kind: str):
                 text = _text(value)
             return f"{start}{n}{text_end}{text}</t></is></c>"
 
-    elif kind == MONTH:
+    elif kind in (MONTH, DATE):
 
         def cell(value: object, n: str) -> str:
             if type(value) is dt.date:

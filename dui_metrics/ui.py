@@ -48,13 +48,24 @@ PAGE_FAULT = (
     "cette référence à l'administrateur du tableau de bord."
 )
 
+# On screen, a symbol and a word (never colour alone). A zero blocks exactly like a missing
+# value: both red. In files, words only (`file_words`).
 STATUS_LABELS = {
     va.OK: "✅ ok",
-    va.ZERO: "⚠️ zéro",
+    va.ZERO: "❌ zéro",
     va.MISSING: "❌ manquant",
-    va.BLOCKED: "⛔ bloqué",
+    va.BLOCKED: "❌ bloqué",
 }
-VERDICT_LABELS = {va.OK: "✅ prêt", va.BLOCKED: "⛔ bloqué"}
+OUTCOME_LABELS = {
+    va.READY: "✅ prêt",
+    va.BLOCKED_ZERO: "❌ bloqué par un zéro",
+    va.BLOCKED_MISSING: "❌ bloqué faute de données",
+}
+# Screen label → the word written in CSV and XLSX downloads.
+FILE_WORDS = {
+    **{STATUS_LABELS[k]: va.STATUS_WORDS.get(k, "bloqué") for k in STATUS_LABELS},
+    **{OUTCOME_LABELS[k]: va.OUTCOME_WORDS[k] for k in OUTCOME_LABELS},
+}
 CRITERION_HEADERS = va.CRITERION_HEADERS
 
 
@@ -307,16 +318,19 @@ def _months(store: Store, ref: referentiel_mod.Referentiel) -> list[dt.date]:
 
 
 def status_matrix(checks: pd.DataFrame, esms: pd.DataFrame) -> pd.DataFrame:
-    """ESMS × criterion table with symbol-and-word statuses (never colour alone)."""
+    """ESMS × criterion table with symbol-and-word statuses (never colour alone); the VA
+    column (first after the name) says prêt, bloqué par un zéro or bloqué faute de données."""
     if checks.empty:
         return pd.DataFrame()
-    wide = checks.pivot(index="finess_et", columns="critere", values="statut")
+    criteria = checks[checks["critere"] != va.VERDICT]
+    wide = criteria.pivot(index="finess_et", columns="critere", values="statut")
     wide = wide[[c for c in CRITERION_HEADERS if c in wide.columns]]
-    labels = wide.apply(lambda col: col.map(VERDICT_LABELS if col.name == "va" else STATUS_LABELS))
+    labels = wide.apply(lambda col: col.map(STATUS_LABELS))
+    labels.insert(0, va.VERDICT, va.outcomes(checks).map(OUTCOME_LABELS))
     labels = labels.rename(columns=CRITERION_HEADERS).reset_index()
     info = esms[["finess_et", "raison_sociale", "og_nom", "commande"]]
     table = info.merge(labels, on="finess_et", how="right")
-    first = ["finess_et", "raison_sociale", CRITERION_HEADERS["va"]]
+    first = [CRITERION_HEADERS["va"], "raison_sociale", "finess_et"]
     table = table[first + [c for c in table.columns if c not in first]]
     table = table.rename(
         columns={
@@ -327,7 +341,7 @@ def status_matrix(checks: pd.DataFrame, esms: pd.DataFrame) -> pd.DataFrame:
         }
     )
     # Blocked ESMS first: they are what the reader came for.
-    order = table["VA"].eq(VERDICT_LABELS[va.OK])
+    order = table["VA"].eq(OUTCOME_LABELS[va.READY])
     return (
         table.assign(_ready=order)
         .sort_values(["_ready", "Établissement"], ignore_index=True)
@@ -426,19 +440,49 @@ def _readiness_matrix(store: Store, ref: referentiel_mod.Referentiel, **question
     return status_matrix(readiness_frame(**question), establishments())
 
 
+GAP_COLUMNS = [
+    "Statut",
+    "Établissement",
+    "Critère",
+    "À faire",
+    "Écart",
+    "Éditeur",
+    "Bon de commande",
+    "FINESS ET",
+    "Fiche",
+]
+
+
 def _gap_table(store: Store, ref: referentiel_mod.Referentiel, **question):
     """The criteria that are not ok (the verdict aside), one row per ESMS and criterion, for
-    the screen and the files: Établissement, FINESS ET, Critère, Statut, Écart (cached)."""
+    the screen and the files: `GAP_COLUMNS`, « À faire » saying what to do
+    (`va.gap_action`) and « Fiche » the address of the ESMS's Établissement page on the same
+    month (a relative link: it works under any base path) (cached)."""
     frame = readiness_frame(**question)
     gaps = frame[(frame["statut"] != va.OK) & (frame["critere"] != va.VERDICT)]
-    names = establishments().set_index("finess_et")["raison_sociale"]
-    table = gaps.assign(
-        etablissement=gaps["finess_et"].map(names),
-        critere=gaps["critere"].map(CRITERION_HEADERS),
-        statut=gaps["statut"].map(STATUS_LABELS),
-    )[["etablissement", "finess_et", "critere", "statut", "detail"]]
-    table.columns = ["Établissement", "FINESS ET", "Critère", "Statut", "Écart"]
-    return table
+    info = establishments().set_index("finess_et")
+    editors = gaps["finess_et"].map(info["editeur"])
+    editors = editors.astype(object).where(editors.notna(), None)
+    actions = [
+        va.gap_action(*row)
+        for row in zip(gaps["critere"], gaps["statut"], gaps["detail"], editors, strict=True)
+    ]
+    au = question["au"]
+    month = f"&au={au:%Y-%m-%d}" if au else ""
+    table = pd.DataFrame(
+        {
+            "Statut": gaps["statut"].map(STATUS_LABELS),
+            "Établissement": gaps["finess_et"].map(info["raison_sociale"]),
+            "Critère": gaps["critere"].map(CRITERION_HEADERS),
+            "À faire": actions,
+            "Écart": gaps["detail"],
+            "Éditeur": editors,
+            "Bon de commande": gaps["finess_et"].map(info["commande"]),
+            "FINESS ET": gaps["finess_et"],
+            "Fiche": "etablissement?finess_et=" + gaps["finess_et"] + month,
+        }
+    )
+    return table.reset_index(drop=True)
 
 
 def _ranking_table(store: Store, ref: referentiel_mod.Referentiel, **question):
@@ -450,15 +494,57 @@ def _ranking_table(store: Store, ref: referentiel_mod.Referentiel, **question):
         return ranked, ()
     esms = establishments()
     ranked = ranked.merge(esms[["finess_et", "raison_sociale"]], on="finess_et", how="left")
+    outcome = va.outcomes(readiness_frame(**question))
     shown = ranked.assign(
         criteres=ranked["nb_ok"].astype(str) + " / " + ranked["nb_criteres"].astype(str),
-        va=ranked["va"].map(VERDICT_LABELS),
+        va=ranked["finess_et"].map(outcome).map(OUTCOME_LABELS),
     )
     rate_columns = [c for c in ranked.columns if c.startswith("taux_")]
-    shown = shown[["raison_sociale", "finess_et", "va", "criteres", *rate_columns]]
+    shown = shown[["va", "raison_sociale", "finess_et", "criteres", *rate_columns]]
     rate_headers = tuple(CRITERION_HEADERS.get(c, c) for c in rate_columns)
-    shown.columns = ["Établissement", "FINESS ET", "VA", "Critères ok", *rate_headers]
+    shown.columns = ["VA", "Établissement", "FINESS ET", "Critères ok", *rate_headers]
     return shown, rate_headers
+
+
+def readiness_metrics(counts: dict, *, clients: int | None = None) -> None:
+    """The three counts of `va.summary` under the same words on every page
+    (`va.OUTCOME_COUNTS`), after « ESMS clients » when ``clients`` is given (Éditeur)."""
+    from dui_metrics.formats import fr_int
+
+    cards = [] if clients is None else [("ESMS clients", clients, None)]
+    cards += [
+        (va.OUTCOME_COUNTS[va.READY], counts["pretes"], "tous les critères sont ok"),
+        (
+            va.OUTCOME_COUNTS[va.BLOCKED_ZERO],
+            counts["bloquees_zero"],
+            "toutes les données reçues, au moins un critère à zéro",
+        ),
+        (
+            va.OUTCOME_COUNTS[va.BLOCKED_MISSING],
+            counts["bloquees_donnees"],
+            "au moins un critère sans aucune donnée sur la fenêtre",
+        ),
+    ]
+    for column, (label, value, help_text) in zip(st.columns(len(cards)), cards, strict=True):
+        column.metric(label, fr_int(value), help=help_text, border=True)
+
+
+def blocked_sentence(counts: dict, window_text: str) -> str | None:
+    """« 2 établissements sur 14 bloquent la VA sur 08/2026–10/2026 : 1 par un zéro, 1 faute
+    de données. » (None when none blocks)."""
+    from dui_metrics.formats import fr_int
+
+    zero, missing = counts["bloquees_zero"], counts["bloquees_donnees"]
+    blocked = zero + missing
+    if not blocked:
+        return None
+    total = blocked + counts["pretes"]
+    many = blocked > 1
+    return (
+        f"{fr_int(blocked)} établissement{'s' if many else ''} sur {fr_int(total)} "
+        f"bloque{'nt' if many else ''} la VA sur {window_text} : {fr_int(zero)} par un zéro, "
+        f"{fr_int(missing)} faute de données."
+    )
 
 
 readiness_summary = _from_readiness(_readiness_summary)
@@ -473,7 +559,8 @@ ranking_table = _from_readiness(_ranking_table)
 # --- shared page furniture ----------------------------------------------------------------
 # Okabe–Ito palette: distinguishable with the common colour-vision deficiencies.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
-STATUS_COLORS = {va.OK: "#0072B2", va.ZERO: "#E69F00", va.MISSING: "#7F7F7F"}
+RED = "#D55E00"  # the palette's vermillion: what blocks the VA
+STATUS_COLORS = {va.OK: "#0072B2", va.ZERO: RED, va.MISSING: RED}
 
 
 def cached(func):
@@ -532,15 +619,20 @@ def stop_unless(condition: bool, message: str) -> None:
         st.stop()
 
 
-def download_buttons(frame: pd.DataFrame, basename: str, key: str) -> None:
-    """CSV (``;``, UTF-8 with BOM, for Excel) and XLSX (numbers as numbers) of a table.
+def download_buttons(
+    frame: pd.DataFrame, basename: str, key: str, *, percent: tuple[str, ...] = ()
+) -> None:
+    """CSV (``;``, UTF-8 with BOM, for Excel) and XLSX (`to_xlsx`: rates as percentages,
+    months and dates as dates, FINESS as text) of a table; statuses as words, no symbol
+    (`FILE_WORDS`). ``percent``: the columns holding rates (fractions), besides the known
+    rate headers.
 
     The files are written when a button is clicked, not at every run: an XLSX of a national
     table takes seconds to write."""
     left, right = st.columns(2)
     left.download_button(
         "⬇️ CSV",
-        lambda: to_csv(frame),
+        lambda: to_csv(file_frame(frame)),
         file_name=f"{basename}.csv",
         mime="text/csv",
         key=f"{key}_csv",
@@ -550,12 +642,23 @@ def download_buttons(frame: pd.DataFrame, basename: str, key: str) -> None:
     )
     right.download_button(
         "⬇️ XLSX",
-        lambda: to_xlsx(frame),
+        lambda: to_xlsx(file_frame(frame), percent=percent),
         file_name=f"{basename}.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key=f"{key}_xlsx",
         on_click="ignore",
     )
+
+
+def file_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` for a file: the screen's status labels as words (« ❌ zéro » → « zéro »)."""
+    out = frame.copy(deep=False)
+    for i, dtype in enumerate(frame.dtypes):
+        if is_object_dtype(dtype) or is_string_dtype(dtype):
+            column = frame.iloc[:, i]
+            if column.isin(list(FILE_WORDS)).any():
+                out.isetitem(i, column.map(lambda v: FILE_WORDS.get(v, v)))
+    return out
 
 
 # Rows of a table sent to the browser: beyond, the screen shows the first rows and says so;
@@ -623,13 +726,63 @@ def to_csv(frame: pd.DataFrame) -> bytes:
     return text.encode("utf-8-sig")
 
 
-def to_xlsx(frame: pd.DataFrame) -> bytes:
+# Headers of rate columns (fractions) wherever they appear in a download.
+RATE_HEADERS = frozenset(
+    [CRITERION_HEADERS[c] for c in CRITERION_HEADERS if c.startswith("taux_")]
+    + [label for code, label in SHORT_LABELS.items() if code.startswith("taux_")]
+)
+
+
+def xlsx_columns(frame: pd.DataFrame, percent: tuple[str, ...] = ()) -> list:
+    """The `spreadsheet.Column` of each column of ``frame``: FINESS numbers as text, rates
+    (``percent`` or `RATE_HEADERS`, float) as percentages, dates of a month column (« mois »
+    in its header, every date a 1st) as ``mm/yyyy``, other dates ``dd/mm/yyyy``, integers as
+    counts."""
+    from pandas.api.types import is_datetime64_any_dtype, is_float_dtype, is_integer_dtype
+
+    from dui_metrics import spreadsheet as xl
+
+    columns = []
+    for header, dtype in zip(frame.columns, frame.dtypes, strict=True):
+        values = frame[header]
+        name = str(header)
+        if name.startswith("FINESS"):
+            kind = xl.FINESS
+        elif name in percent or (name in RATE_HEADERS and not is_integer_dtype(dtype)):
+            kind = xl.RATE
+        elif is_integer_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
+            kind = xl.COUNT
+        elif is_float_dtype(dtype):
+            kind = xl.NUMBER
+        else:
+            days = None
+            if is_datetime64_any_dtype(dtype):
+                days = values.dropna().dt.day
+            elif is_object_dtype(dtype):
+                dates = values.dropna()
+                if len(dates) and dates.map(lambda v: isinstance(v, dt.date)).all():
+                    days = dates.map(lambda v: v.day)
+            if days is None or not len(days):
+                kind = xl.TEXT
+            else:
+                monthly = "mois" in name.lower() or name == "Période"
+                kind = xl.MONTH if monthly and (days == 1).all() else xl.DATE
+        columns.append(xl.Column(name, kind))
+    return columns
+
+
+def to_xlsx(frame: pd.DataFrame, percent: tuple[str, ...] = ()) -> bytes:
+    """``frame`` as a one-sheet workbook (`spreadsheet.write_table`, which neutralises text
+    cells against formulas); kinds of column from `xlsx_columns`."""
     import io
 
+    from dui_metrics import spreadsheet
+
+    columns = xlsx_columns(frame, percent)
+    objects = frame.astype(object)
+    rows = objects.where(objects.notna(), None).itertuples(index=False, name=None)
     buffer = io.BytesIO()
-    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        # openpyxl writes any text beginning with "=" as a formula: neutralised first.
-        neutralised(frame).to_excel(writer, index=False, sheet_name="dui-metrics")
+    spreadsheet.write_table(buffer, columns, rows, title="dui-metrics")
     return buffer.getvalue()
 
 

@@ -49,6 +49,16 @@ OUTCOME_COUNTS = {  # counted ESMS, headings of counts on every page
     BLOCKED_MISSING: "ESMS bloqués faute de données",
 }
 STATUS_WORDS = {OK: "ok", ZERO: "zéro", MISSING: "manquant"}  # a criterion, in files
+
+# What to do about a criterion at zero (a missing one asks the editor for the export).
+ZERO_ACTIONS = {
+    "ins": "vérifier l'appel au téléservice INSi et la qualification des identités",
+    "dmp": "vérifier l'alimentation du DMP depuis le DUI (paramétrage, envois)",
+    "mss": "vérifier le paramétrage MSSanté (boîte aux lettres, envoi depuis le DUI)",
+    "taux_dossiers_actifs": "ouvrir dans le DUI le dossier de chaque personne accompagnée",
+    "taux_dossiers_actifs_avec_pp": "saisir les projets personnalisés dans le DUI",
+    "taux_dossiers_actifs_avec_evenement": "saisir dans le DUI les événements des dossiers",
+}
 # Short headers of the criteria and the verdict, in tables, on screen and in the evidence pack
 # (also the pack's sheet names: at most 31 characters, none of : \ / ? * [ ]).
 CRITERION_HEADERS = {
@@ -196,6 +206,7 @@ _CRITERIA_SCHEMA = pa.schema(
         ("numerateur", pa.string()),
         ("denominateur", pa.string()),
         ("nom", pa.string()),
+        ("denominateur_nul", pa.string()),
     ]
 )
 
@@ -223,6 +234,12 @@ def _criteria_table(ref: Referentiel) -> pa.Table:
                 "suffixe_plusieurs": f" {ind.unit_plural}".rstrip(),
                 "numerateur": ind.numerator,
                 "denominateur": ind.denominator,
+                # why a rate is not computable, in words: « 0 dossier actif »
+                "denominateur_nul": (
+                    f"0 {ref.indicator(ind.denominator).unit}".rstrip()
+                    if ind.denominator
+                    else None
+                ),
             }
         rows.append(row)
     return pa.Table.from_pylist(rows, schema=_CRITERIA_SCHEMA)
@@ -252,6 +269,23 @@ def readiness_frame(checks: Checks) -> pd.DataFrame:
         [(c.finess_et, c.critere, c.statut, c.valeur, c.detail) for c in checks],
         columns=FRAME_COLUMNS,
     )
+
+
+def gap_action(critere: str, statut: str, detail: str, editeur: str | None) -> str:
+    """What to do about a criterion that is not ok, in French, naming the editor (text
+    from the reference file: the caller shows it as text)."""
+    who = f"l'éditeur {editeur}" if editeur else "l'éditeur du DUI"
+    if critere == "deploye":
+        return "renseigner la date de déploiement dans le référentiel des établissements"
+    if statut == MISSING:
+        if detail.startswith("aucune donnée reçue"):
+            return f"demander le premier export à {who}"
+        if detail.startswith("aucune donnée depuis"):
+            return f"demander l'export des mois manquants à {who}"
+        return f"demander à {who} un export qui contienne cet indicateur"
+    if detail.startswith("non calculable"):
+        return f"vérifier le dénominateur dans l'export de {who} ({detail.split(' : ')[-1]})"
+    return ZERO_ACTIONS.get(critere, "vérifier la saisie dans le DUI")
 
 
 def outcomes(checks: Checks) -> pd.Series:

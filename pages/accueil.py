@@ -38,10 +38,12 @@ st.subheader("Vérification d'aptitude")
 window = ui.cached(va.va_window)(None)
 counts = ui.readiness_summary()
 st.caption(f"Fenêtre de la VA : {window.text} (les mois les plus récents du magasin).")
-a, b, c = st.columns(3)
-a.metric("✅ ESMS prêts", fr_int(counts["pretes"]), border=True)
-b.metric("⛔ ESMS bloqués", fr_int(counts["bloquees"]), border=True)
-c.metric("❌ ESMS sans données sur la fenêtre", fr_int(counts["sans_donnees"]), border=True)
+ui.readiness_metrics(counts)
+sentence = ui.blocked_sentence(counts, window.text)
+if sentence:
+    st.error(sentence + " Les écarts, ESMS par ESMS : page Organisme gestionnaire.", icon="⛔")
+else:
+    st.success(f"Tous les établissements remplissent les critères sur {window.text}.", icon="✅")
 
 st.subheader("Fraîcheur des exports par éditeur")
 editors = ui.cached(overview.editors)()
@@ -54,9 +56,11 @@ else:
             lambda t: fr_date(t) if t == t and t is not None else "—"
         ),
     )
-    table.columns = ["Éditeur", "ESMS clients", "Dernier mois reçu", "Dernier import"]
+    headers = ["Éditeur", "ESMS clients", "Dernier mois reçu", "Dernier import"]
+    table.columns = headers
     ui.table(table)
-    ui.download_buttons(table, "fraicheur_editeurs", key="editors")
+    # The files keep the months and dates as dates (a spreadsheet sorts and filters them).
+    ui.download_buttons(editors.set_axis(headers, axis=1), "fraicheur_editeurs", key="editors")
 
 st.subheader("Où aller ensuite ?")
 left, middle, right = st.columns(3)

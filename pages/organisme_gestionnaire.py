@@ -1,5 +1,6 @@
 """Organisme gestionnaire: can the OG sign the VA, which ESMS block it and why, is usage growing?"""
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
@@ -40,6 +41,24 @@ def _masked_ranking(ranked: pd.DataFrame, rate_headers: tuple[str, ...], du, au)
     order["pos"] = range(len(order))
     keep = order.sort_values(["block", "masked", "name", "pos"]).index
     return ranked.loc[keep].reset_index(drop=True)
+
+
+def trend_color(values: pd.Series) -> str:
+    """The colour of a card (its curve and arrow): the sign of the least-squares slope of
+    its last 12 months, green up, red down, grey flat or under 2 months."""
+    points = values.reset_index(drop=True).dropna()
+    if len(points) < 2:
+        return "gray"
+    slope = np.polyfit(points.index.to_numpy(dtype=float), points.to_numpy(dtype=float), 1)[0]
+    scale = max(abs(points).max(), 1e-12)
+    if abs(slope) * len(points) < 1e-9 * scale:
+        return "gray"
+    return "green" if slope > 0 else "red"
+
+
+def fr_signed(number: int) -> str:
+    """+1 234 / −53: a signed count with a narrow no-break space between thousands."""
+    return ("+" if number >= 0 else "-") + fr_int(abs(number))
 
 
 def _screen_ranking(head: pd.DataFrame, rate_headers: tuple[str, ...]) -> pd.DataFrame:
@@ -124,26 +143,19 @@ question = {"au": au, "og": og, "commande": commande, "window_months": int(windo
 window = ui.cached(va.va_window)(au, int(window_months))
 counts = ui.readiness_summary(**question)
 total = len(scope)
-blocked = counts["bloquees"] + counts["sans_donnees"]
 # The OG's name as written in the files: shown as text, never read as Markdown.
 who = escape_markdown(og_names.get(og, og)) if og else "l'ensemble des organismes"
-if total and not blocked:
+sentence = ui.blocked_sentence(counts, window.text)
+if total and not sentence:
     st.success(
         f"Les {fr_int(total)} établissements de {who} remplissent tous les critères sur "
         f"{window.text} : la VA peut être signée.",
         icon="✅",
     )
 elif total:
-    st.error(
-        f"{fr_int(blocked)} établissement{'s' if blocked > 1 else ''} sur {fr_int(total)} "
-        f"bloque{'nt' if blocked > 1 else ''} la VA sur {window.text} : voir les écarts ci-dessous.",
-        icon="⛔",
-    )
+    st.error(f"{sentence} Voir les écarts ci-dessous.", icon="⛔")
 
-a, b, c = st.columns(3)
-a.metric("ESMS prêts pour la VA", fr_int(counts["pretes"]), border=True)
-b.metric("ESMS bloqués", fr_int(counts["bloquees"]), border=True)
-c.metric("ESMS sans données sur la fenêtre", fr_int(counts["sans_donnees"]), border=True)
+ui.readiness_metrics(counts)
 
 st.subheader("Dossier de preuves de la VA")
 if og is None:
@@ -168,8 +180,9 @@ else:
 if og is not None and len(orders) > 1 and commande is None:
     st.subheader("Bons de commande")
     groups = va.group_readiness(ui.readiness_table(**question), scope, "commande")
-    groups["pret"] = groups["pret"].map({True: "✅ prêt", False: "⛔ bloqué"})
-    groups.columns = ["Bon de commande", "ESMS", "ESMS prêts", "VA"]
+    groups["pret"] = groups["pret"].map({True: "✅ prêt", False: "❌ bloqué"})
+    groups = groups[["pret", "commande", "nb_esms", "nb_prets"]]
+    groups.columns = ["VA", "Bon de commande", "ESMS", va.OUTCOME_COUNTS[va.READY]]
     ui.table(groups)
     ui.download_buttons(groups, "bons_de_commande", key="orders")
 
@@ -185,18 +198,24 @@ HEADLINE = [
 ]
 st.subheader(f"Usage en {month_short(au)}" if au else "Usage")
 st.caption(
-    "Taux pondérés (somme des numérateurs / somme des dénominateurs des ESMS) ; écart par "
-    "rapport au mois précédent ; courbe des 12 derniers mois."
+    "Taux pondérés (somme des numérateurs / somme des dénominateurs des ESMS). Flèche : écart "
+    "au mois précédent **à périmètre constant** (les seuls ESMS ayant transmis les deux mois : "
+    "un export manquant ne se lit pas comme une baisse). Couleur de la courbe : tendance des "
+    "12 derniers mois (vert en hausse, rouge en baisse)."
 )
-columns = st.columns(len(HEADLINE))
-for column, (code, is_rate) in zip(columns, HEADLINE, strict=True):
+columns = st.columns(3)
+for i, (code, is_rate) in enumerate(HEADLINE):
+    column = columns[i % 3]
     series = rollup[rollup["indicateur"] == code].sort_values("periode")
     label = ui.SHORT_LABELS[code]
     if series.empty:
         column.metric(label, "—", help="Aucune donnée", border=True)
+        column.caption(f"0 / {fr_int(total)} ESMS ont transmis")
         continue
     last = series.iloc[-1]
-    change = last["variation"]  # vs the previous calendar month; NaN when it has no value
+    reported = f"{fr_int(last['nb_esms'])} / {fr_int(total)} ESMS ont transmis en " + month_short(
+        last["periode"]
+    )
     small = _small_months(series, is_rate) if mask else pd.Series(False, index=series.index)
     if small.iloc[-1]:
         column.metric(
@@ -206,9 +225,15 @@ for column, (code, is_rate) in zip(columns, HEADLINE, strict=True):
             "(petits effectifs, voir la page Méthode)",
             border=True,
         )
+        column.caption(reported)
         continue
-    if len(small) > 1 and small.iloc[-2]:
-        change = float("nan")  # the change would give the previous month's masked value
+    # The change at constant perimeter, on the au month only (NaN otherwise, or without an
+    # ESMS present both months); hidden beside a masked month or over fewer than 5 ESMS
+    # when masking (it would give one ESMS's own change).
+    change = last.get("variation_constante", float("nan"))
+    common = last.get("nb_esms_communs", float("nan"))
+    if mask and ((len(small) > 1 and small.iloc[-2]) or not common >= 5):
+        change = float("nan")
     if is_rate:
         value = fr_percent(last["valeur"])
         # + 0.0 turns a rounded -0.0 into 0.0: no "down" arrow for a stable rate
@@ -216,16 +241,23 @@ for column, (code, is_rate) in zip(columns, HEADLINE, strict=True):
         delta = None if points is None else f"{points:+.1f} pts".replace(".", ",")
     else:
         value = fr_int(last["valeur"])
-        delta = None if pd.isna(change) else f"{int(change):+d}"
+        delta = None if pd.isna(change) else fr_signed(int(change))
+    trend = series["valeur"].tail(12)
     column.metric(
         label,
         value,
         delta,
-        chart_data=None if small.tail(12).any() else list(series["valeur"].tail(12).fillna(0)),
+        delta_color=trend_color(trend),
+        chart_data=None if small.tail(12).any() else list(trend.fillna(0)),
         border=True,
-        help=f"{ref.indicator(code).label}, {month_short(last['periode'])} : "
-        f"{int(last['nb_esms'])} ESMS avec une valeur",
+        help=f"{ref.indicator(code).label}, {month_short(last['periode'])}"
+        + (
+            f" ; écart à périmètre constant sur {fr_int(common)} ESMS"
+            if delta is not None
+            else " ; pas d'écart à périmètre constant (aucun ESMS les deux mois)"
+        ),
     )
+    column.caption(reported)
 
 st.subheader("Tendances")
 TRENDS = [code for code, _ in HEADLINE]
@@ -283,15 +315,28 @@ if gaps_tab.open:
         if gaps.empty:
             st.success("Aucun écart : tous les ESMS sélectionnés sont prêts pour la VA.")
         else:
-            st.caption("Chaque critère non rempli, avec ce qui manque pour le remplir.")
-            ui.table(gaps)
-            ui.download_buttons(gaps, "ecarts_va", key="gaps")
+            st.caption(
+                "Chaque critère non rempli : ce qu'il faut faire, l'écart constaté, l'éditeur "
+                "et le bon de commande ; « Ouvrir » mène à la fiche de l'établissement, au "
+                "même mois."
+            )
+            ui.table(
+                gaps,
+                column_config={
+                    "Fiche": st.column_config.LinkColumn(
+                        "Fiche", display_text="Ouvrir", width="small"
+                    ),
+                    "À faire": st.column_config.TextColumn("À faire", width="large"),
+                    "Écart": st.column_config.TextColumn("Écart", width="medium"),
+                },
+            )
+            ui.download_buttons(gaps.drop(columns="Fiche"), "ecarts_va", key="gaps")
 if matrix_tab.open:
     with matrix_tab:
         st.caption(
-            "✅ ok : valeur non nulle · ⚠️ zéro : données reçues mais nulles · ❌ manquant : "
-            "aucune donnée sur la fenêtre. Un ESMS est prêt pour la VA quand tous ses critères "
-            "sont ok."
+            "✅ ok : valeur non nulle · ❌ zéro : données reçues mais nulles · ❌ manquant : "
+            "aucune donnée sur la fenêtre. Un ESMS est prêt quand tous ses critères sont ok ; "
+            "sinon il est bloqué faute de données (un critère manquant) ou par un zéro."
         )
         matrix = ui.readiness_matrix(**question)
         ui.table(matrix)

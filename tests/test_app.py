@@ -46,7 +46,8 @@ def tiny_store(store_from, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
-VA_METRICS = ("ESMS prêts pour la VA", "ESMS bloqués", "ESMS sans données sur la fenêtre")
+READY, ZERO, MISSING = "ESMS prêts", "ESMS bloqués par un zéro", "ESMS bloqués faute de données"
+VA_METRICS = (READY, ZERO, MISSING)
 
 
 def metrics(at: AppTest) -> dict[str, str]:
@@ -62,25 +63,23 @@ def test_va_page_counts_and_og_filter(tiny_store: Path) -> None:
     at = og_page()
     assert not at.exception
     assert at.title[0].value == "Organisme gestionnaire"
-    # All OGs, window 01/2025–03/2025: E1 ready; E2 blocked (mss 0); E3 no data at all.
-    assert metrics(at) == {
-        "ESMS prêts pour la VA": "1",
-        "ESMS bloqués": "1",
-        "ESMS sans données sur la fenêtre": "1",
-    }
+    # All OGs, window 01/2025–03/2025: E1 ready; E2 blocked by a zero (mss 0); E3 for want
+    # of data (none at all).
+    assert metrics(at) == {READY: "1", ZERO: "1", MISSING: "1"}
     at.selectbox(key="og").set_value("330000001").run()
     # OG B holds only E3, which has no data.
     assert (
         at.error[0].value
-        == "1 établissement sur 1 bloque la VA sur 01/2025–03/2025 : voir les écarts ci-dessous."
+        == "1 établissement sur 1 bloque la VA sur 01/2025–03/2025 : 0 par un zéro, 1 faute de "
+        "données. Voir les écarts ci-dessous."
     )
     assert metrics(at) == {
-        "ESMS prêts pour la VA": "0",
-        "ESMS bloqués": "0",
-        "ESMS sans données sur la fenêtre": "1",
+        READY: "0",
+        ZERO: "0",
+        MISSING: "1",
     }
     at.selectbox(key="og").set_value("690000005").run()
-    assert metrics(at)["ESMS prêts pour la VA"] == "1"
+    assert metrics(at)[READY] == "1"
     # The per-ESMS tables are tabs, the gaps open first; only the open tab is drawn.
     (gaps,) = [d.value for d in at.dataframe if "Écart" in d.value.columns]
     # Only E2's MSSanté check is a gap in OG A: 0 + 0 + 0 messages over the window.
@@ -96,7 +95,8 @@ def test_va_page_counts_and_og_filter(tiny_store: Path) -> None:
     at.session_state["vue"] = "Critères par établissement"
     at.run()
     (matrix,) = [d.value for d in at.dataframe if "VA" in d.value.columns]
-    assert list(matrix["MSSanté"]) == ["⚠️ zéro", "✅ ok"]  # E2 blocking first, then E1
+    assert list(matrix["MSSanté"]) == ["❌ zéro", "✅ ok"]  # E2 blocking first, then E1
+    assert list(matrix["VA"]) == ["❌ bloqué par un zéro", "✅ prêt"]
     # OG A's active-records rate in 03/2025: (30 + 30) / (40 + 40) = 75,0 %
     headline = {m.label: m.value for m in at.metric}
     assert headline["Taux de dossiers actifs"] == "75,0\u202f%"
@@ -130,9 +130,8 @@ def test_home_page_tells_what_the_store_holds(tiny_store: Path) -> None:
     assert shown["Établissements (ESMS)"] == "3"
     assert shown["Organismes gestionnaires"] == "2"
     assert shown["Mois de données"] == "3"
-    # E1 ready, E2 blocked (MSSanté 0), E3 no data at all
-    assert (shown["✅ ESMS prêts"], shown["⛔ ESMS bloqués"]) == ("1", "1")
-    assert shown["❌ ESMS sans données sur la fenêtre"] == "1"
+    # E1 ready, E2 blocked by a zero (MSSanté 0), E3 for want of data (none at all)
+    assert (shown[READY], shown[ZERO], shown[MISSING]) == ("1", "1", "1")
 
 
 def test_establishment_page_shows_the_cli_numbers(tiny_store: Path) -> None:
@@ -339,3 +338,43 @@ def test_every_page_after_every_other_keeps_working(tiny_store: Path) -> None:
             at.switch_page(then).run()
             assert not at.exception, (first, then)
             assert not [e.value for e in at.error if "n'a pas pu s'afficher" in e.value]
+
+
+def test_gap_rows_say_what_to_do_and_link_to_the_establishment(tiny_store: Path) -> None:
+    at = og_page()
+    (gaps,) = [d.value for d in at.dataframe if "Écart" in d.value.columns]
+    rows = gaps.set_index("FINESS ET")
+    # E2 (OG A, EdA, BC-A): MSSanté at 0 over 01–03/2025.
+    assert rows.loc["690000021", "Statut"] == "❌ zéro"
+    assert rows.loc["690000021", "À faire"] == (
+        "vérifier le paramétrage MSSanté (boîte aux lettres, envoi depuis le DUI)"
+    )
+    assert (rows.loc["690000021", "Éditeur"], rows.loc["690000021", "Bon de commande"]) == (
+        "EdA",
+        "BC-A",
+    )
+    assert rows.loc["690000021", "Fiche"] == "etablissement?finess_et=690000021&au=2025-03-01"
+    # E3 (OG B, EdB): nothing ever received, every criterion but the deployment missing.
+    e3 = gaps[gaps["FINESS ET"] == "330000019"]
+    assert len(e3) == 6 and set(e3["Statut"]) == {"❌ manquant"}
+    assert set(e3["À faire"]) == {"demander le premier export à l'éditeur EdB"}
+
+
+# OG A with two ESMS; E2 sends no March export. INS: E1 20, 20, 25; E2 -, 8, -.
+GAP_MONTH = HEADER + (
+    "690000013;2025-01;40;30;20;25;20;10;5\n"
+    "690000013;2025-02;40;30;20;25;20;10;5\n"
+    "690000013;2025-03;40;30;20;25;25;10;5\n"
+    "690000021;2025-02;40;30;20;25;8;10;5\n"
+)
+
+
+def test_card_change_is_at_constant_perimeter(store_from, monkeypatch) -> None:
+    monkeypatch.setenv("DUI_METRICS_STORE", str(store_from(REFERENCE, GAP_MONTH)))
+    at = og_page()
+    at.selectbox(key="og").set_value("690000005").run()
+    card = next(m for m in at.metric if m.label == "INS qualifiées")
+    # March: 25 (E1 only). Raw change 25 - (20 + 8) = -3; over E1, present both months: +5.
+    assert (card.value, card.delta) == ("25", "+5")
+    captions = [c.value for c in at.caption]
+    assert "1 / 2 ESMS ont transmis en mars 2025" in captions

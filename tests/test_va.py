@@ -261,7 +261,7 @@ def test_every_esms_in_order_with_criteria_in_order(loaded, ref):
             "taux_dossiers_actifs_avec_pp",
             "zero",
             None,
-            "non calculable en 04/2025 : dossiers_actifs = 0",
+            "non calculable en 04/2025 : 0 dossier actif",
             id="rate-zero-denominator",
         ),
         pytest.param(
@@ -269,7 +269,7 @@ def test_every_esms_in_order_with_criteria_in_order(loaded, ref):
             "taux_dossiers_actifs_avec_evenement",
             "zero",
             None,
-            "non calculable en 04/2025 : dossiers_actifs = 0",
+            "non calculable en 04/2025 : 0 dossier actif",
             id="rate-zero-denominator-evenement",
         ),
         # --- missing

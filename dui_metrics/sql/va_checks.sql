@@ -1,7 +1,8 @@
 -- va_checks: VA checks of every ESMS (domain.md §4) with their human detail: per ESMS, one row
 -- per criterion in référentiel order, then the verdict `va`; sorted by finess_et.
 -- Inputs: usage, establishments; va_criteria(rang, critere, indicateur, nature, libelle,
--- suffixe_un, suffixe_plusieurs, numerateur, denominateur, nom) registered by the caller, one row
+-- suffixe_un, suffixe_plusieurs, numerateur, denominateur, nom, denominateur_nul) registered
+-- by the caller, one row
 -- per criterion: indicateur NULL for the deployment check, else its indicator's nature
 -- ('stock', 'flux' or 'taux'), label, unit text after a count of 0 or 1 (suffixe_un) or more
 -- (suffixe_plusieurs), and a rate's parts.
@@ -63,7 +64,8 @@ window_values as (
 facts as (
     -- per ESMS and criterion, what the window holds (mois NULL: no data for it)
     select e.finess_et, c.rang, c.critere, c.indicateur, c.nature, c.libelle, c.nom,
-        c.denominateur as code_denominateur, e.date_deploiement, e.premier_mois,
+        c.denominateur as code_denominateur, c.denominateur_nul, e.date_deploiement,
+        e.premier_mois,
         e.dernier_mois, v.nombre, v.numerateur, v.denominateur, v.mois,
         v.numerateur / nullif(v.denominateur, 0) as taux,
         replace(format('{:,}', v.nombre), ',', chr(8239))
@@ -110,7 +112,7 @@ checks as (
             when nature = 'flux' then quantite || ' sur ' || $fenetre
             when nature = 'stock' then quantite || ' en ' || mois_texte
             when denominateur = 0 then
-                'non calculable en ' || mois_texte || ' : ' || code_denominateur || ' = 0'
+                'non calculable en ' || mois_texte || ' : ' || denominateur_nul
             else replace(replace(format('{:,.1f}', taux * 100), ',', chr(8239)), '.', ',')
                 || chr(8239) || '% en ' || mois_texte || ' ('
                 || replace(format('{:,}', numerateur), ',', chr(8239)) || ' / '
