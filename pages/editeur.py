@@ -2,8 +2,17 @@
 
 import streamlit as st
 
-from dui_metrics import indicators, ui, va
+from dui_metrics import editor_export, indicators, ui, va
 from dui_metrics.formats import fr_int, month_short
+
+# The verdict of an ESMS or an order on screen (in files: va.OUTCOME_WORDS).
+OUTCOME_LABELS = {
+    va.READY: f"✅ {va.OUTCOME_WORDS[va.READY]}",
+    va.BLOCKED_ZERO: f"⛔ {va.OUTCOME_WORDS[va.BLOCKED_ZERO]}",
+    va.BLOCKED_MISSING: f"⛔ {va.OUTCOME_WORDS[va.BLOCKED_MISSING]}",
+}
+ALL_ORDERS = "Tous les bons de commande"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 ui.page_title(
     "Éditeur",
@@ -19,39 +28,117 @@ ui.stop_unless(
     "colonne « Éditeur ».",
 )
 
-left, right = st.columns([3, 1])
+left, middle, right = st.columns([3, 2, 1])
 editeur = left.selectbox("Éditeur", editors, key="editeur", bind="query-params")
-au = right.selectbox(
-    "Mois de la VA", list(reversed(months)), format_func=month_short, key="au", bind="query-params"
+orders = editor_export.orders_of(esms, editeur)
+commande = middle.selectbox(
+    "Bon de commande",
+    [None, *orders],
+    format_func=lambda v: ALL_ORDERS if v is None else v,
+    key="commande",
+    bind="query-params",
+    disabled=not orders,
+    help=None if orders else "Aucun bon de commande renseigné pour cet éditeur.",
 )
-clients = esms[esms["editeur"] == editeur]
-question = {"au": au, "editeur": editeur}
+if commande not in orders:  # kept from another page or editor (the key is shared)
+    commande = None
+au = right.selectbox(
+    "Mois de la VA",
+    list(reversed(months)),
+    format_func=month_short,
+    key="au",
+    bind="query-params",
+    help="La VA regarde les mois civils de la fenêtre se terminant par ce mois.",
+)
+clients = editor_export.clients(esms, editeur, commande)
+question = {"au": au, "editeur": editeur, "commande": commande}
 window = ui.cached(va.va_window)(au)
+checks = ui.readiness_table(**question)
 counts = ui.readiness_summary(**question)
 st.caption(f"Fenêtre de la VA : {window.text}.")
 
-a, b, c = st.columns(3)
-a.metric("ESMS clients", fr_int(len(clients)), border=True)
-b.metric("✅ ESMS prêts", fr_int(counts["pretes"]), border=True)
-c.metric("⛔ ESMS bloquants", fr_int(counts["bloquees"] + counts["sans_donnees"]), border=True)
+cards = st.columns(4)
+cards[0].metric("ESMS clients", fr_int(len(clients)), border=True)
+for card, (outcome, key) in zip(cards[1:], editor_export.COUNT_KEYS.items(), strict=True):
+    card.metric(va.OUTCOME_COUNTS[outcome], fr_int(counts[key]), border=True)
 
 st.subheader("Bons de commande")
-orders = va.group_readiness(ui.readiness_table(**question), clients, "commande")
-if orders.empty:
-    st.info("Aucun bon de commande renseigné pour cet éditeur.")
+by_order = editor_export.order_outcomes(checks, clients)
+if by_order.empty:
+    st.info("Aucun établissement client pour cette sélection.")
 else:
-    og_of_order = clients.drop_duplicates("commande").set_index("commande")["og_nom"]
-    orders = orders.assign(
-        og=orders["commande"].map(og_of_order),
-        bloquants=orders["nb_esms"] - orders["nb_prets"],
-        pret=orders["pret"].map({True: "✅ prêt pour la VA", False: "⛔ bloqué"}),
-    )[["commande", "og", "nb_esms", "bloquants", "pret"]]
-    orders["commande"] = orders["commande"].fillna("(sans bon de commande)")
-    orders.columns = ["Bon de commande", "Organisme gestionnaire", "ESMS", "ESMS bloquants", "VA"]
-    ui.table(orders)
-    ui.download_buttons(orders, f"commandes_{editeur}", key="orders")
+    headers = {
+        "issue": "VA",
+        "commande": "Bon de commande",
+        "og_nom": "Organisme gestionnaire",
+        "nb_esms": "ESMS",
+        "pretes": "Prêts",
+        "bloquees_zero": "Bloqués par un zéro",
+        "bloquees_donnees": "Bloqués faute de données",
+    }
+    table = by_order[list(headers)].rename(columns=headers)
+    ui.table(table.assign(VA=table["VA"].map(OUTCOME_LABELS)), placeholder="—")
+    ui.download_buttons(
+        table.assign(VA=table["VA"].map(va.OUTCOME_WORDS)),
+        editor_export.file_stem(editeur, commande, window.end, kind="commandes"),
+        key="orders",
+    )
 
-st.subheader("Dossiers de preuves par bon de commande")
+st.subheader("Établissements clients × critères")
+st.caption(
+    "✅ ok : non nul · ❌ zéro : données reçues mais nulles · ❌ manquant : aucune donnée "
+    "sur la fenêtre. Un zéro bloque la VA comme un manque. Les établissements bloqués "
+    "d'abord, faute de données puis par un zéro."
+)
+matrix = editor_export.client_matrix(checks, clients)
+if not matrix.empty:
+    fresh = ui.cached(indicators.freshness)(finess=tuple(clients["finess_et"]))
+    last_month = fresh.set_index("finess_et")["dernier_mois"].dropna().map(month_short)
+    criteria = [c for c in matrix.columns if c in va.CRITERION_HEADERS]
+    shown = matrix.assign(
+        issue=matrix["issue"].map(OUTCOME_LABELS),
+        dernier_mois=matrix["finess_et"].map(last_month).fillna("aucun"),
+        **{c: matrix[c].map(ui.STATUS_LABELS) for c in criteria},
+    ).rename(
+        columns={
+            "issue": "VA",
+            "commande": "Bon de commande",
+            "raison_sociale": "Établissement",
+            "finess_et": "FINESS ET",
+            "dernier_mois": "Dernier mois reçu",
+            **va.CRITERION_HEADERS,
+        }
+    )
+    ui.table(shown, placeholder="—")
+
+    st.markdown("**Fichier de preuves, critère par critère**")
+    st.caption(
+        "Une ligne par établissement et critère : bon de commande, organisme gestionnaire, "
+        "date de déploiement, verdict de l'établissement, statut (ok, zéro, manquant), valeur "
+        f"(nombre ou taux), fenêtre {window.text} et détail. À joindre à la demande de solde."
+    )
+    stem = editor_export.file_stem(editeur, commande, window.end)
+    # Built when a button is clicked, from what this run holds (no Streamlit call there).
+    proofs = lambda: editor_export.proof_table(checks, clients, window)  # noqa: E731
+    csv_slot, xlsx_slot = st.columns(2)
+    csv_slot.download_button(
+        "⬇️ Preuves CSV",
+        lambda: editor_export.to_csv(proofs()),
+        file_name=f"{stem}.csv",
+        mime="text/csv",
+        key="proofs_csv",
+        on_click="ignore",
+    )
+    xlsx_slot.download_button(
+        "⬇️ Preuves XLSX",
+        lambda: editor_export.to_xlsx(proofs()),
+        file_name=f"{stem}.xlsx",
+        mime=XLSX,
+        key="proofs_xlsx",
+        on_click="ignore",
+    )
+
+st.subheader("Dossiers de preuves de la VA")
 packs = (
     clients.dropna(subset=["commande", "finess_ej"])
     .drop_duplicates(["commande", "finess_ej"])
@@ -64,31 +151,12 @@ else:
     og_names = dict(
         zip(packs["finess_ej"], packs["og_nom"].fillna(packs["finess_ej"]), strict=True)
     )
-    commande, og = st.selectbox(
-        "Bon de commande",
+    pack_order, og = st.selectbox(
+        "Bon de commande et organisme gestionnaire",
         choices,
         format_func=lambda c: f"{c[0]} – {og_names[c[1]]} ({c[1]})",
         key="pack_commande",
         help="Le dossier de preuves de la VA d'un bon de commande : le PDF que l'organisme "
         "gestionnaire signe et le classeur des chiffres, à joindre à la demande de solde.",
     )
-    ui.evidence_downloads(og, commande, au, None, key="pack")
-
-st.subheader("Établissements clients × critères")
-st.caption(
-    "✅ non nul · ⚠️ zéro (données reçues mais nulles) · ❌ manquant (aucune donnée sur la "
-    "fenêtre). Regroupés par bon de commande, les établissements bloquants d'abord."
-)
-matrix = ui.readiness_matrix(**question)
-fresh = ui.cached(indicators.freshness)(finess=tuple(clients["finess_et"]))
-last_month = fresh.set_index("finess_et")["dernier_mois"].map(month_short)
-if not matrix.empty:
-    matrix["Dernier mois reçu"] = matrix["FINESS ET"].map(last_month).fillna("aucun")
-    matrix = matrix.drop(columns=["Organisme gestionnaire", "Déployé"])
-    first = ["Bon de commande", "Établissement", "FINESS ET", "VA"]
-    matrix = matrix[first + [c for c in matrix.columns if c not in first]]
-    matrix = matrix.sort_values(
-        ["Bon de commande", "VA"], key=lambda s: s.fillna(""), ignore_index=True
-    )
-    ui.table(matrix)
-    ui.download_buttons(matrix, f"clients_{editeur}", key="clients")
+    ui.evidence_downloads(og, pack_order, au, None, key="pack")
