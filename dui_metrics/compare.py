@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import numbers
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -186,6 +187,21 @@ def default_period(months: Sequence[dt.date], va_window_months: int) -> tuple[dt
     return next(m for m in months if m >= start), au
 
 
+def departements_in_regions(
+    departements: Mapping[str, str], regions: Sequence[str] | None
+) -> dict[str, str]:
+    """The département options (code → label, as `filter_options` gives them) lying in one of
+    ``regions`` (codes), in the same order; all of them when no région is chosen."""
+    if not regions:
+        return dict(departements)
+    wanted = set(regions)
+    return {
+        code: label
+        for code, label in departements.items()
+        if (finess.region_of_departement(code) or (None,))[0] in wanted
+    }
+
+
 def select(frame: pd.DataFrame, **filters: Sequence[str] | None) -> pd.DataFrame:
     """Rows of a per-ESMS frame matching the filters (names of `FILTERS`): an ESMS is kept
     when, for every non-empty filter, its value is one of the chosen ones."""
@@ -281,6 +297,51 @@ def suppression(frame: pd.DataFrame, whole: pd.DataFrame | None = None) -> maski
         return wide  # no filter: the view is the whole
     already = wide.esms if wide is not None else ()
     return masking.suppress(frame, "departement", already=already)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """What the Comparaison page shows for one choice of period, rate, filters and masking,
+    computed once (`comparison`): the filtered per-ESMS frame (``esms``, empty when no ESMS
+    matches), its masks (None when masking is off), `summary`, the ranking as shared
+    (`ranking_table`), the roll-up by département (`by_departement`) and its shared table
+    (`departement_table`). Shared between sessions by the page's cache: never mutate it."""
+
+    esms: pd.DataFrame
+    masks: masking.Suppression | None
+    figures: dict
+    ranking: pd.DataFrame
+    departements: pd.DataFrame
+    departement_table: pd.DataFrame
+
+
+def comparison(
+    whole: pd.DataFrame,
+    ref: Referentiel,
+    rate: str,
+    masked: bool,
+    **filters: Sequence[str] | None,
+) -> Comparison:
+    """The `Comparison` of the ESMS of ``whole`` (the per-ESMS frame of ``rate`` with its
+    verdicts, `esms_rates`, over the user's whole perimeter) matching ``filters``, masked
+    (`suppression`, against ``whole``) when ``masked``."""
+    esms = select(whole, **filters)
+    masks = suppression(esms, whole=whole) if masked and not esms.empty else None
+    deps = by_departement(esms, masks)
+    return Comparison(
+        esms=esms,
+        masks=masks,
+        figures=summary(esms, masks) if not esms.empty else {},
+        ranking=ranking_table(esms, ref, rate, masks),
+        departements=deps,
+        departement_table=departement_table(deps, ref, rate),
+    )
+
+
+@takes_perimeter
+def perimeter_spans_several_ogs(store: Store, ref: Referentiel) -> bool:
+    """`spans_several_ogs` of every ESMS of the store (the user's perimeter)."""
+    return spans_several_ogs(esms_frame(store))
 
 
 def spans_several_ogs(frame: pd.DataFrame) -> bool:

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dui_metrics import compare, ui
+from dui_metrics import charts, compare, ui
 from dui_metrics.formats import fr_int, fr_percent, month_range, month_short
 
 ui.page_title(
@@ -21,7 +21,7 @@ ui.stop_unless(
 )
 
 
-FILTERS = {  # URL key → (label, placeholder); values are codes, shown with French labels
+FILTERS = {  # filter → (label, placeholder); values are codes, shown with French labels
     "region": ("Région", "Toutes les régions"),
     "departement": ("Département", "Tous les départements"),
     "categorie": ("Catégorie d'établissement", "Toutes les catégories"),
@@ -29,21 +29,33 @@ FILTERS = {  # URL key → (label, placeholder); values are codes, shown with Fr
     "og": ("Organisme gestionnaire", "Tous les organismes"),
 }
 
+
+def url_key(name: str) -> str:
+    # The plural (« regions », « ogs »…): a key is one widget across pages (the URL's too),
+    # and Organisme gestionnaire and Éditeur have single-choice « og », « editeur ».
+    return f"{name}s"
+
+
 # --- filters (all in the URL, to share a view) ---------------------------------------------
 slots = st.columns(3) + st.columns(3)
-chosen = {
-    name: slot.multiselect(
+chosen: dict[str, list[str]] = {}
+for (name, (label, placeholder)), slot in zip(FILTERS.items(), slots, strict=False):
+    choices = options[name]
+    if name == "departement":  # only the départements of the régions chosen
+        choices = compare.departements_in_regions(choices, chosen["region"])
+        # A département chosen before that falls outside is dropped, silently.
+        before = st.session_state.get(url_key(name))
+        if before and any(code not in choices for code in before):
+            st.session_state[url_key(name)] = [code for code in before if code in choices]
+    chosen[name] = slot.multiselect(
         label,
-        list(options[name]),
-        format_func=lambda code, labels=options[name]: labels.get(code, code),
-        # The plural (« regions », « ogs »…): a key is one widget across pages (the URL's
-        # too), and Organisme gestionnaire and Éditeur have single-choice « og », « editeur ».
-        key=f"{name}s",
+        list(choices),
+        format_func=lambda code, labels=choices: labels.get(code, code),
+        key=url_key(name),
         bind="query-params",
         placeholder=placeholder,
+        select_all=False,  # « Select all » (English) would mean what an empty filter means
     )
-    for (name, (label, placeholder)), slot in zip(FILTERS.items(), slots, strict=False)
-}
 rate_labels = {r.code: r.label for r in ref.rates}
 rate = slots[5].selectbox(
     "Taux comparé",
@@ -71,11 +83,10 @@ if len(months) > 1:
 else:
     du = au = months[0]
     bottom[0].caption(f"Période : {month_short(au)} (seul mois de données du magasin).")
-rates = ui.cached(compare.rate_frame)(du, au, rate)
 # Masking is on whenever the perimeter holds ESMS of several OGs (whatever the filters: a
 # narrower filter must not show what the wider view hides), off only by the user's explicit
 # choice in this session. Not in the URL: a shared link always opens masked.
-several_ogs = compare.spans_several_ogs(rates)
+several_ogs = ui.cached(compare.perimeter_spans_several_ogs)()
 mask = bottom[1].toggle(
     "Masquer les petits effectifs (1 à 4 → « < 5 »)",
     value=several_ogs,
@@ -83,17 +94,52 @@ mask = bottom[1].toggle(
     disabled=not several_ogs,
     help=(
         "Un effectif de 1 à 4 s'affiche « < 5 » ; le taux et l'autre terme de la paire sont "
-        "masqués, et d'autres chiffres au besoin pour qu'aucun ne se déduise des totaux "
-        "(règle complète : page Méthode). S'applique aux tableaux, au graphique, à la carte et "
-        "aux téléchargements. Le désactiver ne vaut que pour vous et pour cette session : un "
-        "lien partagé s'ouvre toujours masqué."
+        "masqués, et d'autres chiffres au besoin pour qu'aucun ne se déduise des totaux. Les "
+        "médianes et quartiles de moins de 5 taux affichés ne sont pas montrés. Les nombres "
+        "d'établissements (ESMS comparés, prêts pour la VA) restent affichés : ils comptent "
+        "des établissements, publics dans FINESS, pas des personnes (règle complète : page "
+        "Méthode). S'applique aux tableaux, au graphique, à la carte et aux téléchargements. "
+        "Le désactiver ne vaut que pour vous et pour cette session : un lien partagé s'ouvre "
+        "toujours masqué."
         if several_ogs
         else "Votre périmètre ne compte qu'un organisme gestionnaire : rien n'est masqué."
     ),
 )
 mask = mask and several_ogs
 
-esms = compare.select(compare.add_verdicts(rates, ui.verdicts(au=au)), **chosen)
+
+# --- one computation per choice, shared by the sessions of the same perimeter ----------------
+# Everything below depends only on these arguments and on the store version and perimeter
+# (``view``): computed once, then every rerun (a tab, a radio, another visitor) reuses it.
+# The results are shared without a copy (st.cache_resource): never mutate them.
+view = (str(ui.store_path()), ui.store_version(), ui.perimeter().key, du, au, rate)
+filters = tuple((name, tuple(values)) for name, values in chosen.items())
+
+
+def esms_rates():
+    """The perimeter's ESMS with their rate and VA verdict (the verdicts shared with the
+    other pages)."""
+    return compare.add_verdicts(ui.cached(compare.rate_frame)(du, au, rate), ui.verdicts(au=au))
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def comparison(_whole, view: tuple, mask: bool, filters: tuple) -> compare.Comparison:
+    return compare.comparison(_whole(), ui.referentiel(), view[-1], mask, **dict(filters))
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def distribution(_shown, view, mask, filters, grouping: str, label: str, target):
+    fig = charts.distribution_figure(_shown.esms, label, grouping, target, masks=_shown.masks)
+    return fig, compare.distribution_groups(_shown.esms, grouping, masks=_shown.masks)
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def maps(_shown, view, mask, filters, measure: str):
+    return charts.departement_maps(_shown.departements, measure)
+
+
+shown = comparison(esms_rates, view, mask, filters)
+esms = shown.esms
 if esms.empty:
     st.warning(
         "Aucun ESMS ne correspond à ces filtres. Élargissez-les : retirez une région, un "
@@ -104,8 +150,7 @@ if esms.empty:
 
 # --- headline figures ---------------------------------------------------------------------
 rate_label = rate_labels[rate]
-masks = compare.suppression(esms, whole=rates) if mask else None
-figures = compare.summary(esms, masks)
+figures = shown.figures
 a, b, c, d = st.columns(4)
 a.metric(
     "ESMS comparés",
@@ -138,6 +183,12 @@ d.metric(
 st.caption(
     f"{rate_label} · période {month_range(du, au)} · VA au {month_short(au)} · "
     f"référentiel {ref.version}"
+    + (
+        " · Petits effectifs masqués : effectifs de 1 à 4 et médianes de moins de 5 taux ; "
+        "les nombres d'établissements ne le sont pas (publics dans FINESS)."
+        if mask
+        else ""
+    )
 )
 
 # --- distribution -------------------------------------------------------------------------
@@ -161,20 +212,18 @@ elif not figures["nb_esms_calcules"]:
         "choisissez une autre période ou un autre taux."
     )
 else:
-    fig = compare.distribution_figure(
-        esms, rate_label, grouping, ref.targets.get(rate), masks=masks
+    fig, (groups, n_all) = distribution(
+        shown, view, mask, filters, grouping, rate_label, ref.targets.get(rate)
     )
-    n_groups = len(fig.data)
-    st.plotly_chart(ui.style_figure(fig, height=160 + 42 * n_groups), key="repartition")
+    st.plotly_chart(fig, key="repartition", config={"displaylogo": False})
     without = figures["nb_esms_sans_taux"]
     hidden = figures["nb_esms_masques"]
-    groups, n_all = compare.distribution_groups(esms, grouping, masks=masks)
     drawn = sum(len(sub) for _, sub in groups)
     st.caption(
         (
             "Chaque point est un ESMS (survolez-le pour son nom) ; la boîte va du 1er au 3e "
             "quartile, le trait vertical marque la médiane."
-            if drawn <= compare.MAX_POINTS
+            if drawn <= charts.MAX_POINTS
             else f"{fr_int(drawn)} ESMS : trop pour les dessiner un à un. La boîte va du 1er "
             "au 3e quartile, le trait vertical marque la médiane, les moustaches vont du taux "
             "le plus faible au plus élevé ; le classement ci-dessous donne chaque ESMS."
@@ -202,7 +251,7 @@ else:
 
 # --- ranking ------------------------------------------------------------------------------
 st.subheader("Classement, du plus faible au plus élevé")
-ranking = compare.ranking_table(esms, ref, rate, masks)
+ranking = shown.ranking
 ui.table(ranking, compare.screen_table)
 st.caption(
     "Les ESMS sans taux (aucune donnée sur la période, ou dénominateur nul) sont en fin de "
@@ -229,19 +278,13 @@ measure = st.radio(
     key="carte",
     bind="query-params",
 )
-deps = compare.by_departement(esms, masks)
-metro, overseas = compare.departement_maps(deps, measure)
+metro, overseas = maps(shown, view, mask, filters, measure)
 if metro is not None:
-    st.plotly_chart(
-        ui.style_figure(metro, height=520), key="carte_metropole", config=compare.MAP_CONFIG
-    )
+    st.plotly_chart(metro, key="carte_metropole", config=charts.MAP_CONFIG)
 if overseas:
     st.caption("Outre-mer")
     for column, (name, fig) in zip(st.columns(len(overseas)), overseas, strict=True):
-        fig.update_layout(title_text=name)
-        column.plotly_chart(
-            ui.style_figure(fig, height=220), key=f"carte_{name}", config=compare.MAP_CONFIG
-        )
+        column.plotly_chart(fig, key=f"carte_{name}", config=charts.MAP_CONFIG)
 unmapped = figures["nb_sans_departement"]
 st.caption(
     "Survolez un département pour sa valeur ; le tableau ci-dessous donne les mêmes chiffres. "
@@ -255,10 +298,13 @@ st.caption(
     + " Contours : IGN Admin Express / INSEE COG 2018, via gregoiredavid/france-geojson, "
     "Licence Ouverte."
 )
-table = compare.departement_table(deps, ref, rate)
+table = shown.departement_table
 ui.table(table, compare.screen_table)
 if mask:
-    st.caption("Médiane montrée à partir de 5 taux affichés dans le département.")
+    st.caption(
+        "Médiane montrée à partir de 5 taux affichés dans le département. Les nombres "
+        "d'ESMS ne sont pas masqués : ils comptent des établissements, pas des personnes."
+    )
 ui.download_buttons(
     table, f"departements_{rate}_{du:%Y-%m}_{au:%Y-%m}{unmasked}", key="dl_departements"
 )

@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dui_metrics.store import Store
-from tests.test_compare import E1, E2, E3, E4, E5, E6, HEADER, ingest_tiny
+from tests.test_compare import E1, E2, E3, E4, E5, E6, HEADER, OG_C, ingest_tiny
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 NNBSP = "\u202f"
@@ -137,11 +137,69 @@ def test_map_toggle_and_filters_with_no_match(tiny_store: Path) -> None:
     assert list(deps["Part des ESMS prêts"]) == [f"100,0{NNBSP}%", f"33,3{NNBSP}%"] + [
         f"50,0{NNBSP}%"
     ]
+    # Région 84 (E1, E2, E3) and OG C (E4, E5, E6, in Gironde, région 75): nobody.
     at.multiselect(key="regions").select("84").run()
-    at.multiselect(key="departements").select("33").run()
+    at.multiselect(key="ogs").select(OG_C).run()
     assert not at.exception
     assert "Aucun ESMS ne correspond" in at.warning[0].value
     assert not at.dataframe
+
+
+def test_departements_narrowed_by_the_regions_chosen(tiny_store: Path) -> None:
+    at = page()
+    at.multiselect(key="departements").select("33").run()
+    assert metrics(at)["ESMS comparés"] == "3"  # E4, E5, E6
+    # Région 84 (Auvergne-Rhône-Alpes) holds 01 and 69, not 33 (Nouvelle-Aquitaine, 75):
+    # 33 leaves the options and the choice, without an error; E1, E2, E3 are compared.
+    at.multiselect(key="regions").select("84").run()
+    assert not at.exception
+    departements = at.multiselect(key="departements")
+    assert departements.options == ["01 – Ain", "69 – Rhône"]
+    assert departements.value == []
+    assert metrics(at)["ESMS comparés"] == "3"
+    assert list(ranking(at)["FINESS ET"]) == [E3, E1, E2]
+    # Both régions: every département again; 69 can be chosen.
+    at.multiselect(key="regions").select("75").run()
+    assert at.multiselect(key="departements").options == [
+        "01 – Ain",
+        "33 – Gironde",
+        "69 – Rhône",
+    ]
+
+
+def test_link_with_a_departement_outside_its_region_opens_without_it(tiny_store: Path) -> None:
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.switch_page("pages/comparaison.py")
+    # The address holds the options as shown (Streamlit binds a widget's labels).
+    at.query_params.update(
+        {"regions": "Auvergne-Rhône-Alpes", "departements": ["33 – Gironde", "69 – Rhône"]}
+    )
+    at.run()
+    assert not at.exception
+    assert at.multiselect(key="regions").value == ["84"]
+    assert at.multiselect(key="departements").value == ["69"]
+    assert metrics(at)["ESMS comparés"] == "2"  # E1, E2
+
+
+def test_filters_speak_french(tiny_store: Path) -> None:
+    at = page()
+    placeholders = {m.key: m.proto.placeholder for m in at.multiselect}
+    assert placeholders == {
+        "regions": "Toutes les régions",
+        "departements": "Tous les départements",
+        "categories": "Toutes les catégories",
+        "editeurs": "Tous les éditeurs",
+        "ogs": "Tous les organismes",
+    }
+    # No « Select all » (English): an empty filter already keeps every ESMS.
+    assert all(not m.proto.select_all for m in at.multiselect)
+
+
+def test_masking_statement_on_the_page(tiny_store: Path) -> None:
+    at = page()
+    caption = " ".join(c.value for c in at.caption)
+    assert "les nombres d'établissements ne le sont pas" in caption
+    assert "Médiane montrée à partir de 5 taux affichés" in caption
 
 
 def test_empty_store_points_to_the_donnees_page(tmp_path: Path, monkeypatch) -> None:
