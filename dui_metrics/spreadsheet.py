@@ -327,6 +327,8 @@ def _formatter(index: int, kind: str):
                     text = texts[value] = _text(value)
             elif type(value) is float and value != value:  # NaN
                 return ""
+            elif kind == TEXT and isinstance(value, numbers.Real):
+                return other(value, n)  # a number among texts stays a number
             else:
                 text = _text(value)
             return f"{start}{n}{text_end}{text}</t></is></c>"
@@ -421,4 +423,8 @@ def va_rows(checks: pa.Table, names: Mapping[str, str | None]) -> Iterator[tuple
         finess, criteria, statuses, counts, rates, details, strict=True
     ):
         value = rate if count is None else int(count)
-        yield f, names.get(f), criterion, status, value, detail
+        yield f, names.get(f), criterion, _STATUS_WORDS.get(status, status), value, detail
+
+
+# Statuses in a workbook for people: French words (the CSV and JSON keep the codes).
+_STATUS_WORDS = {"ok": "ok", "zero": "zéro", "manquant": "manquant", "bloque": "bloqué"}

@@ -76,10 +76,11 @@ def test_download_xlsx_has_no_formula_and_numbers_stay_numbers() -> None:
     assert not [c.value for c in cells if isinstance(c.value, str) and c.value.startswith("=")]
     rows = [[c.value for c in row] for row in sheet.iter_rows()]
     assert rows[0] == ["Nom", "Objet", "N", "Taux", "Écart", "'=1+1"]
-    # An XML parser reads a carriage return in a cell as a line feed (XML 1.0 §2.11): the "\r"
-    # of "\r=1" and "x\r=cmd" comes back as "\n", behind the leading "'".
-    assert [r[0] for r in rows[1:]] == [*SAFE[:5], "'\n=1"]
-    assert [r[1] for r in rows[1:]] == ["'=1+1", None, "ok", 7, "-12", "x\n=cmd"]
+    # The workbook is written by spreadsheet.write_table, which keeps a carriage return as a
+    # character reference (a bare one would be read as a line feed, XML 1.0 §2.11): "\r=1"
+    # comes back as it was, behind the leading "'"; "x\r=cmd" is one cell, no formula.
+    assert [r[0] for r in rows[1:]] == [*SAFE[:5], "'\r=1"]
+    assert [r[1] for r in rows[1:]] == ["'=1+1", None, "ok", 7, "-12", "x\r=cmd"]
     assert [r[2:5] for r in rows[1:]] == [
         [1, 0.5, -7],
         [2, -1.25, 0],
@@ -205,3 +206,35 @@ def test_a_referentiel_code_that_is_not_snake_case_is_refused(
     assert main(["va", "--store", str(store), "--referentiel", str(custom)]) == 2
     err = capsys.readouterr().err
     assert "code « @ins » invalide : lettres minuscules sans accent, chiffres et _ attendus" in err
+
+
+def test_download_xlsx_types_rates_months_dates_and_finess() -> None:
+    import datetime as dt
+
+    from dui_metrics import ui
+
+    frame = pd.DataFrame(
+        {
+            "FINESS ET": ["010000016", "690000013"],
+            "Mois": [dt.date(2026, 9, 1), dt.date(2026, 10, 1)],
+            "Déployé le": [dt.date(2024, 11, 25), None],
+            "Dossiers actifs": [0.316, None],  # a rate criterion's header: a fraction
+            "Part": [0.5, 0.25],  # named by the caller
+            "ESMS": [3, 1204],
+            "Statut": ["❌ zéro", "✅ ok"],
+        }
+    )
+    data = ui.to_xlsx(ui.file_frame(frame), percent=("Part",))
+    sheet = openpyxl.load_workbook(io.BytesIO(data)).active
+    row = {sheet.cell(1, i).value: sheet.cell(2, i) for i in range(1, 8)}
+    assert (row["FINESS ET"].value, row["FINESS ET"].number_format) == ("010000016", "@")
+    assert row["Mois"].value == dt.datetime(2026, 9, 1)
+    assert row["Mois"].number_format == "mm/yyyy"
+    assert row["Déployé le"].value == dt.datetime(2024, 11, 25)
+    assert row["Déployé le"].number_format == "dd/mm/yyyy"
+    assert (row["Dossiers actifs"].value, row["Dossiers actifs"].number_format) == (0.316, "0.0%")
+    assert row["Part"].number_format == "0.0%"
+    assert (row["ESMS"].value, row["ESMS"].number_format) == (3, "#,##0")
+    # statuses as words in files, no symbol
+    assert [sheet.cell(r, 7).value for r in (2, 3)] == ["zéro", "ok"]
+    assert sheet.cell(3, 3).value is None  # a missing date: an empty cell, never "None"
