@@ -52,10 +52,16 @@ st.markdown(
     f"**Fenêtre** : les {ref.va_window_months} mois civils se terminant par le mois choisi. "
     "Les critères *flux* additionnent les mois renseignés de la fenêtre ; les critères *stock* "
     "et *taux* prennent le dernier mois renseigné de la fenêtre.\n\n"
-    "Chaque critère vaut ✅ **ok** (valeur non nulle), ⚠️ **zéro** (données reçues mais nulles, "
-    "ou taux non calculable) ou ❌ **manquant** (aucune donnée sur la fenêtre). Un "
-    "établissement est prêt quand tous ses critères sont ok ; un bon de commande et un "
-    "organisme le sont quand tous leurs établissements le sont."
+    "Chaque critère vaut ✅ **ok** (valeur non nulle), ❌ **zéro** (données reçues mais nulles, "
+    "ou taux non calculable) ou ❌ **manquant** (aucune donnée sur la fenêtre). Un zéro bloque "
+    "la VA exactement comme une donnée manquante.\n\n"
+    "Chaque établissement est dans l'un de trois cas, les mêmes sur toutes les pages, dans "
+    "les fichiers et dans le détail de `dui-metrics va` ; ils s'additionnent :\n"
+    "- **prêt** : tous ses critères sont ok ;\n"
+    "- **bloqué faute de données** : au moins un critère manquant (il n'y a rien à juger : "
+    "l'export vient d'abord) ;\n"
+    "- **bloqué par un zéro** : aucun critère manquant, au moins un critère à zéro.\n\n"
+    "Un bon de commande et un organisme sont prêts quand tous leurs établissements le sont."
 )
 criteria = pd.DataFrame(
     [
