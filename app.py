@@ -17,8 +17,9 @@ else:  # a page view
     st.set_page_config(
         page_title="dui-metrics · usages du DUI Ségur", page_icon="📊", layout="wide"
     )
-    from dui_metrics import login, ui
+    from dui_metrics import login, theme, ui
 
+    st.html(theme.STYLE)  # app-wide CSS: labels that wrap, a phone's width, French uploader
     login.gate()
     navigation = st.navigation(
         {

@@ -8,7 +8,7 @@ import streamlit as st
 from dui_metrics import ui, uploads
 from dui_metrics.access import Perimeter
 from dui_metrics.errors import UsageError
-from dui_metrics.formats import fr_int
+from dui_metrics.formats import fr_int, fr_size
 from dui_metrics.ingest import LOADED
 from dui_metrics.store import StoreError
 from dui_metrics.text import escape_markdown
@@ -95,6 +95,18 @@ def import_section(seen: Perimeter, importer: str | None) -> None:
         "XLSX, XLSM, ODS (LibreOffice), XLS (Excel 97-2003) ; Parquet ; dossiers TDDUI (FHIR) en "
         "JSON ou NDJSON.",
     )
+    # Streamlit writes the limit, the formats and each file's size in English (« 500MB per
+    # file », « 131.0B ») with no option to change them: dui_metrics.theme hides them, and
+    # they are said here in French.
+    st.caption(
+        f"{fr_int(st.get_option('server.maxUploadSize'))} Mo par fichier · "
+        + ", ".join(t.upper() for t in uploads.ACCEPTED_TYPES)
+    )
+    if files:
+        st.caption(
+            "Fichiers choisis : "
+            + " · ".join(f"{escape_markdown(f.name)} ({fr_size(f.size)})" for f in files)
+        )
     signature = tuple((f.name, f.size) for f in files or [])
     action = st.session_state.pop(ACTION, None)
 
