@@ -63,6 +63,8 @@ from dui_metrics.server import READY_LINE  # noqa: E402
 TARGET_S = 1.0  # warm: a rerun, a reload
 COLD_TARGET_S = 3.0  # cold: empty caches
 EMPTY_SCRIPT = 'import streamlit as st\n\nst.title("vide")\n'
+# Streamlit reads STREAMLIT_<SECTION>_<OPTION> from the environment over config.toml.
+DEVELOPER_TOOLBAR = {"STREAMLIT_CLIENT_TOOLBAR_MODE": "developer"}
 
 
 @dataclass
@@ -78,7 +80,17 @@ class Row:
     browser_cold_rerun: list[float] = field(default_factory=list)
     bench_rss: float | None = None
     server_rss: float | None = None
+    first_loads: list[dict] = field(default_factory=list)  # `_RESOURCES` of the first visit
     notes: list[str] = field(default_factory=list)
+
+
+# What the browser fetched for the first visit (the Performance API's resource entries, the
+# page's own cache empty: a new context per server): the largest files with their size on
+# the wire, decoded size and when they had arrived (ms since navigation start).
+_RESOURCES = """() => performance.getEntriesByType('resource').map(e => ({
+    name: e.name.split('/').pop().split('?')[0] || e.name,
+    wire: e.encodedBodySize, size: e.decodedBodySize, end: e.responseEnd}))
+  .sort((a, b) => b.size - a.size)"""
 
 
 def maxrss_mib() -> float:
@@ -158,13 +170,18 @@ def bench_browser(pages: list[str], repeat: int, store: Path, work: Path, rows: 
                     context.new_page(), f"{server.url}/{path}", timeout_s=300
                 )
                 context.close()
-            with e2e.StreamlitServer(script, store, cwd=cwd, log=cwd / "streamlit.log") as server:
+            # Developer toolbar on this one: the « c » shortcut (Clear caches) of the cold
+            # reruns exists only there, and the project's config says viewer.
+            with e2e.StreamlitServer(
+                script, store, cwd=cwd, log=cwd / "streamlit.log", env=DEVELOPER_TOOLBAR
+            ) as server:
                 if script == e2e.APP:
                     row.warm_up = server.wait_for_output(READY_LINE)
                 context = e2e.new_context(browser)
                 page = context.new_page()
                 url = f"{server.url}/{path}"
                 row.browser_first = e2e.open_and_wait(page, url, timeout_s=300)
+                row.first_loads = page.evaluate(_RESOURCES)
                 row.browser_reload = [
                     e2e.open_and_wait(page, url, timeout_s=300) for _ in range(repeat)
                 ]
@@ -182,7 +199,18 @@ def bench_browser(pages: list[str], repeat: int, store: Path, work: Path, rows: 
                 f"{median(row.browser_reload)}, rerun {median(row.browser_rerun)}, cold rerun "
                 f"{median(row.browser_cold_rerun)}"
             )
+            print(f"  first visit fetched {loads_summary(row.first_loads)}")
         browser.close()
+
+
+def loads_summary(loads: list[dict], top: int = 5) -> str:
+    """« N files, X KiB on the wire (Y KiB decoded); largest: name size (arrived at t s)… »"""
+    wire = sum(x["wire"] for x in loads) / 1024
+    size = sum(x["size"] for x in loads) / 1024
+    largest = ", ".join(
+        f"{x['name']} {x['size'] / 1024:.0f} KiB (at {x['end'] / 1000:.2f} s)" for x in loads[:top]
+    )
+    return f"{len(loads)} files, {wire:.0f} KiB on the wire ({size:.0f} KiB decoded); largest: {largest}"
 
 
 def store_identity(path: Path) -> tuple[int, int, int]:
