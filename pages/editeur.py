@@ -87,8 +87,8 @@ else:
 st.subheader("Établissements clients × critères")
 st.caption(
     "✅ ok : non nul · ❌ zéro : données reçues mais nulles · ❌ manquant : aucune donnée "
-    "sur la fenêtre. Un zéro bloque la VA comme un manque. Les établissements bloqués "
-    "d'abord, faute de données puis par un zéro."
+    "sur la fenêtre. Un zéro bloque la VA comme un manque. Un tableau par verdict, les "
+    "établissements bloqués d'abord."
 )
 matrix = editor_export.client_matrix(checks, clients)
 if not matrix.empty:
@@ -96,12 +96,10 @@ if not matrix.empty:
     last_month = fresh.set_index("finess_et")["dernier_mois"].dropna().map(month_short)
     criteria = [c for c in matrix.columns if c in va.CRITERION_HEADERS]
     shown = matrix.assign(
-        issue=matrix["issue"].map(OUTCOME_LABELS),
         dernier_mois=matrix["finess_et"].map(last_month).fillna("aucun"),
         **{c: matrix[c].map(ui.STATUS_LABELS) for c in criteria},
     ).rename(
         columns={
-            "issue": "VA",
             "commande": "Bon de commande",
             "raison_sociale": "Établissement",
             "finess_et": "FINESS ET",
@@ -109,7 +107,23 @@ if not matrix.empty:
             **va.CRITERION_HEADERS,
         }
     )
-    ui.table(shown, placeholder="—")
+    # The verdict heads each table (a verdict column and the criteria would not fit a
+    # 1440 px screen beside the names); the name and the criteria first, the references
+    # after (scrolled to on a phone).
+    columns = [
+        "Établissement",
+        *(va.CRITERION_HEADERS[c] for c in criteria),
+        "Dernier mois reçu",
+        *(["Bon de commande"] if commande is None else []),  # one order: nothing to say
+        "FINESS ET",
+    ]
+    shown = shown[columns]
+    for outcome in editor_export.URGENCY:
+        rows = shown[matrix["issue"].eq(outcome).to_numpy()]
+        if not rows.empty:
+            icon = OUTCOME_LABELS[outcome].split()[0]
+            st.markdown(f"**{icon} {va.OUTCOME_COUNTS[outcome]} : {fr_int(len(rows))}**")
+            ui.table(rows, placeholder="—")
 
     st.markdown("**Fichier de preuves, critère par critère**")
     st.caption(

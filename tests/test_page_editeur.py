@@ -53,10 +53,12 @@ def counts(at: AppTest) -> dict[str, str]:
     return {m.label: m.value for m in at.metric if m.label in COUNTS}
 
 
-def tables(at: AppTest) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The orders table and the clients × criteria matrix."""
-    orders, matrix = (d.value for d in at.dataframe)
-    return orders, matrix
+def tables(at: AppTest) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """The orders table, and the clients × criteria tables by their headings (one per
+    verdict, in the page's order)."""
+    orders, *matrices = (d.value for d in at.dataframe)
+    headings = [m.value for m in at.markdown if m.value.startswith(("**⛔", "**✅"))]
+    return orders, dict(zip(headings, matrices, strict=True))
 
 
 def test_counts_under_the_verdict_words_and_the_tables(store: Path, downloads) -> None:
@@ -88,17 +90,30 @@ def test_counts_under_the_verdict_words_and_the_tables(store: Path, downloads) -
     assert orders["Bon de commande"].tolist()[:2] == ["BC-1", "BC-2"]
     assert orders[["ESMS", "Prêts", "Bloqués par un zéro", "Bloqués faute de données"]].to_numpy(
     ).tolist() == [[2, 1, 1, 0], [1, 0, 0, 1], [1, 0, 1, 0]]  # fmt: skip
-    # The verdict first; E3 (no data) first, then the zeros (BC-1, no order), then E1.
-    assert matrix.columns[0] == "VA"
-    assert matrix["FINESS ET"].tolist() == [E3, E2, E5, E1]
-    assert matrix["VA"].tolist() == [
-        "⛔ bloqué faute de données", "⛔ bloqué par un zéro", "⛔ bloqué par un zéro", "✅ prêt",
+    # One table per verdict, headed by its count's words: E3 (no data) first, then the zeros
+    # (BC-1's E2, then E5 without an order), then E1.
+    assert list(matrix) == [
+        "**⛔ ESMS bloqués faute de données : 1**",
+        "**⛔ ESMS bloqués par un zéro : 2**",
+        "**✅ ESMS prêts : 1**",
+    ]
+    missing, zeros, ready = matrix.values()
+    assert list(zeros.columns) == [
+        "Établissement", "Déployé", "INS", "DMP", "MSSanté", "Dossiers actifs",
+        "Avec projet perso.", "Avec événement", "Dernier mois reçu", "Bon de commande",
+        "FINESS ET",
     ]  # fmt: skip
-    assert matrix["MSSanté"].tolist() == ["❌ manquant", "❌ zéro", "✅ ok", "✅ ok"]
-    assert matrix["INS"].tolist() == ["❌ manquant", "✅ ok", "❌ zéro", "✅ ok"]
-    assert matrix["Dernier mois reçu"].tolist() == ["aucun", "mars 2025", "mars 2025", "mars 2025"]
+    assert missing["FINESS ET"].tolist() == [E3]
+    assert zeros["FINESS ET"].tolist() == [E2, E5]
+    assert ready["FINESS ET"].tolist() == [E1]
+    assert missing["MSSanté"].tolist() == ["❌ manquant"]
+    assert missing["Dernier mois reçu"].tolist() == ["aucun"]
+    assert zeros["MSSanté"].tolist() == ["❌ zéro", "✅ ok"]
+    assert zeros["INS"].tolist() == ["✅ ok", "❌ zéro"]
+    assert zeros["Dernier mois reçu"].tolist() == ["mars 2025", "mars 2025"]
+    assert set(ready.iloc[0, 1:8]) == {"✅ ok"}
     # A missing value (E5's order) reads « — », never « None ».
-    assert [d.proto.placeholder for d in at.dataframe] == ["—", "—"]
+    assert [d.proto.placeholder for d in at.dataframe] == ["—"] * 4
 
     stem = "preuves_editeur_logi-soft-sante_toutes-commandes_2025-03"
     assert {f"{stem}.csv", f"{stem}.xlsx"} <= set(downloads)
@@ -123,7 +138,8 @@ def test_the_order_filter_narrows_counts_tables_and_files(store: Path, downloads
     }
     orders, matrix = tables(at)
     assert orders["Bon de commande"].tolist() == ["BC-1"]
-    assert matrix["FINESS ET"].tolist() == [E2, E1]
+    assert [t["FINESS ET"].tolist() for t in matrix.values()] == [[E2], [E1]]
+    assert "Bon de commande" not in matrix["**✅ ESMS prêts : 1**"].columns  # one order
     stem = "preuves_editeur_logi-soft-sante_bc-1_2025-03"
     proof = pd.read_csv(
         io.BytesIO(downloads[f"{stem}.csv"]()), sep=";", dtype=str, encoding="utf-8-sig"
