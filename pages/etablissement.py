@@ -1,10 +1,11 @@
 """Établissement: one ESMS's monthly trends, VA checks, position among peers, data freshness,
 and the dossiers behind the rates counted from its records (drill-down under each rate)."""
 
-import plotly.graph_objects as go
+import datetime as dt
+
 import streamlit as st
 
-from dui_metrics import drilldown, finess, indicators, ui, va
+from dui_metrics import charts, drilldown, finess, indicators, ui, va
 from dui_metrics.formats import fr_date, fr_int, fr_percent, month_short
 from dui_metrics.text import escape_markdown
 
@@ -29,7 +30,29 @@ if len(labels) > ui.CHOICES_LIMIT:  # a national store: search first, then choos
     )
 else:
     left, right = st.columns([3, 1])
-current = st.session_state.get("finess_et") or st.query_params.get("finess_et")
+# Streamlit binds a select box to the address by its label (« EHPAD Un (690000013) »,
+# « mars 2025 »); links from other pages name the ESMS by its FINESS ET and the month as
+# 2025-03-01 (`?finess_et=…&au=…`): such values become the choice here, before the widgets.
+address = st.query_params.get("finess_et")
+if address in labels.index:
+    st.session_state["finess_et"] = address
+elif not address and st.session_state.get("finess_et") not in labels.index:
+    # No ESMS asked for: the first (by name) of the OG chosen on Organisme gestionnaire
+    # (« og », a FINESS EJ; None: every OG), else the first of all.
+    og_chosen = st.session_state.get("og")
+    of_og = (
+        esms.loc[esms["finess_ej"] == og_chosen, "finess_et"] if og_chosen else esms["finess_et"]
+    )
+    st.session_state["finess_et"] = next(
+        (c for c in labels.index if c in set(of_og)), labels.index[0]
+    )
+try:
+    asked_month = dt.date.fromisoformat(st.query_params.get("au", ""))
+except ValueError:
+    asked_month = None
+if asked_month in months:
+    st.session_state["au"] = asked_month
+current = st.session_state.get("finess_et")
 choices, found = ui.search_choices(labels, search, keep=current)
 if not choices:  # nothing matches and nothing chosen yet: the unfiltered list
     choices, _ = ui.search_choices(labels, None)
@@ -89,23 +112,43 @@ og = row["finess_ej"] if isinstance(row["finess_ej"], str) else None
 checks = [c for c in ui.readiness(au=au, og=og) if c.finess_et == code]
 window = ui.cached(va.va_window)(au)
 verdict = next((c for c in checks if c.critere == va.VERDICT), None)
+criteria = [c for c in checks if c.critere != va.VERDICT]
+blocking = {c.critere for c in criteria if c.statut != va.OK}
 if verdict is not None and verdict.statut == va.OK:
-    st.success(f"Prêt pour la VA sur {window.text} : tous les critères sont remplis.", icon="✅")
-elif verdict is not None:
-    blocking = [
-        ui.CRITERION_HEADERS[c.critere] for c in checks if c.statut != va.OK and c is not verdict
-    ]
-    st.error(
-        f"Bloque la VA sur {window.text}. Critères bloquants : {', '.join(blocking)}.", icon="⛔"
+    st.success(
+        f"{va.OUTCOME_WORDS[va.READY].capitalize()} pour la VA sur {window.text} : tous les "
+        "critères sont remplis.",
+        icon="✅",
     )
-table = va.readiness_frame([c for c in checks if c.critere != va.VERDICT])
+elif verdict is not None:
+    # « bloqué faute de données (DMP) et par un zéro (INS) »: missing first, as the verdict.
+    parts = []
+    for status, outcome in ((va.MISSING, va.BLOCKED_MISSING), (va.ZERO, va.BLOCKED_ZERO)):
+        names = [va.CRITERION_HEADERS[c.critere] for c in criteria if c.statut == status]
+        if names:
+            word = va.OUTCOME_WORDS[outcome]
+            parts.append(
+                f"{word if not parts else word.removeprefix('bloqué ')} ({', '.join(names)})"
+            )
+    st.error(f"Bloque la VA sur {window.text} : {' et '.join(parts)}.", icon="⛔")
+table = va.readiness_frame(criteria)
 if not table.empty:
+    # The status first: what the reader came for; a missing detail reads « — ».
     table = table.assign(
-        critere=table["critere"].map(ui.CRITERION_HEADERS),
+        critere=table["critere"].map(va.CRITERION_HEADERS),
         statut=table["statut"].map(ui.STATUS_LABELS),
-    )[["critere", "statut", "detail"]]
-    table.columns = ["Critère", "Statut", "Détail"]
-    st.dataframe(table, hide_index=True)
+        detail=table["detail"].map(lambda d: "—" if d is None or d != d or d == "" else d),
+    )[["statut", "critere", "detail"]]
+    table.columns = ["Statut", "Critère", "Détail"]
+    st.dataframe(
+        table,
+        hide_index=True,
+        column_config={
+            "Statut": st.column_config.TextColumn(width="small"),
+            "Critère": st.column_config.TextColumn(width="medium"),
+            "Détail": st.column_config.TextColumn(width="large"),
+        },
+    )
     ui.download_buttons(table, f"criteres_va_{code}", key="criteria")
 
 # --- freshness --------------------------------------------------------------------------
@@ -181,49 +224,30 @@ if not monthly.empty:
     st.subheader("Tendances mensuelles")
     st.caption(
         "Mois sans donnée : trous dans les courbes (jamais des zéros). Zone grisée : fenêtre de "
-        "la VA. Ligne pointillée : seuil de la VA (valeur non nulle) ; ligne tiretée : cible, "
-        "si le référentiel en fixe une."
+        f"la VA ({window.text}). Ligne pointillée : seuil de la VA (valeur non nulle) ; en rouge, "
+        "un critère qui bloque la VA. Ligne tiretée verte : cible, si le référentiel en fixe une."
     )
     dense = indicators.with_missing_months(monthly, monthly["periode"].min(), months[-1])
+    axis_months = sorted(dense["periode"].unique())
     shown = [i.code for i in ref.indicators if i.code in set(dense["indicateur"])]
-    columns = st.columns(2)
-    for i, ind_code in enumerate(shown):
-        series = dense[dense["indicateur"] == ind_code]
-        rate = ind_code.startswith("taux_")
-        scale = 100 if rate else 1
-        fig = go.Figure(
-            go.Scatter(
-                x=series["periode"],
-                y=series["valeur"] * scale,
-                mode="lines+markers",
-                connectgaps=False,
-                line={"color": ui.PALETTE[0]},
-                hovertemplate="%{x|%m/%Y} : %{y:,.1f}" + (" %" if rate else "") + "<extra></extra>",
+    criterion_of = {c.indicator: c.code for c in ref.criteria if c.indicator}
+    # Two charts a row, one row of columns each: on a phone the columns stack in reading order.
+    for row_start in range(0, len(shown), 2):
+        columns = st.columns(2)
+        for column, ind_code in zip(columns, shown[row_start : row_start + 2], strict=False):
+            fig = charts.indicator_trend(
+                dense[dense["indicateur"] == ind_code],
+                ui.SHORT_LABELS.get(ind_code, ind_code),
+                is_rate=ind_code.startswith("taux_"),
+                window=(window.start, window.end),
+                months=axis_months,
+                criterion=ind_code in criterion_of,
+                blocking=criterion_of.get(ind_code) in blocking,
+                target=ref.targets.get(ind_code),
             )
-        )
-        fig.add_vrect(
-            x0=window.start, x1=window.end, fillcolor="#999999", opacity=0.15, line_width=0
-        )
-        if any(c.indicator == ind_code for c in ref.criteria):
-            fig.add_hline(
-                y=0, line_dash="dot", line_color=ui.PALETTE[3], annotation_text="seuil VA : > 0"
-            )
-        if ind_code in ref.targets:
-            target = ref.targets[ind_code] * scale
-            fig.add_hline(
-                y=target,
-                line_dash="dash",
-                line_color=ui.PALETTE[2],
-                annotation_text=f"cible {fr_percent(ref.targets[ind_code])}",
-            )
-        fig.update_layout(title=ui.SHORT_LABELS.get(ind_code, ind_code), showlegend=False)
-        if rate:
-            fig.update_yaxes(ticksuffix=" %", range=[-5, 105])
-        ui.style_figure(fig, height=260)
-        ui.french_month_axis(fig, sorted(series["periode"].unique()), max_ticks=5)
-        columns[i % 2].plotly_chart(fig, config={"displayModeBar": False}, key=f"trend_{ind_code}")
-        if ind_code in MISSING_BY_RATE and records.computed(au):
-            missing_dossiers(columns[i % 2], MISSING_BY_RATE[ind_code])
+            column.plotly_chart(fig, config=charts.TREND_CONFIG, key=f"trend_{ind_code}")
+            if ind_code in MISSING_BY_RATE and records.computed(au):
+                missing_dossiers(column, MISSING_BY_RATE[ind_code])
 
 # --- peers ------------------------------------------------------------------------------
 st.subheader("Position parmi les pairs")
@@ -235,12 +259,16 @@ else:
         indicateur=peers["indicateur"].map(ui.SHORT_LABELS),
         groupe=peers["groupe"].map({"categorie": "même catégorie", "region": "même région"}),
     )
-    peers.columns = ["Taux", "Valeur", "Comparé à", "Établissements comparés", "Rang centile"]
+    peers.columns = ["Taux", "Valeur", "Comparé à", "ESMS comparés", "Rang centile"]
     st.caption(
         f"Sur {window.text}. Rang centile : part des établissements du groupe dont le taux est "
         "inférieur ou égal (100 % = le meilleur du groupe)."
     )
-    st.dataframe(ui.french_display(peers, percent=("Valeur", "Rang centile")), hide_index=True)
+    st.dataframe(
+        ui.french_display(peers, percent=("Valeur", "Rang centile"), integer=("ESMS comparés",)),
+        hide_index=True,
+        column_config={"Taux": st.column_config.TextColumn(width="medium")},
+    )
     ui.download_buttons(peers, f"pairs_{code}", key="peers")
 
 # --- the numbers ------------------------------------------------------------------------
@@ -262,5 +290,12 @@ else:
         for v, rate in zip(values["Valeur"], monthly["est_taux"], strict=True)
     ]
     shown = ui.french_display(shown, integer=("Numérateur", "Dénominateur"))
-    st.dataframe(shown, hide_index=True, height=300)
+    for column in ("Numérateur", "Dénominateur"):  # a count only has no numerator: « — »
+        shown[column] = shown[column].map(lambda v: "—" if v is None or v != v else v)
+    st.dataframe(
+        shown,
+        hide_index=True,
+        height=300,
+        column_config={"Indicateur": st.column_config.TextColumn(width="medium")},
+    )
     ui.download_buttons(values, f"indicateurs_{code}", key="values")
