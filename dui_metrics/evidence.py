@@ -182,6 +182,14 @@ class Pack:
     def status(self, finess: str, critere: str) -> str:
         return self._checks_by_key.get((finess, critere), (va.MISSING, ""))[0]
 
+    def outcome(self, finess: str) -> str:
+        """`va.READY`, `va.BLOCKED_MISSING` (a criterion missing) or `va.BLOCKED_ZERO`, as
+        `va.outcomes` classes the ESMS."""
+        statuses = {self.status(finess, c) for c in self.criteria}
+        if statuses <= {va.OK}:
+            return va.READY
+        return va.BLOCKED_MISSING if va.MISSING in statuses else va.BLOCKED_ZERO
+
     def detail(self, finess: str, critere: str) -> str:
         return self._checks_by_key.get((finess, critere), (va.MISSING, ""))[1]
 

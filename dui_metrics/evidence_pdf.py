@@ -33,10 +33,13 @@ MARGIN = 15.0
 # Fills of the statuses (RGB); the word is always written too.
 FILLS = {
     "ok": (198, 239, 206),
-    "zéro": (255, 235, 156),
-    "manquant": (217, 217, 217),
+    # a zero blocks exactly like a missing value: both red
+    "zéro": (255, 199, 206),
+    "manquant": (255, 199, 206),
     "prêt": (198, 239, 206),
     "bloqué": (255, 199, 206),
+    va.OUTCOME_WORDS[va.BLOCKED_ZERO]: (255, 199, 206),
+    va.OUTCOME_WORDS[va.BLOCKED_MISSING]: (255, 199, 206),
 }
 GREY, DARK, BLUE, ORANGE = (110, 110, 110), (40, 40, 40), (0, 114, 178), (213, 94, 0)
 WINDOW_SHADE = (228, 228, 228)
@@ -362,7 +365,7 @@ def _esms_page(pdf: _Document, pack: Pack, record) -> None:
     pdf.para(" · ".join(details), 8, GREY)
     pdf.ln(2)
     verdict = pack.verdicts.get(finess, va.BLOCKED)
-    word = VERDICT_WORDS[verdict]
+    word = va.OUTCOME_WORDS[pack.outcome(finess)]
     text = f"VA sur {pack.window.text} : {word}"
     if verdict != va.OK:
         blocking = [

@@ -25,13 +25,13 @@ from dui_metrics.text import neutralise_formula
 SUMMARY_SHEET, SOURCES_SHEET, DEFINITIONS_SHEET = "Synthèse", "Sources", "Définitions"
 MONTH_FORMAT, DATE_FORMAT, TIME_FORMAT = "mm/yyyy", "dd/mm/yyyy", "dd/mm/yyyy hh:mm"
 COUNT_FORMAT, RATE_FORMAT = "#,##0", "0.0%"
-# Fills of the statuses (the word is always written too): green, orange, grey; red for a
-# blocked ESMS.
+# Fills of the statuses (the word is always written too): green for ok and ready, red for
+# what blocks the VA (a zero exactly like a missing value).
 FILLS = {
     "ok": "C6EFCE",
-    "zéro": "FFEB9C",
-    "manquant": "D9D9D9",
-    "non calculable": "FFEB9C",
+    "zéro": "FFC7CE",
+    "manquant": "FFC7CE",
+    "non calculable": "FFC7CE",
     "prêt": "C6EFCE",
     "bloqué": "FFC7CE",
 }

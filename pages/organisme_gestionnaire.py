@@ -2,11 +2,9 @@
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
-from plotly.subplots import make_subplots
 
-from dui_metrics import compare, indicators, masking, ui, va
+from dui_metrics import charts, compare, indicators, masking, ui, va
 from dui_metrics.formats import fr_int, fr_percent, month_range, month_short
 from dui_metrics.text import escape_markdown
 
@@ -260,43 +258,37 @@ for i, (code, is_rate) in enumerate(HEADLINE):
     column.caption(reported)
 
 st.subheader("Tendances")
-TRENDS = [code for code, _ in HEADLINE]
-fig = make_subplots(
-    rows=2, cols=3, subplot_titles=[ui.SHORT_LABELS[c] for c in TRENDS], vertical_spacing=0.18
+# A criterion is drawn in red when it blocks the VA of at least one ESMS of the selection.
+checks = ui.readiness_frame(**question)
+blocking_criteria = set(
+    checks.loc[(checks["statut"] != va.OK) & (checks["critere"] != va.VERDICT), "critere"]
 )
-for i, code in enumerate(TRENDS):
+criterion_of = {c.indicator: c.code for c in ref.criteria if c.indicator}
+all_months = sorted(rollup["periode"].unique())
+trend_columns = st.columns(3)  # three per row on a screen, one per row on a phone
+for i, (code, rate) in enumerate(HEADLINE):
     series = rollup[rollup["indicateur"] == code].sort_values("periode")
-    rate = code.startswith("taux_")
     if mask:  # a masked month is a gap in the line
         series = series.assign(valeur=series["valeur"].mask(_small_months(series, rate)))
-    fig.add_trace(
-        go.Scatter(
-            x=series["periode"],
-            y=series["valeur"] * (100 if rate else 1),
-            mode="lines+markers",
-            name=ref.indicator(code).label,
-            line={"color": ui.PALETTE[0]},
-            hovertemplate="%{x|%m/%Y} : %{y:,.1f}" + (" %" if rate else "") + "<extra></extra>",
-            showlegend=False,
-        ),
-        row=i // 3 + 1,
-        col=i % 3 + 1,
+    # a month without any value is a gap in the line, never a straight line across it
+    dense = series.set_index("periode")["valeur"].reindex(all_months).rename_axis("periode")
+    criterion = criterion_of.get(code)
+    fig = charts.indicator_trend(
+        dense.reset_index(),
+        ui.SHORT_LABELS[code],
+        is_rate=rate,
+        window=(window.start, window.end),
+        months=all_months,
+        criterion=criterion is not None,
+        blocking=criterion in blocking_criteria,
+        max_ticks=4,
     )
-    if rate:
-        fig.update_yaxes(ticksuffix=" %", rangemode="tozero", row=i // 3 + 1, col=i % 3 + 1)
-    fig.add_vrect(
-        x0=window.start,
-        x1=window.end,
-        fillcolor="#999999",
-        opacity=0.15,
-        line_width=0,
-        row=i // 3 + 1,
-        col=i % 3 + 1,
-    )
-ui.style_figure(fig, height=480)
-ui.french_month_axis(fig, sorted(rollup["periode"].unique()), max_ticks=4)
-st.plotly_chart(fig, config={"displayModeBar": False})
-st.caption(f"Zone grisée : fenêtre de la VA ({month_range(window.start, window.end)}).")
+    trend_columns[i % 3].plotly_chart(fig, config=charts.TREND_CONFIG, key=f"trend_{code}")
+st.caption(
+    f"Zone grisée : fenêtre de la VA ({month_range(window.start, window.end)}). En rouge : un "
+    "critère qui bloque la VA d'au moins un établissement de la sélection ; ligne pointillée : "
+    "seuil de la VA (valeur non nulle)."
+)
 
 # --- per ESMS ----------------------------------------------------------------------------
 # One table at a time, in tabs: only the open tab is computed and drawn (on_change="rerun"),

@@ -163,7 +163,7 @@ def test_summary_sheet_statuses_verdicts_and_gaps_equal_the_va_command(
     assert rows[2][11] == f"DMP : 0 document DMP sur {WINDOW}"
     assert rows[3][11].startswith("Déployé : ni date de déploiement ni donnée d'usage")
     # Statuses are also a fill colour; the header row is frozen.
-    assert sheet["F3"].value == "zéro" and sheet["F3"].fill.start_color.rgb.endswith("FFEB9C")
+    assert sheet["F3"].value == "zéro" and sheet["F3"].fill.start_color.rgb.endswith("FFC7CE")
     assert sheet["D2"].fill.start_color.rgb.endswith("C6EFCE")
     assert sheet["K4"].fill.start_color.rgb.endswith("FFC7CE")
     assert sheet.freeze_panes == "A2"
