@@ -57,10 +57,11 @@ checks = ui.readiness_table(**question)
 counts = ui.readiness_summary(**question)
 st.caption(f"Fenêtre de la VA : {window.text}.")
 
-cards = st.columns(4)
-cards[0].metric("ESMS clients", fr_int(len(clients)), border=True)
-for card, (outcome, key) in zip(cards[1:], editor_export.COUNT_KEYS.items(), strict=True):
-    card.metric(va.OUTCOME_COUNTS[outcome], fr_int(counts[key]), border=True)
+# One row on a computer; on a phone the cards wrap, each as wide as its label.
+cards = st.container(horizontal=True)
+cards.metric("ESMS clients", fr_int(len(clients)), border=True, width="stretch")
+for outcome, key in editor_export.COUNT_KEYS.items():
+    cards.metric(va.OUTCOME_COUNTS[outcome], fr_int(counts[key]), border=True, width="stretch")
 
 st.subheader("Bons de commande")
 by_order = editor_export.order_outcomes(checks, clients)
