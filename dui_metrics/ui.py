@@ -445,19 +445,21 @@ GAP_COLUMNS = [
     "Établissement",
     "Critère",
     "À faire",
+    "Fiche",
     "Écart",
     "Éditeur",
     "Bon de commande",
     "FINESS ET",
-    "Fiche",
 ]
 
 
 def _gap_table(store: Store, ref: referentiel_mod.Referentiel, **question):
-    """The criteria that are not ok (the verdict aside), one row per ESMS and criterion, for
-    the screen and the files: `GAP_COLUMNS`, « À faire » saying what to do
-    (`va.gap_action`) and « Fiche » the address of the ESMS's Établissement page on the same
-    month (a relative link: it works under any base path) (cached)."""
+    """The criteria that are not ok (the verdict aside), for the screen and the files:
+    `GAP_COLUMNS`, one row per ESMS and thing to do (the criteria sharing one action and one
+    gap, as the six of an ESMS that never sent anything, on one row, named in référentiel
+    order), « À faire » saying what to do (`va.gap_action`) and « Fiche » the address of
+    the ESMS's Établissement page on the same month (a relative link: it works under any
+    base path) (cached)."""
     frame = readiness_frame(**question)
     gaps = frame[(frame["statut"] != va.OK) & (frame["critere"] != va.VERDICT)]
     info = establishments().set_index("finess_et")
@@ -482,7 +484,15 @@ def _gap_table(store: Store, ref: referentiel_mod.Referentiel, **question):
             "Fiche": "etablissement?finess_et=" + gaps["finess_et"] + month,
         }
     )
-    return table.reset_index(drop=True)
+    keys = [c for c in GAP_COLUMNS if c != "Critère"]
+    grouped = (
+        table.fillna({"Éditeur": "", "Bon de commande": "", "Établissement": ""})
+        .groupby(keys, sort=False)["Critère"]
+        .agg(", ".join)
+        .reset_index()
+    )
+    grouped = grouped.replace({"Éditeur": {"": None}, "Bon de commande": {"": None}})
+    return grouped[GAP_COLUMNS]
 
 
 def _ranking_table(store: Store, ref: referentiel_mod.Referentiel, **question):

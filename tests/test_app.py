@@ -354,10 +354,14 @@ def test_gap_rows_say_what_to_do_and_link_to_the_establishment(tiny_store: Path)
         "BC-A",
     )
     assert rows.loc["690000021", "Fiche"] == "etablissement?finess_et=690000021&au=2025-03-01"
-    # E3 (OG B, EdB): nothing ever received, every criterion but the deployment missing.
+    # E3 (OG B, EdB): nothing ever received, every criterion but the deployment missing,
+    # one thing to do: one row naming the six criteria.
     e3 = gaps[gaps["FINESS ET"] == "330000019"]
-    assert len(e3) == 6 and set(e3["Statut"]) == {"❌ manquant"}
-    assert set(e3["À faire"]) == {"demander le premier export à l'éditeur EdB"}
+    assert len(e3) == 1 and e3["Statut"].iloc[0] == "❌ manquant"
+    assert e3["À faire"].iloc[0] == "demander le premier export à l'éditeur EdB"
+    assert e3["Critère"].iloc[0] == (
+        "INS, DMP, MSSanté, Dossiers actifs, Avec projet perso., Avec événement"
+    )
 
 
 # OG A with two ESMS; E2 sends no March export. INS: E1 20, 20, 25; E2 -, 8, -.
