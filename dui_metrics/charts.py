@@ -512,9 +512,16 @@ def _choropleth(
                 customdata=[hover[c] for c in codes],
                 hovertemplate="%{customdata}<extra></extra>",
                 marker_line={"color": "white", "width": 0.8},
+                # Under the map, across: on a phone a vertical bar would take half the width.
                 colorbar={
-                    "title": {"text": compare.MAP_MEASURES[measure].replace(" pour ", "<br>pour ")},
-                    "thickness": 14,
+                    "title": {"text": compare.MAP_MEASURES[measure], "side": "top"},
+                    "orientation": "h",
+                    "x": 0.5,
+                    "xanchor": "center",
+                    "y": 0,
+                    "yanchor": "top",
+                    "len": 0.8,
+                    "thickness": 12,
                     **_tick_labels(scale[2]),
                 },
             )
