@@ -87,9 +87,9 @@ else:
 
 st.subheader("Établissements clients × critères")
 st.caption(
-    "✅ ok : non nul · ❌ zéro : données reçues mais nulles · ❌ manquant : aucune donnée "
-    "sur la fenêtre. Un zéro bloque la VA comme un manque. Un tableau par verdict, les "
-    "établissements bloqués d'abord."
+    f"{ui.STATUS_LABELS[va.OK]} : non nul · {ui.STATUS_LABELS[va.ZERO]} : données reçues "
+    f"mais nulles · {ui.STATUS_LABELS[va.MISSING]} : aucune donnée sur la fenêtre. Un zéro "
+    "bloque la VA comme un manque. Un tableau par verdict, les établissements bloqués d'abord."
 )
 matrix = editor_export.client_matrix(checks, clients)
 if not matrix.empty:
