@@ -292,11 +292,22 @@ def suppression(frame: pd.DataFrame, whole: pd.DataFrame | None = None) -> maski
     if (
         wide is not None
         and len(whole) == len(frame)
-        and whole["finess_et"].isin(frame["finess_et"]).all()
+        and set(frame["finess_et"].to_numpy(dtype=object)).issuperset(
+            whole["finess_et"].to_numpy(dtype=object)
+        )
     ):
         return wide  # no filter: the view is the whole
     already = wide.esms if wide is not None else ()
     return masking.suppress(frame, "departement", already=already)
+
+
+def _masked(masks: masking.Suppression, finess: pd.Series) -> pd.Series:
+    """`masking.Suppression.esms_mask`, by set look-ups: Series.isin on pandas 3's Arrow
+    strings walks Python lists, 0.1 s a call on 40,000 ESMS (four calls a view)."""
+    esms = masks.esms
+    return pd.Series(
+        [f in esms for f in finess.to_numpy(dtype=object)], index=finess.index, dtype=bool
+    )
 
 
 @dataclass(frozen=True)
@@ -341,7 +352,7 @@ def comparison(
 @takes_perimeter
 def perimeter_spans_several_ogs(store: Store, ref: Referentiel) -> bool:
     """`spans_several_ogs` of every ESMS of the store (the user's perimeter)."""
-    return spans_several_ogs(esms_frame(store))
+    return spans_several_ogs(esms_dimensions(store))
 
 
 def spans_several_ogs(frame: pd.DataFrame) -> bool:
@@ -371,7 +382,7 @@ def summary(
     num = int(rated["numerateur"].sum())
     den = int(rated["denominateur"].sum())
     ready = int(frame["pret_va"].sum())
-    hidden = None if masks is None else masks.esms_mask(frame["finess_et"])
+    hidden = None if masks is None else _masked(masks, frame["finess_et"])
     quartiles = masking.shown_quantiles(frame["taux"], hidden)
     total_hidden = masks is not None and masks.total
     return {
@@ -425,7 +436,7 @@ def by_departement(frame: pd.DataFrame, masks: masking.Suppression | None = None
         return pd.DataFrame(columns=columns)
     shown_rate = frame["taux"]
     if masks is not None:
-        shown_rate = shown_rate.mask(masks.esms_mask(frame["finess_et"]))
+        shown_rate = shown_rate.mask(_masked(masks, frame["finess_et"]))
     work = frame.assign(
         taux=shown_rate,
         departement=frame["departement"].fillna(""),
@@ -480,7 +491,7 @@ def ranking(frame: pd.DataFrame, masks: masking.Suppression | None = None) -> pd
     status_order = {COMPUTED: 0, MASKED: 1, NOT_COMPUTABLE: 2, MISSING: 3}
     status = frame["statut_taux"]
     if masks is not None:
-        status = status.mask(masks.esms_mask(frame["finess_et"]), MASKED)
+        status = status.mask(_masked(masks, frame["finess_et"]), MASKED)
     shown = frame["taux"].where(status == COMPUTED)
     ranked = frame.assign(
         statut_taux=status,
@@ -620,7 +631,7 @@ def distribution_groups(
     column = GROUPINGS[grouping][0]
     rated = frame[frame["taux"].notna()]
     if masks is not None:
-        rated = rated[~masks.esms_mask(rated["finess_et"])]
+        rated = rated[~_masked(masks, rated["finess_et"])]
     if column is None:
         return [("Ensemble des ESMS", rated)], 1
     medians = rated.groupby(column)["taux"].median().sort_values(ascending=False)
