@@ -351,8 +351,14 @@ LEFTOVERS = ROOT / "test-artefacts" / "issue17-leftovers.md"
 # dataframes (drawn on a canvas; the grid keeps an accessible table of its visible cells).
 _TEXTS = r"""() => {
   const out = [];
-  const name = (e) => e.tagName.toLowerCase() + (e.dataset.testid ? `[data-testid="${e.dataset.testid}"]` : '')
-    + (e.closest('[data-testid]') && !e.dataset.testid ? ` in ${e.closest('[data-testid]').dataset.testid}` : '');
+  const name = (e) => {
+    const tag = e.tagName.toLowerCase() + (e.dataset.testid ? `[data-testid="${e.dataset.testid}"]` : '');
+    const holder = e.closest('[data-testid]');
+    const where = holder && !e.dataset.testid ? ` in ${holder.dataset.testid}` : '';
+    const label = e.closest('[data-testid="stElementContainer"]')
+      ?.querySelector('[data-testid="stWidgetLabel"]')?.innerText.trim();
+    return tag + where + (label ? ` « ${label} »` : '');
+  };
   const app = document.querySelector('[data-testid="stApp"]');
   out.push(['text', 'stApp', app.innerText]);
   for (const e of app.querySelectorAll('input, textarea')) {
@@ -420,7 +426,7 @@ def english_in(texts: list[list[str]]) -> tuple[list[str], list[str]]:
                     f"{what}: « {match.group(0)} » in {kind} of {where}: « {line.strip()[:90]} »"
                 )
                 if kind == "aria-label" and STREAMLIT_ONLY.match(value):
-                    fixed.append(f"« {value} » ({where})")
+                    fixed.append(f"« {value} » ({where.split(' « ')[0]})")
                 else:
                     found.append(entry)
     return sorted(set(found)), sorted(set(fixed))
@@ -437,6 +443,8 @@ def dropdown_texts(page) -> list[list[str]]:
         )
         if not box.is_visible() or box.locator("input").first.is_disabled():
             continue
+        # centred first: a list opening below the fold scrolls the page, which closes it
+        box.evaluate("e => e.scrollIntoView({block: 'center'})")
         box.locator("input").first.click()
         listbox = page.locator('[role="listbox"]').last
         try:
