@@ -433,8 +433,8 @@ CASES = [
         # The store holds 40 personnes_accompagnees for E1 in 04/2025 (BASELINE).
         text(LONG + f"{E1};2025-04;dossiers_actifs;45\n"),
         [
-            "ratio.csv, ligne 2, colonne valeur : dossiers_actifs (45) supérieur à "
-            f"personnes_accompagnees (40) pour {E1} en 04/2025, personnes_accompagnees venant "
+            "ratio.csv, ligne 2, colonne valeur : « Dossiers actifs » (45) supérieur à "
+            f"« Personnes accompagnées » (40) pour {E1} en 04/2025, « Personnes accompagnées » venant "
             "du magasin"
         ],
         id="numerator-above-denominator",

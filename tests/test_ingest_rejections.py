@@ -251,8 +251,8 @@ def test_numerator_above_denominator_in_the_same_file_is_rejected(write_file, re
         + f"{E1};2025-05;dossiers_actifs;45\n",  # ligne 3: 45 > 40
     )
     assert rejected("usages.csv") == [
-        "usages.csv, ligne 3, colonne valeur : dossiers_actifs (45) supérieur à "
-        f"personnes_accompagnees (40) pour {E1} en 05/2025"
+        "usages.csv, ligne 3, colonne valeur : « Dossiers actifs » (45) supérieur à "
+        f"« Personnes accompagnées » (40) pour {E1} en 05/2025"
     ]
 
 
@@ -277,9 +277,9 @@ def test_numerator_above_a_denominator_stored_by_an_earlier_file_is_rejected(
         + f"{E1};2025-05;dossiers_actifs;45\n",  # ligne 3: 45 > stored 40
     )
     assert rejected("usages.csv") == [
-        "usages.csv, ligne 3, colonne valeur : dossiers_actifs (45) supérieur à "
-        f"personnes_accompagnees (40) pour {E1} en 05/2025, "
-        "personnes_accompagnees venant du magasin"
+        "usages.csv, ligne 3, colonne valeur : « Dossiers actifs » (45) supérieur à "
+        f"« Personnes accompagnées » (40) pour {E1} en 05/2025, "
+        "« Personnes accompagnées » venant du magasin"
     ]
 
 
@@ -292,8 +292,8 @@ def test_denominator_lowered_below_a_stored_numerator_is_rejected(write_file, in
     # 20 accompanied would leave the stored 30 active records above them.
     write_file("usages.csv", LONG + f"{E1};2025-05;personnes_accompagnees;20\n")
     assert rejected("usages.csv") == [
-        "usages.csv, ligne 2, colonne valeur : dossiers_actifs (30) supérieur à "
-        f"personnes_accompagnees (20) pour {E1} en 05/2025, dossiers_actifs venant du magasin"
+        "usages.csv, ligne 2, colonne valeur : « Dossiers actifs » (30) supérieur à "
+        f"« Personnes accompagnées » (20) pour {E1} en 05/2025, « Dossiers actifs » venant du magasin"
     ]
 
 
@@ -323,9 +323,9 @@ def test_a_file_of_the_same_command_counts_as_stored_for_the_next(store, write_f
     a, b, c = ingest("a.csv", "b.csv", "c.csv")
     assert (a.status, b.status, c.status) == ("chargé", "refusé", "chargé")
     assert [str(p) for p in b.error.problems] == [
-        "b.csv, ligne 2, colonne valeur : dossiers_actifs (45) supérieur à "
-        f"personnes_accompagnees (40) pour {E1} en 05/2025, "
-        "personnes_accompagnees venant du magasin"
+        "b.csv, ligne 2, colonne valeur : « Dossiers actifs » (45) supérieur à "
+        f"« Personnes accompagnées » (40) pour {E1} en 05/2025, "
+        "« Personnes accompagnées » venant du magasin"
     ]
     assert (c.rows_loaded, c.rows_replaced) == (2, 1)
     assert loaded_values(store) == [
@@ -595,7 +595,7 @@ WIDE = "finess_et;periode;personnes_accompagnees;dossiers_actifs;ins_qualifiees\
         ),
         pytest.param(
             f"{E2};2025-05;40;45;1",
-            f"colonne dossiers_actifs : dossiers_actifs (45) supérieur à personnes_accompagnees "
+            f"colonne dossiers_actifs : « Dossiers actifs » (45) supérieur à « Personnes accompagnées » "
             f"(40) pour {E2} en 05/2025",
             id="numerator-above-denominator-in-the-row",
         ),
@@ -643,9 +643,9 @@ def test_wide_file_above_a_stored_denominator_is_rejected(write_file, ingest, re
     assert [r.status for r in ingest("avril.csv")] == ["chargé"]
     write_file("usages.csv", f"finess_et;periode;dossiers_actifs\n{E1};2025-05;45\n")
     assert rejected("usages.csv") == [
-        "usages.csv, ligne 2, colonne dossiers_actifs : dossiers_actifs (45) supérieur à "
-        f"personnes_accompagnees (40) pour {E1} en 05/2025, "
-        "personnes_accompagnees venant du magasin"
+        "usages.csv, ligne 2, colonne dossiers_actifs : « Dossiers actifs » (45) supérieur à "
+        f"« Personnes accompagnées » (40) pour {E1} en 05/2025, "
+        "« Personnes accompagnées » venant du magasin"
     ]
 
 

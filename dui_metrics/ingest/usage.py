@@ -325,8 +325,9 @@ NO_ESMS = pa.table({"finess_et": pa.array([], pa.string()), "line": pa.array([],
 
 
 def _register_value_columns(store: Store, raw: RawTable, layout: Layout, ref: Referentiel) -> None:
-    """Table value_columns of usage_ratio_problems: the column a value came from, for
-    messages: its indicator's (wide) or the value column (long)."""
+    """Tables value_columns and indicator_labels of usage_ratio_problems: the column a value
+    came from, for messages (its indicator's (wide) or the value column (long)), and each
+    indicator's French label."""
     if layout.kind == LONG:
         value_columns = {c: raw.headers[layout.columns["valeur"]] for c in ref.count_codes}
     else:
@@ -338,6 +339,18 @@ def _register_value_columns(store: Store, raw: RawTable, layout: Layout, ref: Re
             {
                 "indicateur": pa.array(list(value_columns), pa.string()),
                 "valeur_col": pa.array(list(value_columns.values()), pa.string()),
+            }
+        ),
+    )
+    # Messages name the indicators by their French labels.
+    store.register(
+        "indicator_labels",
+        pa.table(
+            {
+                "indicateur": pa.array(list(ref.count_codes), pa.string()),
+                "libelle": pa.array(
+                    [ref.indicator(c).label for c in ref.count_codes], pa.string()
+                ),
             }
         ),
     )
