@@ -270,17 +270,17 @@ def rate_frame(
 
 
 def verdicts(checks: va.Checks) -> dict[str, str]:
-    """finess_et → VA verdict (``ok`` or ``bloque``) of readiness checks (any form)."""
-    frame = va.readiness_frame(checks)
-    own = frame[frame["critere"] == va.VERDICT]
-    return dict(zip(own["finess_et"], own["statut"], strict=True))
+    """finess_et → VA outcome of readiness checks (any form): `va.READY`,
+    `va.BLOCKED_ZERO` or `va.BLOCKED_MISSING`, as `va.outcomes` classes them."""
+    outcomes = va.outcomes(checks)
+    return dict(zip(outcomes.index, outcomes.to_numpy(dtype=object), strict=True))
 
 
 def add_verdicts(frame: pd.DataFrame, by_esms: Mapping[str, str]) -> pd.DataFrame:
-    """A per-ESMS frame with ``va``, the ESMS's verdict in ``by_esms`` (`verdicts`; an ESMS
-    without one is ``bloque``), and ``pret_va`` = ``va == "ok"``."""
-    frame = frame.assign(va=frame["finess_et"].map(by_esms).fillna(va.BLOCKED))
-    return frame.assign(pret_va=frame["va"] == va.OK)
+    """A per-ESMS frame with ``va``, the ESMS's outcome in ``by_esms`` (`verdicts`; an ESMS
+    without one has no data: `va.BLOCKED_MISSING`), and ``pret_va`` = ``va == READY``."""
+    frame = frame.assign(va=frame["finess_et"].map(by_esms).fillna(va.BLOCKED_MISSING))
+    return frame.assign(pret_va=frame["va"] == va.READY)
 
 
 def suppression(frame: pd.DataFrame, whole: pd.DataFrame | None = None) -> masking.Suppression:
@@ -399,6 +399,18 @@ def summary(
         "nb_esms_masques": 0 if hidden is None else int(hidden.sum()),
         "nb_prets": ready,
         "part_prets": ready / len(frame) if len(frame) else None,
+        **_blocked_counts(frame),
+    }
+
+
+def _blocked_counts(frame: pd.DataFrame) -> dict[str, int | None]:
+    """nb_bloques_zero, nb_bloques_donnees: ESMS of each blocked outcome (None without a
+    ``va`` outcome column)."""
+    if "va" not in frame:
+        return {"nb_bloques_zero": None, "nb_bloques_donnees": None}
+    return {
+        "nb_bloques_zero": int((frame["va"] == va.BLOCKED_ZERO).sum()),
+        "nb_bloques_donnees": int((frame["va"] == va.BLOCKED_MISSING).sum()),
     }
 
 
@@ -509,6 +521,17 @@ RATE_HEADER_FILE = "Taux (0 à 1)"
 RATE_HEADER = "Taux"
 
 
+VERDICT_HEADER = va.CRITERION_HEADERS[va.VERDICT]  # « VA »
+
+
+def _verdict_words(ranked: pd.DataFrame) -> pd.Series:
+    """Each ESMS's outcome in words (`va.OUTCOME_WORDS`); from ``pret_va`` alone when the
+    frame has no ``va`` outcome (« prêt » or « bloqué »)."""
+    if "va" in ranked:
+        return ranked["va"].map(va.OUTCOME_WORDS)
+    return ranked["pret_va"].map({True: va.OUTCOME_WORDS[va.READY], False: "bloqué"})
+
+
 def _part_labels(ref: Referentiel, rate: str) -> tuple[str, str]:
     """French labels of the numerator and denominator counts of ``rate``."""
     ind = ref.indicator(rate)
@@ -529,12 +552,12 @@ def ranking_table(
         {
             "Rang": ranked["rang"],
             "Établissement": ranked["etablissement"],
+            VERDICT_HEADER: _verdict_words(ranked),
             "FINESS ET": ranked["finess_et"],
             RATE_HEADER_FILE: ranked["taux"],
             num_label: ranked["numerateur"],
             den_label: ranked["denominateur"],
             "Remarque": ranked["statut_taux"].map(RATE_NOTES),
-            "Prêt pour la VA": ranked["pret_va"].map({True: "oui", False: "non"}),
             "Organisme gestionnaire": ranked["og_libelle"],
             "Département": ranked["departement_libelle"],
             "Catégorie": ranked["categorie_libelle"],

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dui_metrics import charts, compare, ui
+from dui_metrics import charts, compare, ui, va
 from dui_metrics.formats import fr_int, fr_percent, month_range, month_short
 
 ui.page_title(
@@ -176,9 +176,11 @@ c.metric(
     ),
 )
 d.metric(
-    "ESMS prêts pour la VA",
+    va.OUTCOME_COUNTS[va.READY],
     f"{fr_int(figures['nb_prets'])} sur {fr_int(figures['nb_esms'])}",
-    help=f"Verdict de la VA pour la fenêtre se terminant en {month_short(au)}.",
+    help=f"Verdict de la VA pour la fenêtre se terminant en {month_short(au)}. "
+    f"{va.OUTCOME_COUNTS[va.BLOCKED_ZERO]} : {fr_int(figures['nb_bloques_zero'])} ; "
+    f"{va.OUTCOME_COUNTS[va.BLOCKED_MISSING]} : {fr_int(figures['nb_bloques_donnees'])}.",
 )
 st.caption(
     f"{rate_label} · période {month_range(du, au)} · VA au {month_short(au)} · "
@@ -252,7 +254,14 @@ else:
 # --- ranking ------------------------------------------------------------------------------
 st.subheader("Classement, du plus faible au plus élevé")
 ranking = shown.ranking
-ui.table(ranking, compare.screen_table)
+# On screen the outcome with its symbol (« ❌ bloqué par un zéro »); files keep the words.
+OUTCOME_ON_SCREEN = {va.OUTCOME_WORDS[k]: label for k, label in ui.OUTCOME_LABELS.items()}
+ui.table(
+    ranking,
+    lambda head: compare.screen_table(head).assign(
+        **{compare.VERDICT_HEADER: head[compare.VERDICT_HEADER].map(OUTCOME_ON_SCREEN)}
+    ),
+)
 st.caption(
     "Les ESMS sans taux (aucune donnée sur la période, ou dénominateur nul) sont en fin de "
     "tableau"

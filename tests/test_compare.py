@@ -255,12 +255,12 @@ def test_ranking_table_headers_masking_and_xlsx_numbers(tiny, ref) -> None:
     assert list(table.columns) == [
         "Rang",
         "Établissement",
+        "VA",
         "FINESS ET",
         "Taux (0 à 1)",
         "Dossiers actifs",
         "Personnes accompagnées",
         "Remarque",
-        "Prêt pour la VA",
         "Organisme gestionnaire",
         "Département",
         "Catégorie",
@@ -282,11 +282,18 @@ def test_ranking_table_headers_masking_and_xlsx_numbers(tiny, ref) -> None:
     assert list(plain["FINESS ET"]) == [E2, E6, E1, E3, E4, E5]
     assert plain.iloc[0]["Dossiers actifs"] == 3
 
+    # Outcomes in words: E6 ready; E2 no MSSanté message (zero); E5 no data at all.
+    verdicts = table.set_index("FINESS ET")["VA"]
+    assert (verdicts[E6], verdicts[E2], verdicts[E5]) == (
+        "prêt",
+        "bloqué par un zéro",
+        "bloqué faute de données",
+    )
     sheet = openpyxl.load_workbook(io.BytesIO(_xlsx(table))).active
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[1][3] == pytest.approx(0.4) and rows[1][4] == 12 and rows[1][5] == 30
-    assert rows[4][3:6] == ("masqué", "< 5", "masqué")  # E2
-    assert rows[6][3] is None and rows[6][4] is None  # E5: missing stays blank
+    assert rows[1][4] == pytest.approx(0.4) and rows[1][5] == 12 and rows[1][6] == 30
+    assert rows[4][4:7] == ("masqué", "< 5", "masqué")  # E2
+    assert rows[6][4] is None and rows[6][5] is None  # E5: missing stays blank
 
 
 def _xlsx(frame: pd.DataFrame) -> bytes:

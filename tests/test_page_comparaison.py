@@ -60,7 +60,7 @@ def test_page_loads_with_default_period_and_rate(tiny_store: Path) -> None:
         "ESMS comparés": "6",
         "Taux pondéré": f"69,2{NNBSP}%",
         "Médiane des ESMS": "—",
-        "ESMS prêts pour la VA": "3 sur 6",
+        "ESMS prêts": "3 sur 6",
     }
     table = ranking(at)
     assert list(table["FINESS ET"]) == [E6, E3, E1, E2, E4, E5]
@@ -89,7 +89,7 @@ def test_region_filter_changes_the_numbers(tiny_store: Path) -> None:
     assert not at.exception
     # Région 84 = E1, E2, E3: (30 + 3 + 45) / (40 + 10 + 50) = 78 / 100.
     assert metrics(at)["Taux pondéré"] == f"78,0{NNBSP}%"
-    assert metrics(at)["ESMS prêts pour la VA"] == "2 sur 3"
+    assert metrics(at)["ESMS prêts"] == "2 sur 3"
     # E3 shown, then E1 and E2 masked (by name).
     assert list(ranking(at)["FINESS ET"]) == [E3, E1, E2]
 
@@ -227,3 +227,17 @@ def test_overseas_departement_gets_its_own_map(
     deps = at.dataframe[1].value
     assert deps.iloc[-1]["Département"] == "974 – La Réunion"
     assert deps.iloc[-1]["Taux pondéré"] == f"75,0{NNBSP}%"
+
+
+def test_verdict_in_the_one_vocabulary(tiny_store: Path) -> None:
+    from dui_metrics import ui, va
+
+    at = page()
+    # E6, E3 and E1 ready; E2 0 MSSanté message and E4 0 INS (zero); E5 no data.
+    verdicts = ranking(at).set_index("FINESS ET")["VA"]
+    assert verdicts[E6] == ui.OUTCOME_LABELS[va.READY]
+    assert verdicts[E2] == verdicts[E4] == ui.OUTCOME_LABELS[va.BLOCKED_ZERO]
+    assert verdicts[E5] == ui.OUTCOME_LABELS[va.BLOCKED_MISSING]
+    [ready] = [m for m in at.metric if m.label == va.OUTCOME_COUNTS[va.READY]]
+    assert ready.value == "3 sur 6"
+    assert ready.help.endswith("ESMS bloqués par un zéro : 2 ; ESMS bloqués faute de données : 1.")
