@@ -27,7 +27,7 @@ import pandas as pd
 import pyarrow as pa
 
 from dui_metrics import spreadsheet, va
-from dui_metrics.spreadsheet import COUNT_OR_RATE, FINESS, MONTH, TEXT, Column
+from dui_metrics.spreadsheet import COUNT_OR_RATE, DATE, FINESS, TEXT, Column
 from dui_metrics.text import neutralise_formula, normalize_key
 
 # Outcomes from the most to the least urgent: how tables sort ESMS and how an order's outcome
@@ -121,7 +121,7 @@ PROOF_COLUMNS = (
     Column("FINESS ET", FINESS),
     Column("Établissement", TEXT, 36),
     # A date; shown MM/AAAA: spreadsheet has no day format yet (the cell holds the day).
-    Column("Date de déploiement", MONTH, 20),
+    Column("Date de déploiement", DATE, 20),
     Column("VA", TEXT, 26),
     Column("Critère", TEXT, 20),
     Column("Statut", TEXT, 10),

@@ -5,12 +5,6 @@ import streamlit as st
 from dui_metrics import editor_export, indicators, ui, va
 from dui_metrics.formats import fr_int, month_short
 
-# The verdict of an ESMS or an order on screen (in files: va.OUTCOME_WORDS).
-OUTCOME_LABELS = {
-    va.READY: f"✅ {va.OUTCOME_WORDS[va.READY]}",
-    va.BLOCKED_ZERO: f"⛔ {va.OUTCOME_WORDS[va.BLOCKED_ZERO]}",
-    va.BLOCKED_MISSING: f"⛔ {va.OUTCOME_WORDS[va.BLOCKED_MISSING]}",
-}
 ALL_ORDERS = "Tous les bons de commande"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -78,7 +72,7 @@ else:
         "bloquees_donnees": "Bloqués faute de données",
     }
     table = by_order[list(headers)].rename(columns=headers)
-    ui.table(table.assign(VA=table["VA"].map(OUTCOME_LABELS)), placeholder="—")
+    ui.table(table.assign(VA=table["VA"].map(ui.OUTCOME_LABELS)), placeholder="—")
     ui.download_buttons(
         table.assign(VA=table["VA"].map(va.OUTCOME_WORDS)),
         editor_export.file_stem(editeur, commande, window.end, kind="commandes"),
@@ -122,7 +116,7 @@ if not matrix.empty:
     for outcome in editor_export.URGENCY:
         rows = shown[matrix["issue"].eq(outcome).to_numpy()]
         if not rows.empty:
-            icon = OUTCOME_LABELS[outcome].split()[0]
+            icon = ui.OUTCOME_LABELS[outcome].split()[0]
             st.markdown(f"**{icon} {va.OUTCOME_COUNTS[outcome]} : {fr_int(len(rows))}**")
             ui.table(rows, placeholder="—")
 

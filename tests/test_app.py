@@ -156,25 +156,32 @@ def test_editor_page_matrix_and_orders(tiny_store: Path) -> None:
     assert not at.exception
     at.selectbox(key="editeur").set_value("EdA").run()
     shown = all_metrics(at)
-    # EdA serves E1 (ready) and E2 (blocked): order BC-A has 1 blocking ESMS
-    assert (shown["ESMS clients"], shown["✅ ESMS prêts"], shown["⛔ ESMS bloquants"]) == (
+    # EdA serves E1 (ready) and E2 (MSSanté at 0: blocked by a zero), both in order BC-A
+    assert (shown["ESMS clients"], shown[READY], shown[ZERO], shown[MISSING]) == (
         "2",
         "1",
         "1",
+        "0",
     )
     orders = at.dataframe[0].value
     assert orders.to_dict("records") == [
         {
+            "VA": "❌ bloqué par un zéro",
             "Bon de commande": "BC-A",
             "Organisme gestionnaire": "OG A",
             "ESMS": 2,
-            "ESMS bloquants": 1,
-            "VA": "⛔ bloqué",
+            "Prêts": 1,
+            "Bloqués par un zéro": 1,
+            "Bloqués faute de données": 0,
         }
     ]
-    matrix = at.dataframe[1].value
-    assert list(matrix["Établissement"]) == ["IME Deux", "EHPAD Un"]  # blocking first
-    assert list(matrix["MSSanté"]) == ["⚠️ zéro", "✅ ok"]
+    # one table per outcome, blocked first: E2 blocked by a zero, then E1 ready
+    blocked, ready = at.dataframe[1].value, at.dataframe[2].value
+    assert (list(blocked["Établissement"]), list(ready["Établissement"])) == (
+        ["IME Deux"],
+        ["EHPAD Un"],
+    )
+    assert (list(blocked["MSSanté"]), list(ready["MSSanté"])) == (["❌ zéro"], ["✅ ok"])
 
 
 def test_method_page_reads_the_referentiel(tiny_store: Path) -> None:

@@ -264,6 +264,7 @@ def test_xlsx_types_every_cell(parts, tmp_path: Path) -> None:
     assert (finess_et.value, finess_et.number_format) == (E1, "@")
     deployed = rows[1][5]
     assert deployed.value == dt.datetime(2025, 1, 15) and deployed.is_date
+    assert deployed.number_format == "dd/mm/yyyy"  # a day, not a month
     assert rows[1][9].value is None  # deployment: no value
     count = rows[2][9]
     assert (count.value, count.number_format) == (28, "#,##0")

@@ -57,7 +57,7 @@ def tables(at: AppTest) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
     """The orders table, and the clients × criteria tables by their headings (one per
     verdict, in the page's order)."""
     orders, *matrices = (d.value for d in at.dataframe)
-    headings = [m.value for m in at.markdown if m.value.startswith(("**⛔", "**✅"))]
+    headings = [m.value for m in at.markdown if m.value.startswith(("**❌", "**✅"))]
     return orders, dict(zip(headings, matrices, strict=True))
 
 
@@ -83,9 +83,9 @@ def test_counts_under_the_verdict_words_and_the_tables(store: Path, downloads) -
         "Bloqués par un zéro", "Bloqués faute de données",
     ]  # fmt: skip
     assert orders["VA"].tolist() == [
-        "⛔ bloqué par un zéro",  # BC-1: E2
-        "⛔ bloqué faute de données",  # BC-2: E3
-        "⛔ bloqué par un zéro",  # no order: E5
+        "❌ bloqué par un zéro",  # BC-1: E2
+        "❌ bloqué faute de données",  # BC-2: E3
+        "❌ bloqué par un zéro",  # no order: E5
     ]
     assert orders["Bon de commande"].tolist()[:2] == ["BC-1", "BC-2"]
     assert orders[["ESMS", "Prêts", "Bloqués par un zéro", "Bloqués faute de données"]].to_numpy(
@@ -93,8 +93,8 @@ def test_counts_under_the_verdict_words_and_the_tables(store: Path, downloads) -
     # One table per verdict, headed by its count's words: E3 (no data) first, then the zeros
     # (BC-1's E2, then E5 without an order), then E1.
     assert list(matrix) == [
-        "**⛔ ESMS bloqués faute de données : 1**",
-        "**⛔ ESMS bloqués par un zéro : 2**",
+        "**❌ ESMS bloqués faute de données : 1**",
+        "**❌ ESMS bloqués par un zéro : 2**",
         "**✅ ESMS prêts : 1**",
     ]
     missing, zeros, ready = matrix.values()
