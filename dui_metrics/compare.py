@@ -518,6 +518,7 @@ def ranking(frame: pd.DataFrame, masks: masking.Suppression | None = None) -> pd
 
 # --- shared tables ------------------------------------------------------------------------
 RATE_HEADER_FILE = "Taux (0 à 1)"
+MISSING_TEXT = "—"  # a missing value on screen (never « None », never blank)
 RATE_HEADER = "Taux"
 
 
@@ -601,6 +602,11 @@ def departement_table(deps: pd.DataFrame, ref: Referentiel, rate: str) -> pd.Dat
     return _plain(table)
 
 
+def fraction_columns(table: pd.DataFrame) -> tuple[str, ...]:
+    """Headers of a shared table's rate columns (``… (0 à 1)``): percentages in a workbook."""
+    return tuple(c for c in table.columns if str(c).endswith(" (0 à 1)"))
+
+
 def _plain(table: pd.DataFrame) -> pd.DataFrame:
     """Missing values as None in text/count columns (Excel writers and CSV want no pd.NA)."""
     out = table.copy()
@@ -613,7 +619,7 @@ def _plain(table: pd.DataFrame) -> pd.DataFrame:
 def screen_table(table: pd.DataFrame) -> pd.DataFrame:
     """A shared table as text for the screen: columns ``… (0 à 1)`` become percentages
     (``12,5 %``, header without the suffix), counts get French thousands separators
-    (``1 234``); missing values are blank; ``< 5`` and text stay as they are."""
+    (``1 234``); missing values read « — » (`MISSING_TEXT`); ``< 5`` and text stay as they are."""
     out = pd.DataFrame(index=table.index)
     for col in table.columns:
         values = table[col]
@@ -629,7 +635,11 @@ def screen_table(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _text(value: object) -> str:
-    return "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+    return (
+        MISSING_TEXT
+        if value is None or (not isinstance(value, str) and pd.isna(value))
+        else str(value)
+    )
 
 
 def _is_number(value: object) -> bool:

@@ -270,7 +270,10 @@ st.caption(
 )
 unmasked = "" if mask or not several_ogs else "_non_masque"
 ui.download_buttons(
-    ranking, f"classement_{rate}_{du:%Y-%m}_{au:%Y-%m}{unmasked}", key="dl_classement"
+    ranking,
+    f"classement_{rate}_{du:%Y-%m}_{au:%Y-%m}{unmasked}",
+    key="dl_classement",
+    percent=compare.fraction_columns(ranking),
 )
 
 # --- map ----------------------------------------------------------------------------------
@@ -315,5 +318,8 @@ if mask:
         "d'ESMS ne sont pas masqués : ils comptent des établissements, pas des personnes."
     )
 ui.download_buttons(
-    table, f"departements_{rate}_{du:%Y-%m}_{au:%Y-%m}{unmasked}", key="dl_departements"
+    table,
+    f"departements_{rate}_{du:%Y-%m}_{au:%Y-%m}{unmasked}",
+    key="dl_departements",
+    percent=compare.fraction_columns(table),
 )

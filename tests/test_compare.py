@@ -313,8 +313,8 @@ def test_screen_table_french_formats(tiny, ref) -> None:
     assert row["Personnes accompagnées (somme)"] == "50"
     big = pd.DataFrame({"Effectif": [1234, None], "Part (0 à 1)": [0.125, None]})
     assert compare.screen_table(big).to_dict("list") == {
-        "Effectif": [f"1{NNBSP}234", ""],
-        "Part": [f"12,5{NNBSP}%", ""],
+        "Effectif": [f"1{NNBSP}234", "—"],
+        "Part": [f"12,5{NNBSP}%", "—"],
     }
 
 

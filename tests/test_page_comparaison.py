@@ -64,7 +64,7 @@ def test_page_loads_with_default_period_and_rate(tiny_store: Path) -> None:
     }
     table = ranking(at)
     assert list(table["FINESS ET"]) == [E6, E3, E1, E2, E4, E5]
-    assert list(table["Taux"]) == [f"40,0{NNBSP}%", f"90,0{NNBSP}%", "masqué", "masqué", "", ""]
+    assert list(table["Taux"]) == [f"40,0{NNBSP}%", f"90,0{NNBSP}%", "masqué", "masqué", "—", "—"]
     at.toggle(key="petits_effectifs").set_value(False).run()
     # Unmasked: median of 0.3, 0.4, 0.75, 0.9 = 57,5 %.
     assert metrics(at)["Médiane des ESMS"] == f"57,5{NNBSP}%"
@@ -72,8 +72,8 @@ def test_page_loads_with_default_period_and_rate(tiny_store: Path) -> None:
     assert list(table["FINESS ET"]) == [E2, E6, E1, E3, E4, E5]
     assert list(table["Taux"]) == [f"30,0{NNBSP}%", f"40,0{NNBSP}%", f"75,0{NNBSP}%"] + [
         f"90,0{NNBSP}%",
-        "",
-        "",
+        "—",
+        "—",
     ]
     deps = at.dataframe[1].value
     # 01: 45/50; 33: (0 + 12)/(0 + 30); 69: (30 + 3)/(40 + 10).
