@@ -73,3 +73,9 @@ def month_range(start: dt.date, end: dt.date) -> str:
     if start == end:
         return month_numeric(end)
     return f"{month_numeric(start)}–{month_numeric(end)}"
+
+
+def fr_signed(number: int) -> str:
+    """A signed count, thousands separated by a narrow no-break space: ``+1 234``, ``-53``
+    (a hyphen-minus: Streamlit's st.metric reads the delta's sign from it)."""
+    return ("+" if number >= 0 else "-") + fr_int(abs(number))

@@ -268,6 +268,22 @@ def scope_rollup(
     return merged.drop(columns="_mois")
 
 
+def trend_direction(values: pd.Series) -> int:
+    """The direction of a monthly series (e.g. its last 12 months): the sign of its
+    least-squares slope over the months with a value (1 up, -1 down), 0 when flat or with
+    fewer than 2 values. A card's colour follows it, not the last month's dip."""
+    points = pd.to_numeric(values.reset_index(drop=True), errors="coerce").dropna()
+    if len(points) < 2:
+        return 0
+    x = points.index.to_numpy(dtype=float)
+    y = points.to_numpy(dtype=float)
+    slope = ((x - x.mean()) * (y - y.mean())).sum() / ((x - x.mean()) ** 2).sum()
+    # a slope lost in the rounding of the values is flat
+    if abs(slope) * len(points) <= 1e-9 * max(abs(y).max(), 1e-12):
+        return 0
+    return 1 if slope > 0 else -1
+
+
 @takes_perimeter
 def freshness(
     store: Store, ref: Referentiel | None = None, finess: Sequence[str] | None = None

@@ -1,11 +1,10 @@
 """Organisme gestionnaire: can the OG sign the VA, which ESMS block it and why, is usage growing?"""
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
 from dui_metrics import charts, compare, indicators, masking, ui, va
-from dui_metrics.formats import fr_int, fr_percent, month_range, month_short
+from dui_metrics.formats import fr_int, fr_percent, fr_signed, month_range, month_short
 from dui_metrics.text import escape_markdown
 
 
@@ -39,24 +38,6 @@ def _masked_ranking(ranked: pd.DataFrame, rate_headers: tuple[str, ...], du, au)
     order["pos"] = range(len(order))
     keep = order.sort_values(["block", "masked", "name", "pos"]).index
     return ranked.loc[keep].reset_index(drop=True)
-
-
-def trend_color(values: pd.Series) -> str:
-    """The colour of a card (its curve and arrow): the sign of the least-squares slope of
-    its last 12 months, green up, red down, grey flat or under 2 months."""
-    points = values.reset_index(drop=True).dropna()
-    if len(points) < 2:
-        return "gray"
-    slope = np.polyfit(points.index.to_numpy(dtype=float), points.to_numpy(dtype=float), 1)[0]
-    scale = max(abs(points).max(), 1e-12)
-    if abs(slope) * len(points) < 1e-9 * scale:
-        return "gray"
-    return "green" if slope > 0 else "red"
-
-
-def fr_signed(number: int) -> str:
-    """+1 234 / −53: a signed count with a narrow no-break space between thousands."""
-    return ("+" if number >= 0 else "-") + fr_int(abs(number))
 
 
 def _screen_ranking(head: pd.DataFrame, rate_headers: tuple[str, ...]) -> pd.DataFrame:
@@ -245,7 +226,7 @@ for i, (code, is_rate) in enumerate(HEADLINE):
         label,
         value,
         delta,
-        delta_color=trend_color(trend),
+        delta_color={1: "green", -1: "red", 0: "gray"}[indicators.trend_direction(trend)],
         chart_data=None if small.tail(12).any() else list(trend.fillna(0)),
         border=True,
         help=f"{ref.indicator(code).label}, {month_short(last['periode'])}"

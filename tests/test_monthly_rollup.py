@@ -62,3 +62,16 @@ def test_scope_rollup_change_at_constant_perimeter(store, write_file, ref) -> No
     assert math.isclose(rate["variation_constante"].iloc[1], 4 / 60)
     # the raw change compares 44/60 with (30 + 10 + 10) / 70 = 50/70
     assert math.isclose(rate["variation"].iloc[1], 44 / 60 - 50 / 70)
+
+
+def test_trend_direction_follows_the_months_not_the_last_dip() -> None:
+    import pandas as pd
+
+    # rising for months, one dip at the end: still up (slope of 100, 200, 300, 290 > 0)
+    assert indicators.trend_direction(pd.Series([100, 200, 300, 290])) == 1
+    # falling, a small rise at the end: still down
+    assert indicators.trend_direction(pd.Series([300, 200, 100, 110])) == -1
+    # a month without data is skipped, not read as 0: 10, -, 30 rises
+    assert indicators.trend_direction(pd.Series([10, float("nan"), 30])) == 1
+    assert indicators.trend_direction(pd.Series([5.0, 5.0, 5.0])) == 0
+    assert indicators.trend_direction(pd.Series([7])) == 0

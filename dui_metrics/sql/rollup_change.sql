@@ -7,7 +7,7 @@
 -- Output: indicateur, variation_constante (NULL when no ESMS has both months, or a rate's
 -- denominators sum to 0), nb_esms_communs.
 -- Reads two months only: cheap on the national store.
-with counts as (
+with counts as materialized (
     select finess_et, periode, indicateur, valeur::double as valeur
     from usage
     where periode in ($mois, ($mois - interval 1 month)::date)
