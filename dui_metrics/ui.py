@@ -683,6 +683,7 @@ def table(frame: pd.DataFrame, screen=None, *, limit: int | None = None, **kwarg
     only), without index, and a caption saying how many rows are left out, if any."""
     limit = SCREEN_ROWS if limit is None else limit
     head = frame.head(limit)
+    kwargs.setdefault("placeholder", "—")  # a missing value reads « — », never « None »
     st.dataframe(screen(head) if screen else head, hide_index=True, **kwargs)
     if len(frame) > limit:
         from dui_metrics.formats import fr_int
