@@ -480,7 +480,8 @@ def quality_flags(store: Store, ref: Referentiel | None = None) -> pd.DataFrame:
         {
             "Contrôle": flags["controle"].map(lambda c: FLAG_LABELS.get(c, c)),
             "FINESS ET": flags["finess_et"],
-            "Établissement": flags["finess_et"].map(names).fillna(""),
+            # a lookup per flag (a float column of NaN when there are none: no fillna)
+            "Établissement": flags["finess_et"].map(lambda f: names.get(f) or ""),
             "Détail": flags["detail"],
         }
     )
