@@ -389,3 +389,26 @@ def test_card_change_is_at_constant_perimeter(store_from, monkeypatch) -> None:
     assert (card.value, card.delta) == ("25", "+5")
     captions = [c.value for c in at.caption]
     assert "1 / 2 ESMS ont transmis en mars 2025" in captions
+
+
+def test_one_vocabulary_same_counts_on_accueil_og_and_editeur(tiny_store: Path) -> None:
+    # E1 ready, E2 blocked by a zero (MSSanté 0), E3 blocked for want of data: 1 / 1 / 1,
+    # under the same three words on the three pages.
+    expected = {READY: "1", ZERO: "1", MISSING: "1"}
+    home = AppTest.from_file(APP, default_timeout=60).run()
+    assert metrics(home) == expected
+    assert metrics(og_page()) == expected
+    # Éditeur, one editor at a time: EdA holds E1 and E2, EdB holds E3; they add up.
+    editor = open_page("pages/editeur.py")
+    per_editor = {}
+    for name in ("EdA", "EdB"):
+        editor.selectbox(key="editeur").set_value(name).run()
+        per_editor[name] = metrics(editor)
+    assert per_editor == {
+        "EdA": {READY: "1", ZERO: "1", MISSING: "0"},
+        "EdB": {READY: "0", ZERO: "0", MISSING: "1"},
+    }
+    # no page uses another word for the same count
+    for at in (home, editor):
+        labels = {m.label for m in at.metric}
+        assert not labels & {"ESMS bloqués", "ESMS bloquants", "⛔ ESMS bloquants"}
