@@ -68,6 +68,7 @@ og = left.selectbox(
     [None, *og_names],
     format_func=lambda v: "Tous les organismes" if v is None else f"{og_names[v]} ({v})",
     key="og",
+    placeholder="Choisir…",
     bind="query-params",
 )
 scope = esms if og is None else esms[esms["finess_ej"] == og]
@@ -77,6 +78,7 @@ commande = middle.selectbox(
     [None, *orders],
     format_func=lambda v: "Tous les bons de commande" if v is None else v,
     key="commande",
+    placeholder="Choisir…",
     bind="query-params",
     disabled=not orders,
     help=None if orders else "Aucun bon de commande renseigné dans le référentiel.",
@@ -86,6 +88,7 @@ au = right.selectbox(
     list(reversed(months)),
     format_func=month_short,
     key="au",
+    placeholder="Choisir…",
     bind="query-params",
     help="La VA regarde les mois civils de la fenêtre se terminant par ce mois.",
 )
@@ -182,8 +185,9 @@ st.caption(
     "un export manquant ne se lit pas comme une baisse). Couleur de la courbe : tendance des "
     "12 derniers mois (vert en hausse, rouge en baisse)."
 )
-columns = st.columns(3)
 for i, (code, is_rate) in enumerate(HEADLINE):
+    if i % 3 == 0:  # a row of three: on a phone, the cards stack in HEADLINE's order
+        columns = st.columns(3)
     column = columns[i % 3]
     series = rollup[rollup["indicateur"] == code].sort_values("periode")
     label = ui.SHORT_LABELS[code]
@@ -246,8 +250,9 @@ blocking_criteria = set(
 )
 criterion_of = {c.indicator: c.code for c in ref.criteria if c.indicator}
 all_months = sorted(rollup["periode"].unique())
-trend_columns = st.columns(3)  # three per row on a screen, one per row on a phone
 for i, (code, rate) in enumerate(HEADLINE):
+    if i % 3 == 0:  # three per row on a screen, one per row on a phone, in HEADLINE's order
+        trend_columns = st.columns(3)
     series = rollup[rollup["indicateur"] == code].sort_values("periode")
     if mask:  # a masked month is a gap in the line
         series = series.assign(valeur=series["valeur"].mask(_small_months(series, rate)))
