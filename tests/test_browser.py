@@ -57,9 +57,10 @@ def demo_esms(name: str):
 # (11/2024–10/2026). Blocked with data: EHPAD Le Clos Fleuri (0 MSSanté message), ESAT Les
 # Ateliers du Rhône (0 DMP document), SSIAD de Vitré (0 projet personnalisé); without data in
 # the window: MAS Les Oliviers (nothing since 08/2026), ESAT de la Siagne (never any usage).
-# -> 35 ready, 3 blocked, 2 without data.
+# -> 35 ready, 3 blocked by a zero, 2 blocked for want of data (issue 17's one vocabulary).
 # Association Les Tilleuls: 10 ESMS, Clos Fleuri and Ateliers du Rhône blocked -> 8 / 2 / 0.
-# Médisoc: 9 Saint-Roch + 6 Roubaix + 10 Ker Avel = 25 clients; Oliviers, Siagne, Vitré block.
+# Médisoc: 9 Saint-Roch + 6 Roubaix + 10 Ker Avel = 25 clients; Vitré blocks by a zero,
+# Oliviers and Siagne for want of data.
 # Missing months: Oliviers 08–10/2026, Saint-Roch Les Jalles 10/2026 (late export), SSIAD de
 # Vaulx-en-Velin 09/2025 (gap) -> 3 alerts; feed dropped to zero: Ateliers du Rhône (DMP).
 TILLEULS = demo_esms("EHPAD Le Clos Fleuri").finess_ej
@@ -78,9 +79,9 @@ EXPECTED: dict[str, Screen] = {
             "Établissements (ESMS)": "40",
             "Organismes gestionnaires": "4",
             "Mois de données": "24",
-            "✅ ESMS prêts": "35",
-            "⛔ ESMS bloqués": "3",
-            "❌ ESMS sans données sur la fenêtre": "2",
+            "ESMS prêts": "35",
+            "ESMS bloqués par un zéro": "3",
+            "ESMS bloqués faute de données": "2",
         },
     ),
     "organisme_gestionnaire": Screen(
@@ -88,28 +89,33 @@ EXPECTED: dict[str, Screen] = {
         query={"og": f"Association Les Tilleuls ({TILLEULS})"},
         texts=(DEMO_BANNER, f"2 établissements sur 10 bloquent la VA sur {WINDOW}"),
         metrics={
-            "ESMS prêts pour la VA": "8",
-            "ESMS bloqués": "2",
-            "ESMS sans données sur la fenêtre": "0",
+            "ESMS prêts": "8",
+            "ESMS bloqués par un zéro": "2",
+            "ESMS bloqués faute de données": "0",
         },
     ),
     "etablissement": Screen(
         title="Établissement",
         query={"finess_et": f"EHPAD Le Clos Fleuri ({CLOS_FLEURI})"},
         # Deployed 25/11/2024: every month 11/2024–10/2026 received.
-        texts=(DEMO_BANNER, f"Bloque la VA sur {WINDOW}. Critères bloquants : MSSanté."),
+        texts=(DEMO_BANNER, f"Bloque la VA sur {WINDOW} : bloqué par un zéro (MSSanté)."),
         metrics={"Mois renseignés": "24 / 24", "Dernier mois reçu": "oct. 2026"},
     ),
     "comparaison": Screen(
         title="Comparaison des établissements",
         texts=(DEMO_BANNER,),
-        metrics={"ESMS comparés": "40", "ESMS prêts pour la VA": "35 sur 40"},
+        metrics={"ESMS comparés": "40", "ESMS prêts": "35 sur 40"},
     ),
     "editeur": Screen(
         title="Éditeur",
         query={"editeur": "Médisoc"},
         texts=(DEMO_BANNER, f"Fenêtre de la VA : {WINDOW}."),
-        metrics={"ESMS clients": "25", "✅ ESMS prêts": "22", "⛔ ESMS bloquants": "3"},
+        metrics={
+            "ESMS clients": "25",
+            "ESMS prêts": "22",
+            "ESMS bloqués par un zéro": "1",
+            "ESMS bloqués faute de données": "2",
+        },
     ),
     "donnees": Screen(
         title="Données",
@@ -326,7 +332,7 @@ ENGLISH: dict[str, str] = {
     "byte size": r"\b\d+(?:\.\d+)?\s?(?:B|KB|MB|GB|TB)\b",
     "Plotly modebar": r"Download plot|\bZoom\b|\bPan\b|\bAutoscale\b|Reset axes|\bReset\b"
     r"|Box Select|Lasso Select|Produced with Plotly",
-    "dataframe toolbar": r"Download as CSV|\bSearch\b|\bFullscreen\b|Show/hide columns|\bClear all\b"
+    "element toolbar": r"Download as CSV|\bSearch\b|\bFullscreen\b|Show/hide columns|\bClear all\b"
     r"|Clear selection",
     "widget aria-label": r"\bHelp for\b|\bIncrement\b|\bDecrement\b|\bOpen\b|\bClear value\b"
     r"|Collapse sidebar|Expand sidebar|Main menu|App pages|^Sidebar$|Link to heading"
