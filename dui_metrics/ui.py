@@ -443,9 +443,9 @@ def _readiness_matrix(store: Store, ref: referentiel_mod.Referentiel, **question
 GAP_COLUMNS = [
     "Statut",
     "Établissement",
-    "Critère",
     "À faire",
     "Fiche",
+    "Critère",
     "Écart",
     "Éditeur",
     "Bon de commande",

@@ -51,13 +51,13 @@ OUTCOME_COUNTS = {  # counted ESMS, headings of counts on every page
 STATUS_WORDS = {OK: "ok", ZERO: "zéro", MISSING: "manquant"}  # a criterion, in files
 
 # What to do about a criterion at zero (a missing one asks the editor for the export).
-ZERO_ACTIONS = {
-    "ins": "vérifier l'appel au téléservice INSi et la qualification des identités",
-    "dmp": "vérifier l'alimentation du DMP depuis le DUI (paramétrage, envois)",
-    "mss": "vérifier le paramétrage MSSanté (boîte aux lettres, envoi depuis le DUI)",
-    "taux_dossiers_actifs": "ouvrir dans le DUI le dossier de chaque personne accompagnée",
+ZERO_ACTIONS = {  # short: a table cell at 1440 px holds about 60 characters
+    "ins": "vérifier l'appel INSi et la qualification des identités",
+    "dmp": "vérifier l'alimentation du DMP depuis le DUI",
+    "mss": "vérifier le paramétrage MSSanté",
+    "taux_dossiers_actifs": "ouvrir un dossier DUI par personne accompagnée",
     "taux_dossiers_actifs_avec_pp": "saisir les projets personnalisés dans le DUI",
-    "taux_dossiers_actifs_avec_evenement": "saisir dans le DUI les événements des dossiers",
+    "taux_dossiers_actifs_avec_evenement": "saisir les événements des dossiers dans le DUI",
 }
 # Short headers of the criteria and the verdict, in tables, on screen and in the evidence pack
 # (also the pack's sheet names: at most 31 characters, none of : \ / ? * [ ]).
@@ -276,15 +276,15 @@ def gap_action(critere: str, statut: str, detail: str, editeur: str | None) -> s
     from the reference file: the caller shows it as text)."""
     who = f"l'éditeur {editeur}" if editeur else "l'éditeur du DUI"
     if critere == "deploye":
-        return "renseigner la date de déploiement dans le référentiel des établissements"
+        return "renseigner la date de déploiement (référentiel)"
     if statut == MISSING:
         if detail.startswith("aucune donnée reçue"):
             return f"demander le premier export à {who}"
         if detail.startswith("aucune donnée depuis"):
             return f"demander l'export des mois manquants à {who}"
-        return f"demander à {who} un export qui contienne cet indicateur"
+        return f"demander à {who} un export avec cet indicateur"
     if detail.startswith("non calculable"):
-        return f"vérifier le dénominateur dans l'export de {who} ({detail.split(' : ')[-1]})"
+        return f"vérifier le dénominateur dans l'export ({detail.split(' : ')[-1]})"
     return ZERO_ACTIONS.get(critere, "vérifier la saisie dans le DUI")
 
 

@@ -304,7 +304,7 @@ if gaps_tab.open:
                     "Fiche": st.column_config.LinkColumn(
                         "Fiche", display_text="Ouvrir", width="small"
                     ),
-                    "À faire": st.column_config.TextColumn("À faire", width="large"),
+                    "À faire": st.column_config.TextColumn("À faire", width=400),
                     "Écart": st.column_config.TextColumn("Écart", width="medium"),
                 },
             )

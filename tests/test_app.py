@@ -353,9 +353,7 @@ def test_gap_rows_say_what_to_do_and_link_to_the_establishment(tiny_store: Path)
     rows = gaps.set_index("FINESS ET")
     # E2 (OG A, EdA, BC-A): MSSanté at 0 over 01–03/2025.
     assert rows.loc["690000021", "Statut"] == "❌ zéro"
-    assert rows.loc["690000021", "À faire"] == (
-        "vérifier le paramétrage MSSanté (boîte aux lettres, envoi depuis le DUI)"
-    )
+    assert rows.loc["690000021", "À faire"] == "vérifier le paramétrage MSSanté"
     assert (rows.loc["690000021", "Éditeur"], rows.loc["690000021", "Bon de commande"]) == (
         "EdA",
         "BC-A",
