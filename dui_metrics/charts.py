@@ -50,8 +50,10 @@ SEPARATORS = "," + formats.NNBSP
 THRESHOLD_TEXT = "seuil VA : > 0"
 PERCENT_SUFFIX = formats.NNBSP + "%"
 TREND_HEIGHT = 260
-# Trend charts have nothing to zoom or export: no toolbar (it covers the title on a phone).
-TREND_CONFIG = {"displayModeBar": False, "displaylogo": False}
+# No Plotly toolbar: its buttons speak English (« Zoom », « Download plot as a png »), it
+# covers a title on a phone, and the tables and downloads give every figure's numbers.
+FIGURE_CONFIG = {"displayModeBar": False, "displaylogo": False}
+TREND_CONFIG = FIGURE_CONFIG
 
 # plotly.js fetches a world topojson from cdn.plot.ly for any trace with a ``locationmode``,
 # ``geojson-id`` included, even with every base layer hidden, and draws nothing when the fetch
@@ -62,7 +64,7 @@ MAP_CONFIG = {
     "topojsonURL": "data:application/json,"
     + quote('{"type":"Topology","objects":{},"arcs":[]}')
     + "#/",
-    "displaylogo": False,
+    **FIGURE_CONFIG,
 }
 
 

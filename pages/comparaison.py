@@ -217,7 +217,7 @@ else:
     fig, (groups, n_all) = distribution(
         shown, view, mask, filters, grouping, rate_label, ref.targets.get(rate)
     )
-    st.plotly_chart(fig, key="repartition", config={"displaylogo": False})
+    st.plotly_chart(fig, key="repartition", config=charts.FIGURE_CONFIG)
     without = figures["nb_esms_sans_taux"]
     hidden = figures["nb_esms_masques"]
     drawn = sum(len(sub) for _, sub in groups)
