@@ -322,7 +322,8 @@ WIDTHS = (1440, 390)  # a desktop screen, a phone (iPhone 12–15: 390 CSS px)
 # Case-sensitive: French words and the material icons' ligature names (« upload ») are lower
 # case or accented.
 ENGLISH: dict[str, str] = {
-    "toolbar": r"\bDeploy\b|\bRerun\b|\bRunning\.\.\.|Made with Streamlit|Page not found",
+    "toolbar": r"\bDeploy\b|\bRerun\b|\bRunning\.\.\.|Made with Streamlit|Page not found"
+    r"|^Print$|Record (?:a )?screen|^Settings$|^About$|Clear cache|Developer options",
     "select box": r"\bChoose (?:an option|options)\b|\bChoose or add\b|\bAdd (?:an option|options)\b"
     r"|\bNo options to select\b|\bNo results\b|\bSelect all\b|\bSelect \d+ matches\b"
     r"|\bYou can only select\b|\bAdd: ",
@@ -473,6 +474,22 @@ def chosen_file_texts(page, folder) -> list[list[str]]:
     return page.evaluate(_TEXTS)
 
 
+def menu_texts(page) -> list[list[str]]:
+    """The ⋮ menu's items, when Streamlit shows the menu (« Print », « Record screen »… in
+    viewer mode; the project's minimal mode shows no menu)."""
+    button = page.locator('[data-testid="stMainMenuButton"]')
+    if not button.count() or not button.first.is_visible():
+        return []
+    button.first.click()
+    menu = page.locator('[data-testid="stMainMenuPopover"]')
+    try:
+        menu.first.wait_for(state="visible", timeout=5_000)
+        return [["text", "stMainMenuPopover", t] for t in menu.all_inner_texts()]
+    finally:
+        page.keyboard.press("Escape")
+        page.wait_for_timeout(200)
+
+
 @dataclass
 class Leftovers:
     """What the tests below found: « page · width · what · where » lines (what each page's
@@ -515,7 +532,7 @@ def test_page_is_french_and_fits(
         open_and_wait(page, f"{server.url}/{'' if name == 'accueil' else name}{query}")
         full_page_screenshot(page, SCREENSHOTS / "issue17" / f"{name}-{width}.png")
         assert page.locator('[data-testid="stException"]').count() == 0, name
-        texts = page.evaluate(_TEXTS) + dropdown_texts(page)
+        texts = page.evaluate(_TEXTS) + dropdown_texts(page) + menu_texts(page)
         if name == "donnees":  # what the uploader shows of a chosen file (« 131.0B »…)
             texts += chosen_file_texts(page, tmp_path)
             full_page_screenshot(page, SCREENSHOTS / "issue17" / f"{name}-{width}-fichier.png")
