@@ -102,7 +102,16 @@ def everything_shown(at: AppTest) -> str:
 
 
 def element_types(at: AppTest) -> set[str]:
-    return {node.type for node in at._tree if not hasattr(node, "children")}
+    """Types of the elements on screen, the app's constant style sheet aside (theme.STYLE:
+    CSS only, the same on every page, the login page included)."""
+    from dui_metrics import theme
+
+    return {
+        node.type
+        for node in at._tree
+        if not hasattr(node, "children")
+        and not (node.type == "html" and node.proto.body.strip() == theme.STYLE.strip())
+    }
 
 
 def assert_shows_nothing_of_the_store(at: AppTest) -> None:
