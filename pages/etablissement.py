@@ -180,7 +180,6 @@ else:
 # --- dossiers behind the rates ------------------------------------------------------------
 # Under each rate whose count is computed from the stored records, the active dossiers that
 # lack what it counts, for the month of the VA.
-MISSING_BY_RATE = {rate: manque for manque, rate in drilldown.MISSING_RATES.items()}
 MISSING_HEADERS = {
     "dossier_id": "Dossier",
     "date_entree": "Entrée",
@@ -219,6 +218,13 @@ def missing_dossiers(container, manque: str) -> None:
 
 
 # --- trends -----------------------------------------------------------------------------
+@st.cache_resource(show_spinner=False, max_entries=256)
+def trend(_series, key: tuple, label: str, is_rate: bool, **options):
+    """`charts.indicator_trend`, built once per ESMS, month, indicator and store version
+    (``key``): a dozen figures cost half a second a run. Shared: never mutate it."""
+    return charts.indicator_trend(_series, label, is_rate=is_rate, **options)
+
+
 monthly = ui.cached(indicators.monthly_frame)(finess=(code,))
 if not monthly.empty:
     st.subheader("Tendances mensuelles")
@@ -229,25 +235,43 @@ if not monthly.empty:
     )
     dense = indicators.with_missing_months(monthly, monthly["periode"].min(), months[-1])
     axis_months = sorted(dense["periode"].unique())
-    shown = [i.code for i in ref.indicators if i.code in set(dense["indicateur"])]
+    present = set(dense["indicateur"])
     criterion_of = {c.indicator: c.code for c in ref.criteria if c.indicator}
-    # Two charts a row, one row of columns each: on a phone the columns stack in reading order.
-    for row_start in range(0, len(shown), 2):
-        columns = st.columns(2)
-        for column, ind_code in zip(columns, shown[row_start : row_start + 2], strict=False):
-            fig = charts.indicator_trend(
-                dense[dense["indicateur"] == ind_code],
-                ui.SHORT_LABELS.get(ind_code, ind_code),
-                is_rate=ind_code.startswith("taux_"),
-                window=(window.start, window.end),
-                months=axis_months,
-                criterion=ind_code in criterion_of,
-                blocking=criterion_of.get(ind_code) in blocking,
-                target=ref.targets.get(ind_code),
-            )
-            column.plotly_chart(fig, config=charts.TREND_CONFIG, key=f"trend_{ind_code}")
-            if ind_code in MISSING_BY_RATE and records.computed(au):
-                missing_dossiers(column, MISSING_BY_RATE[ind_code])
+    in_va = [i.code for i in ref.indicators if i.code in present and i.code in criterion_of]
+    others = [i.code for i in ref.indicators if i.code in present and i.code not in criterion_of]
+    version = (str(ui.store_path()), ui.store_version(), ui.perimeter().key, code, au)
+    # One tab drawn at a time (on_change="rerun": only the open one is built and sent).
+    va_tab, others_tab = st.tabs(
+        ["Critères de la VA", "Autres indicateurs"],
+        key="tendances",
+        on_change="rerun",
+    )
+    for tab, shown in ((va_tab, in_va), (others_tab, others)):
+        if not tab.open:
+            continue
+        with tab:
+            # Two a row, one st.columns per row: on a phone they stack in reading order.
+            for row_start in range(0, len(shown), 2):
+                columns = st.columns(2)
+                for column, ind_code in zip(
+                    columns, shown[row_start : row_start + 2], strict=False
+                ):
+                    fig = trend(
+                        dense[dense["indicateur"] == ind_code],
+                        (*version, ind_code),
+                        ui.SHORT_LABELS.get(ind_code, ind_code),
+                        ind_code.startswith("taux_"),
+                        window=(window.start, window.end),
+                        months=axis_months,
+                        criterion=ind_code in criterion_of,
+                        blocking=criterion_of.get(ind_code) in blocking,
+                        target=ref.targets.get(ind_code),
+                    )
+                    column.plotly_chart(fig, config=charts.TREND_CONFIG, key=f"trend_{ind_code}")
+    if records.computed(au):  # the dossiers behind the rates counted from the records
+        for manque, rate_code in drilldown.MISSING_RATES.items():
+            if rate_code in present:
+                missing_dossiers(st, manque)
 
 # --- peers ------------------------------------------------------------------------------
 st.subheader("Position parmi les pairs")

@@ -122,3 +122,24 @@ def test_trend_charts_in_french_with_the_blocking_criterion_in_red(tiny_store: P
     assert rate["layout"]["yaxis"]["range"] == [0, 100]
     assert all(f["layout"]["separators"] == ",\u202f" for f in figures.values())
     assert mss["layout"]["xaxis"]["ticktext"] == ["janv. 2025", "févr. 2025", "mars 2025"]
+
+
+def test_trends_in_two_tabs_only_the_open_one_drawn(tiny_store: Path) -> None:
+    at = open_page({"finess_et": E1})
+    # The VA criteria first: INS, DMP, MSSanté and the three rates of the VA.
+    assert set(trends(at)) == {
+        ui.SHORT_LABELS[c]
+        for c in (
+            "ins_qualifiees",
+            "dmp_documents_envoyes",
+            "mss_messages_envoyes",
+            "taux_dossiers_actifs",
+            "taux_dossiers_actifs_avec_pp",
+            "taux_dossiers_actifs_avec_evenement",
+        )
+    }
+    at.session_state["tendances"] = "Autres indicateurs"  # the user opens that tab
+    at.run()
+    assert not at.exception
+    assert ui.SHORT_LABELS["personnes_accompagnees"] in trends(at)
+    assert ui.SHORT_LABELS["mss_messages_envoyes"] not in trends(at)
