@@ -57,7 +57,8 @@ def test_developer_mode_raises_the_error(monkeypatch: pytest.MonkeyPatch) -> Non
 def test_streamlit_shows_no_error_details_and_no_developer_menu() -> None:
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text("utf-8"))
     assert config["client"]["showErrorDetails"] == "none"
-    assert config["client"]["toolbarMode"] == "viewer"
+    # no Deploy button, no developer menu, no ⋮ menu (its items were English)
+    assert config["client"]["toolbarMode"] == "minimal"
     assert config["server"]["enableXsrfProtection"] is True
     assert config["server"]["maxUploadSize"] == 500  # the CLI's limit (ingest, 500 MB)
 
