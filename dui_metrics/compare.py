@@ -670,18 +670,3 @@ def distribution_groups(
     medians = rated.groupby(column)["taux"].median().sort_values(ascending=False)
     parts = dict(tuple(rated.groupby(column)))
     return [(str(name), parts[name]) for name in medians.index[-max_groups:]], len(medians)
-
-
-# The figures moved to `charts` (issue 17): these names are forwarded there until the last
-# callers (tests/test_masking.py) call `charts` directly.
-_MOVED_TO_CHARTS = frozenset(
-    {"distribution_figure", "departement_maps", "map_hover", "MAX_POINTS", "MAP_CONFIG"}
-)
-
-
-def __getattr__(name: str):
-    if name in _MOVED_TO_CHARTS:
-        from dui_metrics import charts
-
-        return getattr(charts, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -567,10 +567,7 @@ ranking_table = _from_readiness(_ranking_table)
 
 
 # --- shared page furniture ----------------------------------------------------------------
-# Okabe–Ito palette: distinguishable with the common colour-vision deficiencies.
-PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
-RED = "#D55E00"  # the palette's vermillion: what blocks the VA
-STATUS_COLORS = {va.OK: "#0072B2", va.ZERO: RED, va.MISSING: RED}
+# Colours and figures: dui_metrics/charts.py.
 
 
 def cached(func):
@@ -759,7 +756,7 @@ def xlsx_columns(frame: pd.DataFrame, percent: tuple[str, ...] = ()) -> list:
         name = str(header)
         if name.startswith("FINESS"):
             kind = xl.FINESS
-        elif name in percent or (name in RATE_HEADERS and not is_integer_dtype(dtype)):
+        elif name in percent or (name in RATE_HEADERS and _fractions(values)):
             kind = xl.RATE
         elif is_integer_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
             kind = xl.COUNT
@@ -782,6 +779,16 @@ def xlsx_columns(frame: pd.DataFrame, percent: tuple[str, ...] = ()) -> list:
     return columns
 
 
+def _fractions(values: pd.Series) -> bool:
+    """Whether every number of a column is a float in [0, 1] (a rate), texts such as
+    « masqué » aside: « Dossiers actifs » heads a rate in one table and a count in another
+    (12 must not read 1 200 %)."""
+    numbers_ = [v for v in values.dropna() if isinstance(v, numbers.Real)]
+    return bool(numbers_) and all(
+        isinstance(v, float) and 0.0 <= v <= 1.0 for v in numbers_
+    )
+
+
 def to_xlsx(frame: pd.DataFrame, percent: tuple[str, ...] = ()) -> bytes:
     """``frame`` as a one-sheet workbook (`spreadsheet.write_table`, which neutralises text
     cells against formulas); kinds of column from `xlsx_columns`."""
@@ -795,29 +802,6 @@ def to_xlsx(frame: pd.DataFrame, percent: tuple[str, ...] = ()) -> bytes:
     buffer = io.BytesIO()
     spreadsheet.write_table(buffer, columns, rows, title="dui-metrics")
     return buffer.getvalue()
-
-
-def style_figure(fig, height: int = 320):
-    """French number separators, colour-blind-safe colours, compact margins."""
-    fig.update_layout(
-        separators=", ",
-        colorway=PALETTE,
-        height=height,
-        margin={"l": 10, "r": 10, "t": 40, "b": 10},
-        legend={"orientation": "h", "y": -0.2},
-        hoverlabel={"namelength": -1},
-    )
-    return fig
-
-
-def french_month_axis(fig, months: list[dt.date], max_ticks: int = 8):
-    """Month ticks written ``janv. 2025`` whatever the browser's language."""
-    from dui_metrics.formats import month_short
-
-    step = max(1, -(-len(months) // max_ticks))
-    ticks = months[::step]
-    fig.update_xaxes(tickvals=ticks, ticktext=[month_short(m) for m in ticks])
-    return fig
 
 
 def evidence_downloads(

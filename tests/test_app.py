@@ -138,7 +138,7 @@ def test_establishment_page_shows_the_cli_numbers(tiny_store: Path) -> None:
     at = open_page("pages/etablissement.py")
     assert not at.exception
     at.selectbox(key="finess_et").set_value("690000021").run()
-    assert at.error[0].value == ("Bloque la VA sur 01/2025–03/2025. Critères bloquants : MSSanté.")
+    assert at.error[0].value == "Bloque la VA sur 01/2025–03/2025 : bloqué par un zéro (MSSanté)."
     # data in 01, 02, 03/2025 out of the 3 months up to the store's latest month
     assert all_metrics(at)["Mois renseignés"] == "3 / 3"
     values = at.dataframe[-1].value

@@ -238,3 +238,13 @@ def test_download_xlsx_types_rates_months_dates_and_finess() -> None:
     # statuses as words in files, no symbol
     assert [sheet.cell(r, 7).value for r in (2, 3)] == ["zéro", "ok"]
     assert sheet.cell(3, 3).value is None  # a missing date: an empty cell, never "None"
+
+
+def test_download_xlsx_a_count_under_a_rate_header_stays_a_count() -> None:
+    from dui_metrics import ui
+
+    # « Dossiers actifs » heads a count here (12, masked « < 5 »): not a percentage.
+    frame = pd.DataFrame({"Dossiers actifs": pd.Series([12, "< 5"], dtype=object)})
+    sheet = openpyxl.load_workbook(io.BytesIO(ui.to_xlsx(frame))).active
+    assert (sheet["A2"].value, sheet["A2"].number_format) == (12, "General")  # not 0.0%
+    assert sheet["A3"].value == "< 5"

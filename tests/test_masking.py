@@ -32,7 +32,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dui_metrics import compare, masking, referentiel
+from dui_metrics import charts, compare, masking, referentiel
 from dui_metrics.formats import fr_percent
 from dui_metrics.ui import to_csv, to_xlsx
 from tests.test_compare import E1, E2, E6, ingest_tiny
@@ -270,7 +270,7 @@ def test_group_totals_minus_shown_members_give_no_masked_value(frame, masks, for
 
 def test_the_map_holds_no_masked_rate(frame, masks) -> None:
     deps = compare.by_departement(frame, masks)
-    metro, overseas = compare.departement_maps(deps, "taux")
+    metro, overseas = charts.departement_maps(deps, "taux")
     assert overseas == []
     spec = json.loads(metro.to_json())
     coloured = [t for t in spec["data"] if t.get("colorscale") != [[0, "#E5E5E5"], [1, "#E5E5E5"]]]
@@ -290,14 +290,14 @@ def test_the_map_holds_no_masked_rate(frame, masks) -> None:
     assert hover["33"] == "Gironde : taux masqué, petits effectifs (3 ESMS)"
     assert hover["01"] == "Ain : taux masqué, petits effectifs (2 ESMS)"
     # The VA map shows shares of ESMS, not counts of persons: never masked.
-    va_map, _ = compare.departement_maps(deps, "va")
+    va_map, _ = charts.departement_maps(deps, "va")
     assert len(va_map.data[-1].locations) == 3
 
 
-@pytest.mark.parametrize("max_points", [compare.MAX_POINTS, 1], ids=["points", "quartiles"])
+@pytest.mark.parametrize("max_points", [charts.MAX_POINTS, 1], ids=["points", "quartiles"])
 @pytest.mark.parametrize("grouping", ["ensemble", "departement", "og"])
 def test_the_distribution_holds_no_masked_rate(frame, masks, grouping, max_points) -> None:
-    fig = compare.distribution_figure(frame, "Taux", grouping, max_points=max_points, masks=masks)
+    fig = charts.distribution_figure(frame, "Taux", grouping, max_points=max_points, masks=masks)
     spec = json.loads(fig.to_json())
     numbers = []
     for trace in spec["data"]:
