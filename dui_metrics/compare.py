@@ -350,6 +350,7 @@ def comparison(
 
 
 @takes_perimeter
+@takes_perimeter
 def perimeter_spans_several_ogs(store: Store, ref: Referentiel) -> bool:
     """`spans_several_ogs` of every ESMS of the store (the user's perimeter)."""
     return spans_several_ogs(esms_dimensions(store))

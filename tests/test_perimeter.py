@@ -120,6 +120,7 @@ def test_every_function_returning_esms_data_takes_the_perimeter() -> None:
 CALLS = {
     compare.esms_frame: lambda ref: ((), {}),
     compare.filter_options: lambda ref: ((ref,), {}),
+    compare.perimeter_spans_several_ogs: lambda ref: ((ref,), {}),
     compare.esms_rates: lambda ref: ((ref, MARCH, MARCH, "taux_dossiers_actifs"), {}),
     compare.rate_frame: lambda ref: ((ref, MARCH, MARCH, "taux_dossiers_actifs"), {}),
     evidence.build_pack: lambda ref: ((ref, OG_B), {"au": MARCH}),
