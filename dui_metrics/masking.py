@@ -50,7 +50,14 @@ class Suppression:
     total: bool
 
     def esms_mask(self, finess: pd.Series) -> pd.Series:
-        return finess.isin(list(self.esms))
+        # A set look-up per value: Series.isin on pandas 3 strings took ~0.1 s per call on
+        # the national store (40,000 ESMS).
+        masked = self.esms
+        return pd.Series(
+            [code in masked for code in finess.to_numpy(dtype=object)],
+            index=finess.index,
+            dtype=bool,
+        )
 
     def group_mask(self, keys: pd.Series) -> pd.Series:
         return keys.astype(object).where(keys.notna(), NO_GROUP).isin(list(self.groups))
