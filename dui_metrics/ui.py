@@ -784,9 +784,7 @@ def _fractions(values: pd.Series) -> bool:
     « masqué » aside: « Dossiers actifs » heads a rate in one table and a count in another
     (12 must not read 1 200 %)."""
     numbers_ = [v for v in values.dropna() if isinstance(v, numbers.Real)]
-    return bool(numbers_) and all(
-        isinstance(v, float) and 0.0 <= v <= 1.0 for v in numbers_
-    )
+    return bool(numbers_) and all(isinstance(v, float) and 0.0 <= v <= 1.0 for v in numbers_)
 
 
 def to_xlsx(frame: pd.DataFrame, percent: tuple[str, ...] = ()) -> bytes:

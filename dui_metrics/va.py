@@ -236,9 +236,7 @@ def _criteria_table(ref: Referentiel) -> pa.Table:
                 "denominateur": ind.denominator,
                 # why a rate is not computable, in words: « 0 dossier actif »
                 "denominateur_nul": (
-                    f"0 {ref.indicator(ind.denominator).unit}".rstrip()
-                    if ind.denominator
-                    else None
+                    f"0 {ref.indicator(ind.denominator).unit}".rstrip() if ind.denominator else None
                 ),
             }
         rows.append(row)

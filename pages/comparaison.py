@@ -62,6 +62,7 @@ rate = slots[5].selectbox(
     list(rate_labels),
     format_func=rate_labels.get,
     key="taux",
+    placeholder="Choisir…",
     bind="query-params",
 )
 

@@ -23,13 +23,16 @@ ui.stop_unless(
 )
 
 left, middle, right = st.columns([3, 2, 1])
-editeur = left.selectbox("Éditeur", editors, key="editeur", bind="query-params")
+editeur = left.selectbox(
+    "Éditeur", editors, key="editeur", bind="query-params", placeholder="Choisir…"
+)
 orders = editor_export.orders_of(esms, editeur)
 commande = middle.selectbox(
     "Bon de commande",
     [None, *orders],
     format_func=lambda v: ALL_ORDERS if v is None else v,
     key="commande",
+    placeholder="Choisir…",
     bind="query-params",
     disabled=not orders,
     help=None if orders else "Aucun bon de commande renseigné pour cet éditeur.",
@@ -41,6 +44,7 @@ au = right.selectbox(
     list(reversed(months)),
     format_func=month_short,
     key="au",
+    placeholder="Choisir…",
     bind="query-params",
     help="La VA regarde les mois civils de la fenêtre se terminant par ce mois.",
 )
@@ -165,6 +169,7 @@ else:
         choices,
         format_func=lambda c: f"{c[0]} – {og_names[c[1]]} ({c[1]})",
         key="pack_commande",
+        placeholder="Choisir…",
         help="Le dossier de preuves de la VA d'un bon de commande : le PDF que l'organisme "
         "gestionnaire signe et le classeur des chiffres, à joindre à la demande de solde.",
     )

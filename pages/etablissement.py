@@ -61,6 +61,7 @@ code = left.selectbox(
     choices,
     format_func=labels["libelle"].get,
     key="finess_et",
+    placeholder="Choisir…",
     bind="query-params",
 )
 au = right.selectbox(
@@ -68,6 +69,7 @@ au = right.selectbox(
     list(reversed(months)),
     format_func=month_short,
     key="au",
+    placeholder="Choisir…",
     bind="query-params",
 )
 if search is not None:

@@ -242,39 +242,50 @@ for i, (code, is_rate) in enumerate(HEADLINE):
     )
     column.caption(reported)
 
-st.subheader("Tendances")
-# A criterion is drawn in red when it blocks the VA of at least one ESMS of the selection.
-checks = ui.readiness_frame(**question)
-blocking_criteria = set(
-    checks.loc[(checks["statut"] != va.OK) & (checks["critere"] != va.VERDICT), "critere"]
+# The six curves, on request: six Plotly figures cost a first visit about 4 s in the browser
+# (bench/pages.py), and the cards above already draw each series. Open or closed is in the
+# address (?courbes=…), like the tabs below.
+trends = st.expander(
+    "Tendances : une courbe par indicateur, avec la fenêtre et le seuil de la VA",
+    key="courbes",
+    on_change="rerun",
+    bind="query-params",
 )
-criterion_of = {c.indicator: c.code for c in ref.criteria if c.indicator}
-all_months = sorted(rollup["periode"].unique())
-for i, (code, rate) in enumerate(HEADLINE):
-    if i % 3 == 0:  # three per row on a screen, one per row on a phone, in HEADLINE's order
-        trend_columns = st.columns(3)
-    series = rollup[rollup["indicateur"] == code].sort_values("periode")
-    if mask:  # a masked month is a gap in the line
-        series = series.assign(valeur=series["valeur"].mask(_small_months(series, rate)))
-    # a month without any value is a gap in the line, never a straight line across it
-    dense = series.set_index("periode")["valeur"].reindex(all_months).rename_axis("periode")
-    criterion = criterion_of.get(code)
-    fig = charts.indicator_trend(
-        dense.reset_index(),
-        ui.SHORT_LABELS[code],
-        is_rate=rate,
-        window=(window.start, window.end),
-        months=all_months,
-        criterion=criterion is not None,
-        blocking=criterion in blocking_criteria,
-        max_ticks=4,
-    )
-    trend_columns[i % 3].plotly_chart(fig, config=charts.TREND_CONFIG, key=f"trend_{code}")
-st.caption(
-    f"Zone grisée : fenêtre de la VA ({month_range(window.start, window.end)}). En rouge : un "
-    "critère qui bloque la VA d'au moins un établissement de la sélection ; ligne pointillée : "
-    "seuil de la VA (valeur non nulle)."
-)
+if trends.open:
+    with trends:
+        # A criterion is drawn in red when it blocks the VA of an ESMS of the selection.
+        checks = ui.readiness_frame(**question)
+        blocking_criteria = set(
+            checks.loc[(checks["statut"] != va.OK) & (checks["critere"] != va.VERDICT), "critere"]
+        )
+        criterion_of = {c.indicator: c.code for c in ref.criteria if c.indicator}
+        all_months = sorted(rollup["periode"].unique())
+        for i, (code, rate) in enumerate(HEADLINE):
+            if i % 3 == 0:  # three per row on a screen, one per row on a phone, in order
+                trend_columns = st.columns(3)
+            series = rollup[rollup["indicateur"] == code].sort_values("periode")
+            if mask:  # a masked month is a gap in the line
+                series = series.assign(valeur=series["valeur"].mask(_small_months(series, rate)))
+            # a month without any value is a gap in the line, never a line across it
+            dense = series.set_index("periode")["valeur"].reindex(all_months)
+            dense = dense.rename_axis("periode")
+            criterion = criterion_of.get(code)
+            fig = charts.indicator_trend(
+                dense.reset_index(),
+                ui.SHORT_LABELS[code],
+                is_rate=rate,
+                window=(window.start, window.end),
+                months=all_months,
+                criterion=criterion is not None,
+                blocking=criterion in blocking_criteria,
+                max_ticks=4,
+            )
+            trend_columns[i % 3].plotly_chart(fig, config=charts.TREND_CONFIG, key=f"trend_{code}")
+        st.caption(
+            f"Zone grisée : fenêtre de la VA ({month_range(window.start, window.end)}). En "
+            "rouge : un critère qui bloque la VA d'au moins un établissement de la sélection ; "
+            "ligne pointillée : seuil de la VA (valeur non nulle)."
+        )
 
 # --- per ESMS ----------------------------------------------------------------------------
 # One table at a time, in tabs: only the open tab is computed and drawn (on_change="rerun"),

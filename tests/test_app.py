@@ -410,3 +410,20 @@ def test_one_vocabulary_same_counts_on_accueil_og_and_editeur(tiny_store: Path) 
     for at in (home, editor):
         labels = {m.label for m in at.metric}
         assert not labels & {"ESMS bloqués", "ESMS bloquants", "⛔ ESMS bloquants"}
+
+
+def test_og_trends_open_on_request_with_the_blocking_criterion_in_red(tiny_store: Path) -> None:
+    at = og_page()
+    at.selectbox(key="og").set_value("690000005").run()
+    assert not at.get("plotly_chart")  # closed: no figure sent to the browser
+    at.session_state["courbes"] = True  # the user opens « Tendances »
+    at.run()
+    figures = {
+        json.loads(c.proto.spec)["layout"]["title"]["text"]: json.loads(c.proto.spec)
+        for c in at.get("plotly_chart")
+    }
+    assert len(figures) == 6
+    # OG A: E2 sends 0 MSSanté message (blocks the VA); INS is ok in both ESMS.
+    colour = {t: f["data"][0]["line"]["color"] for t, f in figures.items()}
+    assert colour["Messages MSSanté envoyés"] == "#D55E00"
+    assert colour["INS qualifiées"] == "#0072B2"

@@ -348,9 +348,7 @@ def _register_value_columns(store: Store, raw: RawTable, layout: Layout, ref: Re
         pa.table(
             {
                 "indicateur": pa.array(list(ref.count_codes), pa.string()),
-                "libelle": pa.array(
-                    [ref.indicator(c).label for c in ref.count_codes], pa.string()
-                ),
+                "libelle": pa.array([ref.indicator(c).label for c in ref.count_codes], pa.string()),
             }
         ),
     )
