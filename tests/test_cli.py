@@ -273,6 +273,9 @@ def test_demo_then_va_shows_each_blocking_reason(tmp_path: Path) -> None:
     demo = run("demo", cwd=tmp_path, env=env)
     assert demo.returncode == 0, demo.stderr
     assert "avertissement" not in demo.stderr
+    # each demo file is named once (the report), not also by a progress line
+    for name in ("etablissements.xlsx", "medisoc_export_2026.parquet"):
+        assert (demo.stdout + demo.stderr).count(name) == 1, name
     out = run("va", "--format", "csv", cwd=tmp_path, env=env)
     rows = [line.split(",", 4) for line in out.stdout.splitlines()[1:]]
     blocked = {r[0] for r in rows if r[1] == "va" and r[2] == "bloque"}
