@@ -618,6 +618,23 @@ def page_title(title: str, caption: str | None = None) -> None:
     demo_banner()
 
 
+def va_month(container, months: list[dt.date]) -> dt.date | None:
+    """The « Mois de la VA » select box, the same on every page that has one: the latest
+    month first, key « au » in the address (shared by the pages: the month follows the
+    user from one page to the next)."""
+    from dui_metrics.formats import month_short
+
+    return container.selectbox(
+        "Mois de la VA",
+        list(reversed(months)),
+        format_func=month_short,
+        key="au",
+        placeholder="Choisir…",
+        bind="query-params",
+        help="La VA regarde les mois civils de la fenêtre se terminant par ce mois.",
+    )
+
+
 def stop_unless(condition: bool, message: str) -> None:
     """An empty state that says what to do: the message, a link to the Données page, stop."""
     if not condition:

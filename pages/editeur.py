@@ -39,15 +39,7 @@ commande = middle.selectbox(
 )
 if commande not in orders:  # kept from another page or editor (the key is shared)
     commande = None
-au = right.selectbox(
-    "Mois de la VA",
-    list(reversed(months)),
-    format_func=month_short,
-    key="au",
-    placeholder="Choisir…",
-    bind="query-params",
-    help="La VA regarde les mois civils de la fenêtre se terminant par ce mois.",
-)
+au = ui.va_month(right, months)
 clients = editor_export.clients(esms, editeur, commande)
 question = {"au": au, "editeur": editeur, "commande": commande}
 window = ui.cached(va.va_window)(au)

@@ -64,14 +64,7 @@ code = left.selectbox(
     placeholder="Choisir…",
     bind="query-params",
 )
-au = right.selectbox(
-    "Mois de la VA",
-    list(reversed(months)),
-    format_func=month_short,
-    key="au",
-    placeholder="Choisir…",
-    bind="query-params",
-)
+au = ui.va_month(right, months)
 if search is not None:
     total = fr_int(len(labels))
     if not search:

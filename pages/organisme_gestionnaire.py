@@ -83,15 +83,7 @@ commande = middle.selectbox(
     disabled=not orders,
     help=None if orders else "Aucun bon de commande renseigné dans le référentiel.",
 )
-au = right.selectbox(
-    "Mois de la VA",
-    list(reversed(months)),
-    format_func=month_short,
-    key="au",
-    placeholder="Choisir…",
-    bind="query-params",
-    help="La VA regarde les mois civils de la fenêtre se terminant par ce mois.",
-)
+au = ui.va_month(right, months)
 window_months = far.number_input(
     "Fenêtre (mois)",
     min_value=1,
