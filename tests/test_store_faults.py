@@ -352,7 +352,8 @@ def test_a_store_in_a_read_only_folder(
         at = AppTest.from_file(APP, default_timeout=60).run()
         assert not at.exception
         assert {m.label: m.value for m in at.metric}["Établissements (ESMS)"] == "2"
-        assert not at.error
+        # no fault: the only red box is Accueil's VA sentence (ESMS that block the VA)
+        assert [e.value for e in at.error if "la VA sur" not in e.value] == []
 
 
 def big_wide_file(path: Path, esms: int = 20_000, months: int = 10) -> None:
