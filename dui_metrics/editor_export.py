@@ -38,13 +38,6 @@ COUNT_KEYS = {va.READY: "pretes", va.BLOCKED_ZERO: "bloquees_zero",
               va.BLOCKED_MISSING: "bloquees_donnees"}  # fmt: skip
 
 
-def _outcomes(checks: pa.Table) -> pd.Series:
-    """`va.outcomes` of ``checks`` (finess_et → outcome), empty when there are none."""
-    if checks.num_rows == 0:
-        return pd.Series([], index=pd.Index([], name="finess_et"), dtype=object, name="issue")
-    return va.outcomes(checks)
-
-
 def _worst(outcomes: pd.Series) -> str:
     """The outcome of a group of ESMS: ready when all are, else the most urgent of theirs."""
     return next(o for o in URGENCY if (outcomes == o).any())
@@ -56,7 +49,7 @@ def order_outcomes(checks: pa.Table, esms: pd.DataFrame) -> pd.DataFrame:
     else blocked *faute de données* when one of them is, else *par un zéro*); ``og_nom``, its
     OGs' names (``finess_ej`` when unnamed; several joined by `` ; ``); ``nb_esms``; and its
     ESMS counted per outcome under the keys of `va.summary` (they add up to ``nb_esms``)."""
-    outcomes = _outcomes(checks)
+    outcomes = va.outcomes(checks)
     columns = ["commande", "issue", "og_nom", "nb_esms", *COUNT_KEYS.values()]
     if outcomes.empty:
         return pd.DataFrame(columns=columns)
@@ -95,7 +88,7 @@ def client_matrix(checks: pa.Table, esms: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=["issue", "commande", "raison_sociale", "finess_et"])
     order = list(dict.fromkeys(criteria["critere"]))
     wide = criteria.pivot(index="finess_et", columns="critere", values="statut")[order]
-    outcomes = _outcomes(checks)
+    outcomes = va.outcomes(checks)
     info = esms.set_index("finess_et")
     table = pd.DataFrame(
         {
@@ -148,7 +141,7 @@ def proof_table(checks: pa.Table, esms: pd.DataFrame, window: va.Window) -> pd.D
     values = [rate if count is None else int(count) for count, rate in zip(counts, rates, strict=True)]  # fmt: skip
     info = esms.set_index("finess_et").reindex(finess)
     deployed = [None if pd.isna(d) else pd.Timestamp(d).date() for d in info["date_deploiement"]]
-    outcomes = _outcomes(checks).reindex(finess)
+    outcomes = va.outcomes(checks).reindex(finess)
     table = pd.DataFrame(
         {
             "Bon de commande": info["commande"].to_numpy(dtype=object),
