@@ -10,9 +10,12 @@ page nor the menu, whatever the page URL.
 import streamlit as st
 
 if __name__ != "__main__":  # imported by `streamlit run`: the server
+    from starlette.middleware import Middleware
+
+    from dui_metrics.document import FrenchDocument
     from dui_metrics.server import lifespan
 
-    app = st.App(__file__, lifespan=lifespan)
+    app = st.App(__file__, lifespan=lifespan, middleware=[Middleware(FrenchDocument)])
 else:  # a page view
     st.set_page_config(
         page_title="dui-metrics · usages du DUI Ségur", page_icon="📊", layout="wide"

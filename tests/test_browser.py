@@ -537,6 +537,9 @@ def test_page_is_french_and_fits(
             texts += chosen_file_texts(page, tmp_path)
             full_page_screenshot(page, SCREENSHOTS / "issue17" / f"{name}-{width}-fichier.png")
         problems, fixed = english_in(texts)
+        lang = page.evaluate("document.documentElement.lang")
+        if lang != "fr":  # screen readers, Chromium's « translate from English » offer
+            problems.append(f'<html lang="{lang}">')
         if width < 600:
             problems += [f"overflow: {o}" for o in page.evaluate(_OVERFLOW)]
         else:
