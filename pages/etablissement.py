@@ -221,8 +221,11 @@ def trend(_series, key: tuple, label: str, is_rate: bool, **options):
 
 
 monthly = ui.cached(indicators.monthly_frame)(finess=(code,))
-if not monthly.empty:
-    st.subheader("Tendances mensuelles")
+present = set() if monthly.empty else set(monthly["indicateur"])
+criterion_of = {c.indicator: c.code for c in ref.criteria if c.indicator}
+
+
+def draw_trends() -> None:
     st.caption(
         "Mois sans donnée : trous dans les courbes (jamais des zéros). Zone grisée : fenêtre de "
         f"la VA ({window.text}). Ligne pointillée : seuil de la VA (valeur non nulle) ; en rouge, "
@@ -230,8 +233,6 @@ if not monthly.empty:
     )
     dense = indicators.with_missing_months(monthly, monthly["periode"].min(), months[-1])
     axis_months = sorted(dense["periode"].unique())
-    present = set(dense["indicateur"])
-    criterion_of = {c.indicator: c.code for c in ref.criteria if c.indicator}
     in_va = [i.code for i in ref.indicators if i.code in present and i.code in criterion_of]
     others = [i.code for i in ref.indicators if i.code in present and i.code not in criterion_of]
     version = (str(ui.store_path()), ui.store_version(), ui.perimeter().key, code, au)
@@ -263,6 +264,21 @@ if not monthly.empty:
                         target=ref.targets.get(ind_code),
                     )
                     column.plotly_chart(fig, config=charts.TREND_CONFIG, key=f"trend_{ind_code}")
+
+
+if not monthly.empty:
+    # The curves on request, as on Organisme gestionnaire: Plotly's script (4.6 MB) cost a
+    # first visit of this page about 2.5 s in the browser (bench/pages.py), and the criteria
+    # table above already gives the verdict. Open or closed is in the address (?courbes=…).
+    curves = st.expander(
+        "Tendances mensuelles : une courbe par indicateur, avec la fenêtre et le seuil de la VA",
+        key="courbes",
+        on_change="rerun",
+        bind="query-params",
+    )
+    if curves.open:
+        with curves:
+            draw_trends()
     if records.computed(au):  # the dossiers behind the rates counted from the records
         for manque, rate_code in drilldown.MISSING_RATES.items():
             if rate_code in present:

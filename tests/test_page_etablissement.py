@@ -33,6 +33,11 @@ def open_page(query: dict | None = None) -> AppTest:
     return at.run()
 
 
+def open_curves(at: AppTest) -> AppTest:
+    at.session_state["courbes"] = True  # the user opens « Tendances mensuelles »
+    return at.run()
+
+
 def trends(at: AppTest) -> dict[str, dict]:
     """Title → figure (as Plotly JSON) of each trend chart."""
     import json
@@ -109,7 +114,7 @@ def test_missing_and_zero_named_together(store_from, monkeypatch) -> None:
 
 
 def test_trend_charts_in_french_with_the_blocking_criterion_in_red(tiny_store: Path) -> None:
-    at = open_page({"finess_et": E2})
+    at = open_curves(open_page({"finess_et": E2}))
     figures = trends(at)
     mss = figures[ui.SHORT_LABELS["mss_messages_envoyes"]]
     assert mss["data"][0]["line"]["color"] == charts.RED
@@ -124,8 +129,14 @@ def test_trend_charts_in_french_with_the_blocking_criterion_in_red(tiny_store: P
     assert mss["layout"]["xaxis"]["ticktext"] == ["janv. 2025", "févr. 2025", "mars 2025"]
 
 
-def test_trends_in_two_tabs_only_the_open_one_drawn(tiny_store: Path) -> None:
+def test_no_curve_until_asked_then_two_tabs_only_the_open_one_drawn(tiny_store: Path) -> None:
     at = open_page({"finess_et": E1})
+    # First view: no Plotly figure (its 4.6 MB script waits), the expander closed.
+    assert not at.exception and trends(at) == {}
+    assert [e.label for e in at.expander if e.label.startswith("Tendances")] == [
+        "Tendances mensuelles : une courbe par indicateur, avec la fenêtre et le seuil de la VA"
+    ]
+    at = open_curves(at)
     # The VA criteria first: INS, DMP, MSSanté and the three rates of the VA.
     assert set(trends(at)) == {
         ui.SHORT_LABELS[c]
