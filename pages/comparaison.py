@@ -194,133 +194,151 @@ st.caption(
     )
 )
 
-# --- distribution -------------------------------------------------------------------------
-st.subheader("Répartition des ESMS")
-grouping = st.radio(
-    "Regrouper par",
-    list(compare.GROUPINGS),
-    format_func=lambda g: compare.GROUPINGS[g][1],
-    horizontal=True,
-    key="regroupement",
+# --- three views, one drawn at a time ---------------------------------------------------------
+# The ranking first: a table. The distribution and the map are Plotly figures, whose script
+# (4.6 MB) cost the page's first visit about 2 s in the browser (bench/pages.py): they are
+# drawn when their tab is opened (on_change="rerun": only the open tab is built and sent).
+# The open tab is in the address (?vue=…), to share a view.
+unmasked = "" if mask or not several_ogs else "_non_masque"  # in the downloads' names
+ranking_tab, spread_tab, map_tab = st.tabs(
+    ["Classement", "Répartition des ESMS", "Carte par département"],
+    key="vue",
+    on_change="rerun",
     bind="query-params",
 )
-if figures["nb_esms_calcules"] and figures["nb_esms_masques"] >= figures["nb_esms_calcules"]:
-    st.info(
-        "Tous les taux calculés de cette sélection sont masqués (petits effectifs) : "
-        "élargissez la sélection, ou voyez la page Méthode."
-    )
-elif not figures["nb_esms_calcules"]:
-    st.info(
-        f"Aucun ESMS sélectionné n'a de « {rate_label} » sur {month_range(du, au)} : "
-        "choisissez une autre période ou un autre taux."
-    )
-else:
-    fig, (groups, n_all) = distribution(
-        shown, view, mask, filters, grouping, rate_label, ref.targets.get(rate)
-    )
-    st.plotly_chart(fig, key="repartition", config=charts.FIGURE_CONFIG)
-    without = figures["nb_esms_sans_taux"]
-    hidden = figures["nb_esms_masques"]
-    drawn = sum(len(sub) for _, sub in groups)
-    st.caption(
-        (
-            "Chaque point est un ESMS (survolez-le pour son nom) ; la boîte va du 1er au 3e "
-            "quartile, le trait vertical marque la médiane."
-            if drawn <= charts.MAX_POINTS
-            else f"{fr_int(drawn)} ESMS : trop pour les dessiner un à un. La boîte va du 1er "
-            "au 3e quartile, le trait vertical marque la médiane, les moustaches vont du taux "
-            "le plus faible au plus élevé ; le classement ci-dessous donne chaque ESMS."
+if ranking_tab.open:
+    with ranking_tab:
+        ranking = shown.ranking
+        # On screen the outcome with its symbol (« ❌ bloqué par un zéro »); files keep the words.
+        OUTCOME_ON_SCREEN = {va.OUTCOME_WORDS[k]: label for k, label in ui.OUTCOME_LABELS.items()}
+        ui.table(
+            ranking,
+            lambda head: compare.screen_table(head).assign(
+                **{compare.VERDICT_HEADER: head[compare.VERDICT_HEADER].map(OUTCOME_ON_SCREEN)}
+            ),
         )
-        + (
-            f" Seuls les {fr_int(len(groups))} groupes à la médiane la plus faible sont "
-            f"montrés, sur {fr_int(n_all)} : filtrez (région, département…) pour voir les "
-            "autres."
-            if n_all > len(groups)
-            else ""
+        st.caption(
+            "Du taux le plus faible au plus élevé. Les ESMS sans taux (aucune donnée sur la "
+            "période, ou dénominateur nul) sont en fin de tableau"
+            + (", précédés des ESMS au taux masqué (par nom, sans rang)" if mask else "")
+            + ". Fichiers : taux en fraction (0,725 = 72,5 %)."
         )
-        + (f" {fr_int(without)} ESMS sans taux calculé n'y figurent pas." if without else "")
-        + (
-            f" {fr_int(hidden)} ESMS au taux masqué (petits effectifs) n'y figure"
-            f"{'nt' if hidden > 1 else ''} pas."
-            if hidden
-            else ""
+        ui.download_buttons(
+            ranking,
+            f"classement_{rate}_{du:%Y-%m}_{au:%Y-%m}{unmasked}",
+            key="dl_classement",
+            percent=compare.fraction_columns(ranking),
         )
-        + (
-            " Un groupe de moins de 5 taux affichés n'a pas de boîte (ni médiane ni quartiles)."
-            if mask and any(len(sub) < 5 for _, sub in groups)
-            else ""
-        )
-    )
 
-# --- ranking ------------------------------------------------------------------------------
-st.subheader("Classement, du plus faible au plus élevé")
-ranking = shown.ranking
-# On screen the outcome with its symbol (« ❌ bloqué par un zéro »); files keep the words.
-OUTCOME_ON_SCREEN = {va.OUTCOME_WORDS[k]: label for k, label in ui.OUTCOME_LABELS.items()}
-ui.table(
-    ranking,
-    lambda head: compare.screen_table(head).assign(
-        **{compare.VERDICT_HEADER: head[compare.VERDICT_HEADER].map(OUTCOME_ON_SCREEN)}
-    ),
-)
-st.caption(
-    "Les ESMS sans taux (aucune donnée sur la période, ou dénominateur nul) sont en fin de "
-    "tableau"
-    + (", précédés des ESMS au taux masqué (par nom, sans rang)" if mask else "")
-    + ". Fichiers : taux en fraction (0,725 = 72,5 %)."
-)
-unmasked = "" if mask or not several_ogs else "_non_masque"
-ui.download_buttons(
-    ranking,
-    f"classement_{rate}_{du:%Y-%m}_{au:%Y-%m}{unmasked}",
-    key="dl_classement",
-    percent=compare.fraction_columns(ranking),
-)
+if spread_tab.open:
+    with spread_tab:
+        grouping = st.radio(
+            "Regrouper par",
+            list(compare.GROUPINGS),
+            format_func=lambda g: compare.GROUPINGS[g][1],
+            horizontal=True,
+            key="regroupement",
+            bind="query-params",
+        )
+        if (
+            figures["nb_esms_calcules"]
+            and figures["nb_esms_masques"] >= figures["nb_esms_calcules"]
+        ):
+            st.info(
+                "Tous les taux calculés de cette sélection sont masqués (petits effectifs) : "
+                "élargissez la sélection, ou voyez la page Méthode."
+            )
+        elif not figures["nb_esms_calcules"]:
+            st.info(
+                f"Aucun ESMS sélectionné n'a de « {rate_label} » sur {month_range(du, au)} : "
+                "choisissez une autre période ou un autre taux."
+            )
+        else:
+            fig, (groups, n_all) = distribution(
+                shown, view, mask, filters, grouping, rate_label, ref.targets.get(rate)
+            )
+            st.plotly_chart(fig, key="repartition", config=charts.FIGURE_CONFIG)
+            without = figures["nb_esms_sans_taux"]
+            hidden = figures["nb_esms_masques"]
+            drawn = sum(len(sub) for _, sub in groups)
+            st.caption(
+                (
+                    "Chaque point est un ESMS (survolez-le pour son nom) ; la boîte va du 1er au 3e "
+                    "quartile, le trait vertical marque la médiane."
+                    if drawn <= charts.MAX_POINTS
+                    else f"{fr_int(drawn)} ESMS : trop pour les dessiner un à un. La boîte va du 1er "
+                    "au 3e quartile, le trait vertical marque la médiane, les moustaches vont du taux "
+                    "le plus faible au plus élevé ; le classement ci-dessous donne chaque ESMS."
+                )
+                + (
+                    f" Seuls les {fr_int(len(groups))} groupes à la médiane la plus faible sont "
+                    f"montrés, sur {fr_int(n_all)} : filtrez (région, département…) pour voir les "
+                    "autres."
+                    if n_all > len(groups)
+                    else ""
+                )
+                + (
+                    f" {fr_int(without)} ESMS sans taux calculé n'y figurent pas."
+                    if without
+                    else ""
+                )
+                + (
+                    f" {fr_int(hidden)} ESMS au taux masqué (petits effectifs) n'y figure"
+                    f"{'nt' if hidden > 1 else ''} pas."
+                    if hidden
+                    else ""
+                )
+                + (
+                    " Un groupe de moins de 5 taux affichés n'a pas de boîte (ni médiane ni quartiles)."
+                    if mask and any(len(sub) < 5 for _, sub in groups)
+                    else ""
+                )
+            )
 
-# --- map ----------------------------------------------------------------------------------
-st.subheader("Carte par département")
-measure = st.radio(
-    "Colorer selon",
-    list(compare.MAP_MEASURES),
-    format_func=lambda m: (
-        f"{compare.MAP_MEASURES[m]} ({rate_label.lower()})"
-        if m == "taux"
-        else compare.MAP_MEASURES[m]
-    ),
-    horizontal=True,
-    key="carte",
-    bind="query-params",
-)
-metro, overseas = maps(shown, view, mask, filters, measure)
-if metro is not None:
-    st.plotly_chart(metro, key="carte_metropole", config=charts.MAP_CONFIG)
-if overseas:
-    st.caption("Outre-mer")
-    for column, (name, fig) in zip(st.columns(len(overseas)), overseas, strict=True):
-        column.plotly_chart(fig, key=f"carte_{name}", config=charts.MAP_CONFIG)
-unmapped = figures["nb_sans_departement"]
-st.caption(
-    "Survolez un département pour sa valeur ; le tableau ci-dessous donne les mêmes chiffres. "
-    "En gris : départements sans ESMS sélectionné, sans taux calculable"
-    + (" ou au taux masqué (petits effectifs)." if mask else ".")
-    + (
-        f" {fr_int(unmapped)} ESMS sans département connu ne sont pas sur la carte."
-        if unmapped
-        else ""
-    )
-    + " Contours : IGN Admin Express / INSEE COG 2018, via gregoiredavid/france-geojson, "
-    "Licence Ouverte."
-)
-table = shown.departement_table
-ui.table(table, compare.screen_table)
-if mask:
-    st.caption(
-        "Médiane montrée à partir de 5 taux affichés dans le département. Les nombres "
-        "d'ESMS ne sont pas masqués : ils comptent des établissements, pas des personnes."
-    )
-ui.download_buttons(
-    table,
-    f"departements_{rate}_{du:%Y-%m}_{au:%Y-%m}{unmasked}",
-    key="dl_departements",
-    percent=compare.fraction_columns(table),
-)
+if map_tab.open:
+    with map_tab:
+        measure = st.radio(
+            "Colorer selon",
+            list(compare.MAP_MEASURES),
+            format_func=lambda m: (
+                f"{compare.MAP_MEASURES[m]} ({rate_label.lower()})"
+                if m == "taux"
+                else compare.MAP_MEASURES[m]
+            ),
+            horizontal=True,
+            key="carte",
+            bind="query-params",
+        )
+        metro, overseas = maps(shown, view, mask, filters, measure)
+        if metro is not None:
+            st.plotly_chart(metro, key="carte_metropole", config=charts.MAP_CONFIG)
+        if overseas:
+            st.caption("Outre-mer")
+            for column, (name, fig) in zip(st.columns(len(overseas)), overseas, strict=True):
+                column.plotly_chart(fig, key=f"carte_{name}", config=charts.MAP_CONFIG)
+        unmapped = figures["nb_sans_departement"]
+        st.caption(
+            "Survolez un département pour sa valeur ; le tableau ci-dessous donne les mêmes chiffres. "
+            "En gris : départements sans ESMS sélectionné, sans taux calculable"
+            + (" ou au taux masqué (petits effectifs)." if mask else ".")
+            + (
+                f" {fr_int(unmapped)} ESMS sans département connu ne sont pas sur la carte."
+                if unmapped
+                else ""
+            )
+            + " Contours : IGN Admin Express / INSEE COG 2018, via gregoiredavid/france-geojson, "
+            "Licence Ouverte."
+        )
+        table = shown.departement_table
+        ui.table(table, compare.screen_table)
+        if mask:
+            st.caption(
+                "Médiane montrée à partir de 5 taux affichés dans le département. Les nombres "
+                "d'ESMS ne sont pas masqués : ils comptent des établissements, pas des personnes."
+            )
+        ui.download_buttons(
+            table,
+            f"departements_{rate}_{du:%Y-%m}_{au:%Y-%m}{unmasked}",
+            key="dl_departements",
+            percent=compare.fraction_columns(table),
+        )

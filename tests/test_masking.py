@@ -396,21 +396,33 @@ def open_page(query: dict | None = None) -> AppTest:
     return at.switch_page("pages/comparaison.py").run()
 
 
+COMPARISON_TABS = ("Classement", "Répartition des ESMS", "Carte par département")
+
+
 def test_the_page_shows_no_masked_value(tiny_store: Path) -> None:
     # tests/test_compare.py's store: E2 has 3 active records of 10 persons (30,0 %); E1, the
     # other ESMS of 69, 30 of 40 (75,0 %), is its complement.
     at = open_page()
     assert not at.exception
-    text = page_text(at)
+    ranking = at.dataframe[0].value.set_index("FINESS ET")
+    # Each of the three tabs (ranking, distribution, map), opened in turn.
+    text, numbers = "", []
+    for tab in COMPARISON_TABS:
+        at.session_state["vue"] = tab
+        at.run()
+        assert not at.exception
+        text += page_text(at)
+        numbers += plotly_numbers(at)
+    assert len(numbers) > 4  # the distribution's points and box, the map's départements
     assert "< 5" in text
     for rate in ("30,0", "75,0"):
         assert f"{rate}\u202f%" not in text
-    assert not {0.3, 0.75} & set(plotly_numbers(at))
-    ranking = at.dataframe[0].value.set_index("FINESS ET")
+    assert not {0.3, 0.75} & set(numbers)
     for finess in (E1, E2):
         assert set(ranking.loc[finess, ["Taux", NUM, DEN]]) <= {"< 5", "masqué"}
     assert ranking.loc[E6, "Rang"] == "1"
     # The URL holds choices, never a figure, nor the masking switch.
+    at.session_state["vue"] = "Classement"
     at.multiselect(key="regions").select("84").run()
     at.toggle(key="petits_effectifs").set_value(False).run()
     assert "30,0\u202f%" in page_text(at)  # the user's explicit choice, for this session
@@ -419,6 +431,7 @@ def test_the_page_shows_no_masked_value(tiny_store: Path) -> None:
         "periode",
         "regroupement",
         "carte",
+        "vue",
         "page",
     }
     assert "petits_effectifs" not in params

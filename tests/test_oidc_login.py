@@ -337,6 +337,12 @@ def test_each_user_sees_only_its_perimeter(role: str, name: str, setup: Setup, p
             problems.append(f"Accueil : ESMS, OG = {counts}, attendu {len(who.own_et)}, {len(who.own_ej)}")  # fmt: skip
     if name == "comparaison" and metric(page, "ESMS comparés") != str(len(who.own_et)):
         problems.append(f"ESMS comparés : {metric(page, 'ESMS comparés')}, attendu {len(who.own_et)}")  # fmt: skip
+    if name == "comparaison":  # the figures wait for their tab: each one opened by its URL
+        for tab in ("Répartition des ESMS", "Carte par département"):
+            open_page(page, f"{setup.url}/{URL_PATHS[name]}?vue={urllib.parse.quote(tab)}")
+            if not plotly_data(page):
+                problems.append(f"aucun graphique dans l'onglet « {tab} »")
+            leaks |= leaks_on_page(page, who)
     leaks |= leaks_in_downloads(page, who, tmp_path, table_xlsx=role == "og")
     if leaks:
         problems.append(f"hors périmètre : {leaks}")

@@ -38,6 +38,19 @@ def ranking(at: AppTest):
     return at.dataframe[0].value
 
 
+SPREAD, MAP = "Répartition des ESMS", "Carte par département"
+
+
+def view(at: AppTest, tab: str) -> AppTest:
+    at.session_state["vue"] = tab  # the user opens that tab
+    return at.run()
+
+
+def departements(at: AppTest):
+    """The département table, under the map (its tab open)."""
+    return view(at, MAP).dataframe[0].value
+
+
 def test_page_loads_with_default_period_and_rate(tiny_store: Path) -> None:
     at = page()
     assert not at.exception
@@ -51,7 +64,10 @@ def test_page_loads_with_default_period_and_rate(tiny_store: Path) -> None:
         "2025-05-01",
     ]
     assert at.toggle(key="petits_effectifs").value is True
-    assert at.radio(key="carte").value == "taux"
+    # The ranking first; the distribution and the map (Plotly) wait for their tab.
+    assert [t.label for t in at.tabs] == ["Classement", SPREAD, MAP]
+    assert not at.get("plotly_chart")
+    assert len(at.get("download_button")) == 2  # CSV and XLSX of the ranking
     assert at.multiselect(key="departements").options == ["01 – Ain", "33 – Gironde", "69 – Rhône"]
     # 90 / 130 = 69,2 %; ready E1, E3, E6. Masking is on (three OGs): E2 (3 active records)
     # and E1 (its département's other member) are masked, leaving 2 rates shown (0.4, 0.9):
@@ -75,12 +91,14 @@ def test_page_loads_with_default_period_and_rate(tiny_store: Path) -> None:
         "—",
         "—",
     ]
-    deps = at.dataframe[1].value
+    deps = departements(at)
     # 01: 45/50; 33: (0 + 12)/(0 + 30); 69: (30 + 3)/(40 + 10).
     assert list(deps["Taux pondéré"]) == [f"90,0{NNBSP}%", f"40,0{NNBSP}%", f"66,0{NNBSP}%"]
-    assert len(at.get("plotly_chart")) == 2  # distribution and metropolitan map
-    # CSV and XLSX for the ranking and for the département table.
-    assert len(at.get("download_button")) == 4
+    assert at.radio(key="carte").value == "taux"
+    assert len(at.get("plotly_chart")) == 1  # the metropolitan map
+    assert len(at.get("download_button")) == 2  # CSV and XLSX of the département table
+    assert len(view(at, SPREAD).get("plotly_chart")) == 1  # the distribution
+    assert not at.dataframe
 
 
 def test_region_filter_changes_the_numbers(tiny_store: Path) -> None:
@@ -115,7 +133,7 @@ def test_period_choice_changes_the_rate(tiny_store: Path) -> None:
     slider.set_range(march, march).run()
     assert not at.exception
     # 03/2025 only: 69 -> E1 20/40 + E2 3/10 = 23/50 = 46,0 %.
-    deps = at.dataframe[1].value
+    deps = departements(at)
     assert deps.loc[deps["Département"] == "69 – Rhône", "Taux pondéré"].item() == f"46,0{NNBSP}%"
 
 
@@ -130,10 +148,10 @@ def test_small_count_toggle(tiny_store: Path) -> None:
 
 
 def test_map_toggle_and_filters_with_no_match(tiny_store: Path) -> None:
-    at = page()
+    at = view(page(), MAP)
     at.radio(key="carte").set_value("va").run()
     assert not at.exception
-    deps = at.dataframe[1].value
+    deps = at.dataframe[0].value
     assert list(deps["Part des ESMS prêts"]) == [f"100,0{NNBSP}%", f"33,3{NNBSP}%"] + [
         f"50,0{NNBSP}%"
     ]
@@ -196,7 +214,7 @@ def test_filters_speak_french(tiny_store: Path) -> None:
 
 
 def test_masking_statement_on_the_page(tiny_store: Path) -> None:
-    at = page()
+    at = view(page(), MAP)
     caption = " ".join(c.value for c in at.caption)
     assert "les nombres d'établissements ne le sont pas" in caption
     assert "Médiane montrée à partir de 5 taux affichés" in caption
@@ -223,8 +241,8 @@ def test_overseas_departement_gets_its_own_map(
     monkeypatch.setenv("DUI_METRICS_STORE", str(path))
     at = page()
     assert not at.exception
-    assert len(at.get("plotly_chart")) == 3  # distribution, metropolitan map, La Réunion
-    deps = at.dataframe[1].value
+    deps = departements(at)
+    assert len(at.get("plotly_chart")) == 2  # the metropolitan map, La Réunion
     assert deps.iloc[-1]["Département"] == "974 – La Réunion"
     assert deps.iloc[-1]["Taux pondéré"] == f"75,0{NNBSP}%"
 

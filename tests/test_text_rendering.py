@@ -107,6 +107,8 @@ def test_og_page_shows_names_as_text(odd_names_store: Path) -> None:
 @pytest.mark.parametrize("grouping", ["ensemble", "og", "editeur"])
 def test_comparison_figure_shows_names_as_text(odd_names_store: Path, grouping: str) -> None:
     at = open_page("pages/comparaison.py")
+    at.session_state["vue"] = "Répartition des ESMS"  # the tab of the figure
+    at.run()
     at.radio(key="regroupement").set_value(grouping).run()
     assert not at.exception
     (box,) = json.loads(at.get("plotly_chart")[0].proto.spec)["data"]
