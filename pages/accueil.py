@@ -51,6 +51,7 @@ if editors.empty:
     st.info("Aucun éditeur renseigné dans le référentiel des établissements.")
 else:
     table = editors.assign(
+        nb_esms=editors["nb_esms"].map(fr_int),
         dernier_mois=editors["dernier_mois"].map(lambda m: month_short(m) if m == m and m else "—"),
         dernier_import=editors["dernier_import"].map(
             lambda t: fr_date(t) if t == t and t is not None else "—"
@@ -58,7 +59,7 @@ else:
     )
     headers = ["Éditeur", "ESMS clients", "Dernier mois reçu", "Dernier import"]
     table.columns = headers
-    ui.table(table)
+    ui.small_table(table)  # one row per editor
     # The files keep the months and dates as dates (a spreadsheet sorts and filters them).
     ui.download_buttons(editors.set_axis(headers, axis=1), "fraicheur_editeurs", key="editors")
 

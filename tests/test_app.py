@@ -188,8 +188,11 @@ def test_method_page_reads_the_referentiel(tiny_store: Path) -> None:
     at = open_page("pages/methode.py")
     assert not at.exception
     assert "Référentiel 2026.11-v1" in at.caption[0].value
-    rates = at.dataframe[1].value
-    assert list(rates["Code"])[0] == "taux_dossiers_actifs"
+    # Plain tables (st.table), their cells escaped for Markdown: « \_ » shows « _ ».
+    assert not at.dataframe
+    rates = at.table[1].value
+    assert list(rates["Code"])[0] == "taux\\_dossiers\\_actifs"
+    assert list(rates.columns) == ["Code", "Libellé", "Numérateur", "Dénominateur", "Cible"]
 
 
 def test_establishment_numbers_equal_the_cli(tiny_store: Path) -> None:

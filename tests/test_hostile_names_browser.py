@@ -32,7 +32,7 @@ USAGE = (
 # Page → (query, the names its main area must show as written). Select boxes bound to the
 # address carry their option's label.
 PAGES = {
-    "accueil": ({}, ()),
+    "accueil": ({}, (EDITOR,)),  # the editors' table (st.table: Markdown in its cells)
     "organisme_gestionnaire": ({"og": f"{OG} ({EJ})"}, (OG,)),
     "etablissement": ({"finess_et": f"{NAME} ({E1})"}, (NAME, OG, EDITOR)),
     "comparaison": ({}, ()),

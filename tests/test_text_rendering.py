@@ -70,6 +70,9 @@ def markdown_texts(at: AppTest) -> list[str]:
     texts += [e.value for kind in ("success", "error", "info", "warning") for e in at.get(kind)]
     for metric in at.metric:
         texts += [metric.label, metric.value, metric.proto.help]
+    for table in at.table:  # st.table reads Markdown in its cells and headers
+        frame = table.value
+        texts += [str(c) for c in frame.columns] + [str(v) for v in frame.to_numpy().ravel()]
     return texts
 
 
@@ -125,6 +128,14 @@ def test_comparison_figure_shows_names_as_text(odd_names_store: Path, grouping: 
         "editeur": 'Éd :blue[x] &lt;a href="http://example.inv…',
     }[grouping]
     assert box["y"] == [expected_y]
+    assert raw_names_in(markdown_texts(at)) == []
+
+
+def test_home_page_editor_table_shows_names_as_text(odd_names_store: Path) -> None:
+    at = open_page("pages/accueil.py")
+    assert not at.exception
+    (editors,) = at.table  # a plain table (st.table): Markdown in its cells, escaped
+    assert list(editors.value["Éditeur"]) == [EDITOR_MD]
     assert raw_names_in(markdown_texts(at)) == []
 
 
