@@ -68,9 +68,10 @@ else:
         "bloquees_donnees": "Bloqués faute de données",
     }
     table = by_order[list(headers)].rename(columns=headers)
-    ui.table(table.assign(VA=table["VA"].map(ui.OUTCOME_LABELS)), placeholder="—")
+    table["VA"] = table["VA"].map(ui.OUTCOME_LABELS)  # the files get words (`ui.file_frame`)
+    ui.table(table)
     ui.download_buttons(
-        table.assign(VA=table["VA"].map(va.OUTCOME_WORDS)),
+        table,
         editor_export.file_stem(editeur, commande, window.end, kind="commandes"),
         key="orders",
     )
@@ -114,7 +115,7 @@ if not matrix.empty:
         if not rows.empty:
             icon = ui.OUTCOME_LABELS[outcome].split()[0]
             st.markdown(f"**{icon} {va.OUTCOME_COUNTS[outcome]} : {fr_int(len(rows))}**")
-            ui.table(rows, placeholder="—")
+            ui.table(rows)
 
     st.markdown("**Fichier de preuves, critère par critère**")
     st.caption(

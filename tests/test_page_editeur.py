@@ -117,7 +117,11 @@ def test_counts_under_the_verdict_words_and_the_tables(store: Path, downloads) -
 
     stem = "preuves_editeur_logi-soft-sante_toutes-commandes_2025-03"
     assert {f"{stem}.csv", f"{stem}.xlsx"} <= set(downloads)
-    assert "commandes_editeur_logi-soft-sante_toutes-commandes_2025-03.csv" in downloads
+    orders_csv = downloads["commandes_editeur_logi-soft-sante_toutes-commandes_2025-03.csv"]()
+    orders_file = pd.read_csv(io.BytesIO(orders_csv), sep=";", dtype=str, encoding="utf-8-sig")
+    # The screen's « ✅ prêt » is the word « prêt » in the file, as are the other outcomes.
+    assert set(orders_file["VA"]) <= set(va.OUTCOME_WORDS.values())
+    assert len(orders_file) == len(orders) and "✅" not in orders_csv.decode("utf-8-sig")
     proof = pd.read_csv(
         io.BytesIO(downloads[f"{stem}.csv"]()), sep=";", dtype=str, encoding="utf-8-sig"
     )
