@@ -25,7 +25,9 @@ Prints figures, asserts nothing. For each page of app.py:
   (`dui_metrics.server`) runs: imports, store snapshot, empty caches, static files;
   server warm-up = seconds from the server's first answer to its « pages prêtes » line, on a
   second fresh server; first visit = the first navigation to /<page> after that line (what
-  the first visitor of a server started beforehand waits); then, on that server, reload =
+  the first visitor of a server started beforehand waits); new visitor = median of --repeat
+  more first visits to that page, each in a new browser context (its cache empty, like a
+  first visit; one sample is too noisy on a shared machine); then, on that server, reload =
   median of --repeat further navigations (each a new page load and session) and rerun =
   median of --repeat reruns in the same session (the "r" shortcut: what a widget change or a
   sidebar click costs); cold rerun = the same after emptying the server's caches (the "c"
@@ -77,6 +79,7 @@ class Row:
     browser_at_once: float | None = None
     warm_up: float | None = None
     browser_first: float | None = None
+    browser_new: list[float] = field(default_factory=list)  # new visitors (empty cache)
     browser_reload: list[float] = field(default_factory=list)
     browser_rerun: list[float] = field(default_factory=list)
     browser_cold_rerun: list[float] = field(default_factory=list)
@@ -184,6 +187,10 @@ def bench_browser(pages: list[str], repeat: int, store: Path, work: Path, rows: 
                 url = f"{server.url}/{path}"
                 row.browser_first = e2e.open_and_wait(page, url, timeout_s=300)
                 row.first_loads = page.evaluate(_RESOURCES)
+                for _ in range(repeat):  # other first visitors: each its own empty cache
+                    other = e2e.new_context(browser)
+                    row.browser_new.append(e2e.open_and_wait(other.new_page(), url, timeout_s=300))
+                    other.close()
                 row.browser_reload = [
                     e2e.open_and_wait(page, url, timeout_s=300) for _ in range(repeat)
                 ]
@@ -197,7 +204,8 @@ def bench_browser(pages: list[str], repeat: int, store: Path, work: Path, rows: 
                 context.close()
             print(
                 f"browser: {name} at once {row.browser_at_once:.2f} s, warm-up {fmt(row.warm_up)} s, "
-                f"first visit {row.browser_first:.2f} s, reload "
+                f"first visit {row.browser_first:.2f} s, new visitors "
+                f"{' '.join(f'{x:.2f}' for x in row.browser_new)} s, reload "
                 f"{median(row.browser_reload)}, rerun {median(row.browser_rerun)}, cold rerun "
                 f"{median(row.browser_cold_rerun)}"
             )
@@ -235,6 +243,7 @@ def print_table(rows: dict[str, Row], repeat: int) -> None:
     base_reload = statistics.median(base.browser_reload) if base and base.browser_reload else 0.0
     base_rerun = statistics.median(base.browser_rerun) if base and base.browser_rerun else 0.0
     base_first = base.browser_first if base and base.browser_first is not None else None
+    base_new = statistics.median(base.browser_new) if base and base.browser_new else None
     header = (
         "page",
         "AppTest cold s",
@@ -243,6 +252,8 @@ def print_table(rows: dict[str, Row], repeat: int) -> None:
         "server warm-up s",
         "browser first visit s",
         "first visit − empty s",
+        f"new visitor s (med {repeat})",
+        "new visitor − empty s",
         f"reload s (med {repeat})",
         f"rerun s (med {repeat})",
         f"cold rerun s (med {repeat})",
@@ -267,6 +278,8 @@ def print_table(rows: dict[str, Row], repeat: int) -> None:
             over.append("at once")
         if row.browser_first is not None and row.browser_first > COLD_TARGET_S:
             over.append("first visit")
+        if row.browser_new and statistics.median(row.browser_new) > COLD_TARGET_S:
+            over.append("new visitor")
         flag = ("⚠ " + " + ".join(over)) if over else "ok"
         if row.notes:
             flag += " · " + ", ".join(row.notes)
@@ -282,6 +295,12 @@ def print_table(rows: dict[str, Row], repeat: int) -> None:
                     None
                     if row.browser_first is None or base_first is None
                     else row.browser_first - base_first
+                ),
+                median(row.browser_new),
+                fmt(
+                    None
+                    if not row.browser_new or base_new is None
+                    else statistics.median(row.browser_new) - base_new
                 ),
                 median(row.browser_reload),
                 median(row.browser_rerun),
