@@ -216,6 +216,8 @@ if ranking_tab.open:
             lambda head: compare.screen_table(head).assign(
                 **{compare.VERDICT_HEADER: head[compare.VERDICT_HEADER].map(OUTCOME_ON_SCREEN)}
             ),
+            # wide enough for « ❌ bloqué faute de données » (it was cut at « ❌ bloqu… »)
+            column_config={compare.VERDICT_HEADER: st.column_config.TextColumn(width=190)},
         )
         st.caption(
             "Du taux le plus faible au plus élevé. Les ESMS sans taux (aucune donnée sur la "
