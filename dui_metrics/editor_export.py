@@ -17,7 +17,6 @@ numbers, dates as dates).
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import math
@@ -28,7 +27,7 @@ import pyarrow as pa
 
 from dui_metrics import spreadsheet, va
 from dui_metrics.spreadsheet import COUNT_OR_RATE, DATE, FINESS, TEXT, Column
-from dui_metrics.text import neutralise_formula, normalize_key
+from dui_metrics.text import normalize_key
 
 # Outcomes from the most to the least urgent: how tables sort ESMS and how an order's outcome
 # is read from its ESMS' (missing data first: nothing can be judged before the export).
@@ -177,7 +176,7 @@ def _missing(value: object) -> bool:
     return isinstance(value, float) and math.isnan(value)
 
 
-def _csv_cell(value: object) -> object:
+def _csv_cell(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, bool | int):
@@ -186,20 +185,19 @@ def _csv_cell(value: object) -> object:
         return repr(value).replace(".", ",")  # a fraction: 0.75 → 0,75
     if isinstance(value, dt.date):
         return value.strftime("%d/%m/%Y")
-    return neutralise_formula(str(value))
+    return str(value)
 
 
 def to_csv(table: pd.DataFrame) -> bytes:
-    """``table`` (`proof_table`) as the dashboard's CSV downloads are written (`ui.to_csv`):
-    ``;``-separated, UTF-8 with BOM (Excel), CRLF, decimal comma, text neutralised
-    (`text.neutralise_formula`); dates ``JJ/MM/AAAA``, a rate as its fraction (``0,75``)."""
-    out = io.StringIO()
-    # CRLF as the line end (RFC 4180): a field holding a lone CR is then quoted.
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow([neutralise_formula(str(c)) for c in table.columns])
-    for row in _rows(table):
-        writer.writerow([_csv_cell(v) for v in row])
-    return out.getvalue().encode("utf-8-sig")
+    """``table`` (`proof_table`) as every CSV download (`spreadsheet.to_csv`: ``;``, UTF-8
+    with BOM, CRLF, text neutralised); each cell written first as the proof file wants it:
+    dates ``JJ/MM/AAAA``, a rate as its fraction with a decimal comma (``0,75``)."""
+    cells = pd.DataFrame(
+        [[_csv_cell(v) for v in row] for row in _rows(table)],
+        columns=table.columns,
+        dtype=object,
+    )
+    return spreadsheet.to_csv(cells)
 
 
 def to_xlsx(table: pd.DataFrame, title: str = "Preuves") -> bytes:

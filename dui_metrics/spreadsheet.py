@@ -428,3 +428,35 @@ def va_rows(checks: pa.Table, names: Mapping[str, str | None]) -> Iterator[tuple
 
 # Statuses in a workbook for people: French words (the CSV and JSON keep the codes).
 _STATUS_WORDS = {"ok": "ok", "zero": "zéro", "manquant": "manquant", "bloque": "bloqué"}
+
+
+# --- CSV ------------------------------------------------------------------------------------
+def neutralised(frame):
+    """``frame`` (a pandas DataFrame) fit for a spreadsheet (OWASP "CSV injection"): every
+    text cell and header beginning with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return
+    gets a leading ``'`` (`neutralise_formula`), real numbers written as text aside. Only text
+    columns (object, ``str``/``string`` or categorical dtype) are mapped: numbers, booleans
+    and dates are left as they are, numbers stay numbers. A copy; ``frame`` is left as it is."""
+    import pandas as pd
+    from pandas.api.types import is_object_dtype, is_string_dtype
+
+    out = frame.copy(deep=False)
+    for i, dtype in enumerate(frame.dtypes):
+        if (
+            is_object_dtype(dtype)
+            or is_string_dtype(dtype)
+            or isinstance(dtype, pd.CategoricalDtype)
+        ):
+            out.isetitem(i, frame.iloc[:, i].map(neutralise_formula))
+    out.columns = frame.columns.map(neutralise_formula)
+    return out
+
+
+def to_csv(frame) -> bytes:
+    """``frame`` as the CSV files of the dashboard's downloads: ``;``-separated, UTF-8 with a
+    BOM (Excel), decimal comma, text `neutralised`, no index."""
+    # Lines end with CRLF (RFC 4180, Excel's own): the csv module then quotes a field holding
+    # a lone CR, at which a spreadsheet would otherwise start a new row whose first cell (the
+    # text after the CR, "x\r=cmd") is not neutralised.
+    text = neutralised(frame).to_csv(index=False, sep=";", decimal=",", lineterminator="\r\n")
+    return text.encode("utf-8-sig")

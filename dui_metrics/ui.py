@@ -20,7 +20,7 @@ import pandas as pd
 import streamlit as st
 from pandas.api.types import is_object_dtype, is_string_dtype
 
-from dui_metrics import access, va
+from dui_metrics import access, spreadsheet, va
 from dui_metrics import referentiel as referentiel_mod
 from dui_metrics.indicators import esms_dimensions
 from dui_metrics.store import (
@@ -34,7 +34,7 @@ from dui_metrics.store import (
     default_path,
     version_key,
 )
-from dui_metrics.text import escape_markdown, neutralise_formula, normalize_key
+from dui_metrics.text import escape_markdown, normalize_key
 from dui_metrics.writer import writable_copy
 
 DEMO_FOLDER = Path("data") / "demo"
@@ -737,30 +737,9 @@ def french_display(
     return shown
 
 
-def neutralised(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` fit for a spreadsheet (OWASP "CSV injection"): every text cell and header
-    beginning with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a leading ``'``
-    (`neutralise_formula`), real numbers written as text aside. Only text columns (object,
-    ``str``/``string`` or categorical dtype) are mapped: numbers, booleans and dates are left
-    as they are, numbers stay numbers. A copy; ``frame`` is left as it is."""
-    out = frame.copy(deep=False)
-    for i, dtype in enumerate(frame.dtypes):
-        if (
-            is_object_dtype(dtype)
-            or is_string_dtype(dtype)
-            or isinstance(dtype, pd.CategoricalDtype)
-        ):
-            out.isetitem(i, frame.iloc[:, i].map(neutralise_formula))
-    out.columns = frame.columns.map(neutralise_formula)
-    return out
-
-
-def to_csv(frame: pd.DataFrame) -> bytes:
-    # Lines end with CRLF (RFC 4180, Excel's own): the csv module then quotes a field holding
-    # a lone CR, at which a spreadsheet would otherwise start a new row whose first cell (the
-    # text after the CR, "x\r=cmd") is not neutralised.
-    text = neutralised(frame).to_csv(index=False, sep=";", decimal=",", lineterminator="\r\n")
-    return text.encode("utf-8-sig")
+# The CSV files of every download: `spreadsheet.to_csv` (also the Éditeur page's proof file).
+neutralised = spreadsheet.neutralised
+to_csv = spreadsheet.to_csv
 
 
 # Headers of rate columns (fractions) wherever they appear in a download.
