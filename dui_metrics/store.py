@@ -414,6 +414,10 @@ class Store:
         path = locate(given)
         if not path.exists():
             return cls(given, read_only=True)  # raises the explanatory StoreError
+        # An older store is migrated here, on the store's own file and under its writers'
+        # lock: opened through the private link below, the migration would replace the link
+        # (the store staying old, migrated again by each snapshot) and lock the link's name.
+        cls(path, read_only=True, shown_as=given).close()
         remove_stale_snapshot_links(path)
         key = version_key(path)
         # pid and thread: two threads snapshotting the same version must not share a link

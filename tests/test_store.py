@@ -46,6 +46,38 @@ def test_older_store_is_migrated_with_its_data(
         assert s.execute("select valeur, commentaire from usage").fetchall() == [(7, None)]
 
 
+def test_a_snapshot_of_an_older_store_migrates_the_store_itself(
+    store_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The dashboard opens snapshots (a private link to the store's file). An older store was
+    # migrated on that link: the store itself stayed old (migrated again by every snapshot)
+    # and the migration took the lock of the link (« .<store>.snapshot-….lock », left in the
+    # folder), not the store's writers' lock.
+    with Store(store_path) as s:
+        s.execute(
+            "insert into usage values ('690000013', date '2025-01-01', 'dossiers_actifs', 7, 1, 2)"
+        )
+    current = store_mod.SCHEMA_VERSION
+    monkeypatch.setattr(store_mod, "SCHEMA_VERSION", current + 1)
+    monkeypatch.setitem(
+        store_mod.MIGRATIONS, current, lambda con: con.execute("create table ajout (x int)")
+    )
+    snap = Store.snapshot(store_path)
+    try:
+        assert snap.schema_version == current + 1
+        assert snap.execute("select valeur from usage").fetchall() == [(7,)]
+    finally:
+        snap.close()
+    import duckdb
+
+    with duckdb.connect(str(store_path), read_only=True) as plain:  # the store's own file
+        assert plain.execute("select value from meta where key = 'schema_version'").fetchone() == (
+            str(current + 1),
+        )
+    left = sorted(p.name for p in store_path.parent.iterdir() if ".snapshot-" in p.name)
+    assert left == []
+
+
 def test_failed_migration_leaves_the_store_at_its_version(
     store_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
