@@ -685,6 +685,14 @@ def file_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def on_request(label: str, key: str = "courbes"):
+    """An expander, closed at first, whose content the page builds only once it is open
+    (``if box.open: with box: …``): Plotly's script (4.6 MB) waits for it, as a first visit
+    is otherwise twice as long (bench/pages.py). Open or closed is in the address
+    (``?courbes=…``), to share a view."""
+    return st.expander(label, key=key, on_change="rerun", bind="query-params")
+
+
 def small_table(frame: pd.DataFrame) -> None:
     """A short reference table (a few dozen rows, nothing to sort or search) as ``st.table``:
     a plain HTML table, whose script costs a page's first visit about 0.4 s less than

@@ -267,14 +267,10 @@ def draw_trends() -> None:
 
 
 if not monthly.empty:
-    # The curves on request, as on Organisme gestionnaire: Plotly's script (4.6 MB) cost a
-    # first visit of this page about 2.5 s in the browser (bench/pages.py), and the criteria
-    # table above already gives the verdict. Open or closed is in the address (?courbes=…).
-    curves = st.expander(
-        "Tendances mensuelles : une courbe par indicateur, avec la fenêtre et le seuil de la VA",
-        key="courbes",
-        on_change="rerun",
-        bind="query-params",
+    # The curves on request, as on Organisme gestionnaire (they cost this page's first visit
+    # about 2.5 s); the criteria table above already gives the verdict.
+    curves = ui.on_request(
+        "Tendances mensuelles : une courbe par indicateur, avec la fenêtre et le seuil de la VA"
     )
     if curves.open:
         with curves:

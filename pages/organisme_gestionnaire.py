@@ -235,13 +235,9 @@ for i, (code, is_rate) in enumerate(HEADLINE):
     column.caption(reported)
 
 # The six curves, on request: six Plotly figures cost a first visit about 4 s in the browser
-# (bench/pages.py), and the cards above already draw each series. Open or closed is in the
-# address (?courbes=…), like the tabs below.
-trends = st.expander(
-    "Tendances : une courbe par indicateur, avec la fenêtre et le seuil de la VA",
-    key="courbes",
-    on_change="rerun",
-    bind="query-params",
+# (bench/pages.py), and the cards above already draw each series.
+trends = ui.on_request(
+    "Tendances : une courbe par indicateur, avec la fenêtre et le seuil de la VA"
 )
 if trends.open:
     with trends:
