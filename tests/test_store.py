@@ -26,23 +26,32 @@ def test_default_path_and_environment(monkeypatch: pytest.MonkeyPatch, tmp_path:
     assert store_mod.default_path() == tmp_path / "x.duckdb"
 
 
-def test_older_store_is_migrated_with_its_data(
-    store_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    with Store(store_path) as s:
+def next_release(monkeypatch: pytest.MonkeyPatch, migration) -> int:
+    """Pretend the code is one schema version ahead, ``migration`` leading to it; the new
+    version."""
+    current = store_mod.SCHEMA_VERSION
+    monkeypatch.setattr(store_mod, "SCHEMA_VERSION", current + 1)
+    monkeypatch.setitem(store_mod.MIGRATIONS, current, migration)
+    return current + 1
+
+
+def store_with_one_value(path: Path) -> None:
+    with Store(path) as s:
         s.execute(
             "insert into usage values ('690000013', date '2025-01-01', 'dossiers_actifs', 7, 1, 2)"
         )
 
-    def add_comment_column(con) -> None:
-        con.execute("alter table usage add column commentaire varchar")
 
+def test_older_store_is_migrated_with_its_data(
+    store_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store_with_one_value(store_path)
     # A later release adds a column; the store must be upgraded, not discarded.
-    current = store_mod.SCHEMA_VERSION
-    monkeypatch.setattr(store_mod, "SCHEMA_VERSION", current + 1)
-    monkeypatch.setitem(store_mod.MIGRATIONS, current, add_comment_column)
+    new = next_release(
+        monkeypatch, lambda con: con.execute("alter table usage add column commentaire varchar")
+    )
     with Store(store_path, read_only=True) as s:  # even a read-only open upgrades first
-        assert s.schema_version == current + 1
+        assert s.schema_version == new
         assert s.execute("select valeur, commentaire from usage").fetchall() == [(7, None)]
 
 
@@ -53,27 +62,19 @@ def test_a_snapshot_of_an_older_store_migrates_the_store_itself(
     # migrated on that link: the store itself stayed old (migrated again by every snapshot)
     # and the migration took the lock of the link (« .<store>.snapshot-….lock », left in the
     # folder), not the store's writers' lock.
-    with Store(store_path) as s:
-        s.execute(
-            "insert into usage values ('690000013', date '2025-01-01', 'dossiers_actifs', 7, 1, 2)"
-        )
-    current = store_mod.SCHEMA_VERSION
-    monkeypatch.setattr(store_mod, "SCHEMA_VERSION", current + 1)
-    monkeypatch.setitem(
-        store_mod.MIGRATIONS, current, lambda con: con.execute("create table ajout (x int)")
-    )
+    store_with_one_value(store_path)
+    new = next_release(monkeypatch, lambda con: con.execute("create table ajout (x int)"))
     snap = Store.snapshot(store_path)
     try:
-        assert snap.schema_version == current + 1
+        assert snap.schema_version == new
         assert snap.execute("select valeur from usage").fetchall() == [(7,)]
     finally:
         snap.close()
     import duckdb
 
     with duckdb.connect(str(store_path), read_only=True) as plain:  # the store's own file
-        assert plain.execute("select value from meta where key = 'schema_version'").fetchone() == (
-            str(current + 1),
-        )
+        version = plain.execute("select value from meta where key = 'schema_version'")
+        assert version.fetchone() == (str(new),)
     left = sorted(p.name for p in store_path.parent.iterdir() if ".snapshot-" in p.name)
     assert left == []
 
