@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from decimal import ROUND_HALF_UP, Decimal
 
 NNBSP = "\u202f"  # narrow no-break space: thousands separator and before "%"
 MONTHS_SHORT = (
@@ -19,11 +20,15 @@ def fr_int(value: float | int | None) -> str:
     return f"{round(value):,}".replace(",", NNBSP)
 
 
-def fr_number(value: float | None, decimals: int = 1) -> str:
-    """``12.5`` → ``12,5``."""
-    if value is None or math.isnan(value):
+def fr_number(value: float | Decimal | None, decimals: int = 1) -> str:
+    """``12.5`` → ``12,5``; ``2.25`` → ``2,3``: a half is rounded up, on the number as it is
+    written (``repr``), as a spreadsheet rounds what it shows (Python's own ``.1f`` rounds
+    the binary value half to even: ``91.25`` gave ``91,2`` where Excel shows ``91,3``)."""
+    if value is None or (not isinstance(value, Decimal) and math.isnan(value)):
         return ""
-    text = f"{value:,.{decimals}f}".replace(",", "\x00").replace(".", ",")
+    exact = value if isinstance(value, Decimal) else Decimal(repr(float(value)))
+    exact = exact.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    text = f"{exact:,.{decimals}f}".replace(",", "\x00").replace(".", ",")
     return text.replace("\x00", NNBSP)
 
 
@@ -41,7 +46,8 @@ def fr_percent(fraction: float | None, decimals: int = 1) -> str:
     """A rate (fraction in [0, 1]) on screen: ``0.125`` → ``12,5 %``."""
     if fraction is None or (isinstance(fraction, float) and math.isnan(fraction)):
         return ""
-    return f"{fr_number(fraction * 100, decimals)}{NNBSP}%"
+    # scaled as written: 0.0285 is 2,9 % (0.0285 * 100 is 2.8499999999999996 in binary)
+    return f"{fr_number(Decimal(repr(float(fraction))).scaleb(2), decimals)}{NNBSP}%"
 
 
 def column_letters(index: int) -> str:

@@ -1,25 +1,47 @@
-"""French number texts of the messages and screens (formats.py), by hand."""
+"""dui_metrics.formats: French numbers and rates, rounded as a spreadsheet shows them.
+
+Expected texts worked out by hand: a half is rounded up on the number as written, so the
+screen, the VA's detail text (va_checks.sql, tests/test_va.py) and a spreadsheet cell showing
+the file's fraction with « 0,0 % » read the same figure.
+"""
 
 from __future__ import annotations
 
+import math
+from decimal import Decimal
+
 import pytest
 
-from dui_metrics.formats import fr_size
-
-NNBSP = "\u202f"
+from dui_metrics.formats import NNBSP, fr_number, fr_percent
 
 
 @pytest.mark.parametrize(
-    ("size", "text"),
+    "fraction, text",
     [
-        (1, "1 octet"),
-        (211, "211 octets"),
-        (300_008, f"300{NNBSP}008 octets"),
-        (1_048_575, f"1{NNBSP}048{NNBSP}575 octets"),  # 1 Mo - 1 octet
-        (1_048_576, "1,0 Mo"),
-        (1_572_864, "1,5 Mo"),  # 1.5 × 1 048 576
-        (1_500 * 1_048_576, f"1{NNBSP}500,0 Mo"),
+        (73 / 80, "91,3"),  # 0.9125: 91,25 %, half-way, up (Python's .1f gave 91,2)
+        (57 / 2000, "2,9"),  # 0.0285 * 100 is 2.8499999999999996 in binary: read as 2,85
+        (100 / 1600, "6,3"),  # 0.0625: 6,25 %
+        (1 / 8, "12,5"),
+        (1 / 3, "33,3"),
+        (2 / 3, "66,7"),
+        (1.0, "100,0"),
+        (0.0, "0,0"),
+        (12.3456, "1\u202f234,6"),  # more than 100 %: thousands separated
     ],
 )
-def test_file_sizes_read_in_octets_then_mo(size: int, text: str) -> None:
-    assert fr_size(size) == text
+def test_fr_percent(fraction: float, text: str) -> None:
+    assert fr_percent(fraction) == f"{text}{NNBSP}%"
+
+
+def test_fr_number_rounds_half_up_and_groups_thousands() -> None:
+    assert fr_number(2.25) == "2,3"
+    assert fr_number(2.675, 2) == "2,68"  # 2.67499999999999982… in binary: read as written
+    assert fr_number(-2.25) == "-2,3"  # away from zero, as a spreadsheet
+    assert fr_number(1234567.891, 2) == f"1{NNBSP}234{NNBSP}567,89"
+    assert fr_number(0.5, 0) == "1"
+    assert fr_number(Decimal("7.05")) == "7,1"
+
+
+def test_missing_values_are_empty() -> None:
+    assert fr_percent(None) == "" and fr_percent(math.nan) == ""
+    assert fr_number(None) == "" and fr_number(math.nan) == ""

@@ -552,11 +552,12 @@ LARGE_USAGE = [
     ("critere", "valeur", "detail"),
     [
         # last month with both parts is 03: 100 / 1 600 = 0.0625 -> 6.25 %, exactly half-way:
-        # one decimal rounds half to even (as Python's format) -> 6,2 %
+        # rounded up, as a spreadsheet shows the file's 0.0625 and as the screen's
+        # formats.fr_percent -> 6,3 % (it read 6,2: the binary half to even of a double)
         pytest.param(
             "taux_dossiers_actifs",
             0.0625,
-            f"6,2{NNBSP}% en 03/2025 (100 / 1{NNBSP}600)",
+            f"6,3{NNBSP}% en 03/2025 (100 / 1{NNBSP}600)",
             id="rate-last-month-with-both-parts",
         ),
         # 04: 1 000 / 1 234 = 0.81037... -> 81,0 %

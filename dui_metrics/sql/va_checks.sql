@@ -113,7 +113,10 @@ checks as (
             when nature = 'stock' then quantite || ' en ' || mois_texte
             when denominateur = 0 then
                 'non calculable en ' || mois_texte || ' : ' || denominateur_nul
-            else replace(replace(format('{:,.1f}', taux * 100), ',', chr(8239)), '.', ',')
+            -- tenths of a percent, a half rounded up, in integers: 73 / 80 is 91,3 % (as a
+            -- spreadsheet shows 0.9125), never 91,2 (the binary half-even of a double)
+            else replace(format('{:,}', ((2000 * numerateur + denominateur) // (2 * denominateur)) // 10), ',', chr(8239))
+                || ',' || ((2000 * numerateur + denominateur) // (2 * denominateur)) % 10
                 || chr(8239) || '% en ' || mois_texte || ' ('
                 || replace(format('{:,}', numerateur), ',', chr(8239)) || ' / '
                 || replace(format('{:,}', denominateur), ',', chr(8239)) || ')'
