@@ -44,7 +44,9 @@ st.markdown(
     "« non calculable », jamais 0. Sur une période, numérateur et dénominateur sont pris au "
     "même mois (le dernier où les deux existent). Les agrégats (organisme, commande, éditeur, "
     "territoire, catégorie) additionnent numérateurs et dénominateurs (taux pondéré) et "
-    "montrent aussi la médiane et les quartiles des établissements."
+    "montrent aussi la médiane et les quartiles des établissements. À l'écran et dans le "
+    "détail de la VA, un taux s'affiche au dixième de point, une demie arrondie au-dessus "
+    "(73 / 80 = 91,25 % s'affiche 91,3 %), comme un tableur affiche la fraction des fichiers."
 )
 
 st.subheader("Vérification d'aptitude (VA)")
