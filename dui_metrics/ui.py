@@ -746,7 +746,6 @@ def french_display(
 
 
 # The CSV files of every download: `spreadsheet.to_csv` (also the Éditeur page's proof file).
-neutralised = spreadsheet.neutralised
 to_csv = spreadsheet.to_csv
 
 
