@@ -9,7 +9,8 @@ Usage (from the repository root, after `pip install -e '.[test]'`; needs Debian'
 Each script below runs in its own `streamlit run` server; each round opens every script once
 in a new browser context (an empty cache: a first visit), in alternating order, and the
 median per script is printed with its difference to the empty script. Why the pages use
-`ui.small_table` for short tables and draw Plotly figures only on request (README,
+`ui.text_table` (Markdown) for tables of up to 30 rows, SVG sparklines on the cards
+(`charts.sparkline_svg`) and draw Plotly figures only on request (README,
 « Pages, first visit »). Prints figures, asserts nothing.
 """
 
@@ -26,18 +27,28 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 import e2e_support as e2e  # noqa: E402
 
-HEAD = 'import pandas as pd\nimport streamlit as st\n\nst.title("vide")\n'
+HEAD = (
+    "import pandas as pd\nimport streamlit as st\n\nfrom dui_metrics import charts, ui\n\n"
+    'st.title("vide")\n'
+)
 FRAME = 'pd.DataFrame({"a": ["x", "y", "z"] * 3, "b": range(9)})'
 SCRIPTS = {
     "empty script": "",
     "st.dataframe": f"st.dataframe({FRAME}, hide_index=True)\n",
     "st.table": f"st.table({FRAME}, hide_index=True)\n",
+    "text table (ui.text_table)": f"ui.text_table({FRAME})\n",
     "three metrics": (
         "for c, v in zip(st.columns(3), ['1 234', '234', '12']):\n    c.metric('INS', v, '+5')\n"
     ),
     "three metrics with sparklines": (
         "for c, v in zip(st.columns(3), ['1 234', '234', '12']):\n"
         "    c.metric('INS', v, '+5', chart_data=[1, 2, 3, 4, 5])\n"
+    ),
+    "three metrics with SVG sparklines": (
+        "for c, v in zip(st.columns(3), ['1 234', '234', '12']):\n"
+        "    card = c.container(border=True)\n"
+        "    card.metric('INS', v, '+5')\n"
+        "    card.image(charts.sparkline_svg([1, 2, 3, 4, 5], 1), width='stretch')\n"
     ),
     "download button and page link": (
         'st.download_button("CSV", b"a;b", file_name="x.csv")\n'

@@ -192,6 +192,43 @@ def indicator_trend(
     return fig
 
 
+# --- sparklines ----------------------------------------------------------------------------
+SPARK_WIDTH, SPARK_HEIGHT = 300, 44
+SPARK_COLORS = {1: GREEN, -1: RED, 0: GREY}  # the series' trend (`indicators.trend_direction`)
+SPARK_WORDS = {1: "en hausse", -1: "en baisse", 0: "stable"}
+
+
+def sparkline_svg(values: Sequence[float], direction: int) -> str:
+    """A card's small curve as an SVG image: ``values`` (a missing month counts 0) on a
+    0-based axis from left to right, in the colour of ``direction`` (green up, red down, grey
+    flat), the area under it lightly filled. Plain SVG, no script: a card with it costs a
+    first visit about 0.4 s less than ``st.metric``'s Vega sparkline (bench/elements.py)."""
+    points = [0.0 if v is None or v != v else float(v) for v in values]
+    if not points:
+        points = [0.0]
+    if len(points) == 1:
+        points = points * 2
+    top = max(max(points), 0.0)
+    pad = 3
+    height = SPARK_HEIGHT - 2 * pad
+
+    def y(v: float) -> float:
+        return pad + height - (height * v / top if top > 0 else 0.0)
+
+    step = SPARK_WIDTH / (len(points) - 1)
+    xy = [(i * step, y(v)) for i, v in enumerate(points)]
+    line = " ".join(f"{x:.1f},{yy:.1f}" for x, yy in xy)
+    area = f"0,{SPARK_HEIGHT} {line} {SPARK_WIDTH},{SPARK_HEIGHT}"
+    color = SPARK_COLORS[direction]
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{SPARK_WIDTH}" height="{SPARK_HEIGHT}" '
+        f'viewBox="0 0 {SPARK_WIDTH} {SPARK_HEIGHT}" preserveAspectRatio="none">'
+        f'<polygon points="{area}" fill="{color}" fill-opacity="0.12"/>'
+        f'<polyline points="{line}" fill="none" stroke="{color}" stroke-width="2" '
+        'stroke-linejoin="round" vector-effect="non-scaling-stroke"/></svg>'
+    )
+
+
 def percent_axis() -> dict:
     """A y axis for rates drawn as percentages (0 to 100): the whole scale, ticks every 25,
     written ``25 %``."""

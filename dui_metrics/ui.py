@@ -12,9 +12,11 @@ import datetime as dt
 import logging
 import numbers
 import os
+import re
 import secrets
 import threading
 from pathlib import Path
+from urllib.parse import quote
 
 import pandas as pd
 import streamlit as st
@@ -693,16 +695,79 @@ def on_request(label: str, key: str = "courbes"):
     return st.expander(label, key=key, on_change="rerun", bind="query-params")
 
 
-def small_table(frame: pd.DataFrame) -> None:
-    """A short reference table (a few dozen rows, nothing to sort or search) as ``st.table``:
-    a plain HTML table, whose script costs a page's first visit about 0.4 s less than
-    ``st.dataframe``'s grid (0.53 vs 0.96 s over an empty script, bench of 2026-12-03).
-    ``st.table`` reads Markdown in its cells: every cell and header is escaped
-    (`escape_markdown`), so a name from a file reads as written; a missing value reads « — ».
-    Numbers should come formatted (French text): they are shown as text."""
-    shown = frame.astype(object).where(frame.notna(), "—").map(escape_markdown)
-    shown.columns = [escape_markdown(c) for c in frame.columns]
-    st.table(shown, hide_index=True)
+# A table of at most this many rows is text (`text_table`): every word of it reads, nothing is
+# cut, and a first visit skips the grid's scripts (1.7 MB, about 0.85 s on the bench's 2 cores:
+# bench/elements.py). Beyond, the grid (`st.dataframe`) scrolls, sorts and searches.
+TEXT_ROWS = 30
+# A cell of text that is a number: right-aligned in a text table (« 1 234 », « 91,3 % »,
+# « +2,5 pts », « −12 »).
+_NUMBER_TEXT = re.compile(r"[+\-\u2212]?\d[\d\u202f\u00a0 ]*(?:,\d+)?(?:[ \u202f\u00a0]?%| pts)?")
+
+
+def markdown_table(frame: pd.DataFrame, links: dict[str, str] | None = None) -> str:
+    """``frame`` as a Markdown (GFM) table, shown literally: every header and cell goes
+    through `escape_markdown` (a name from a file reads as written: no link, emphasis, HTML
+    nor Streamlit directive; ``|`` is escaped too), a missing value reads « — », numbers in
+    French (``1 234``, ``12,5``). ``links`` maps a column of addresses (built by the app,
+    never from a file) to the word the link shows (« Ouvrir »). Numbers, and columns whose
+    every cell is a number written in French, are right-aligned; FINESS numbers are
+    identifiers, left-aligned."""
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+    from dui_metrics.formats import fr_int, fr_number
+
+    links = links or {}
+
+    def cell(value: object) -> str:
+        if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+            return "—"
+        if isinstance(value, bool):
+            return "oui" if value else "non"
+        if isinstance(value, numbers.Integral):
+            return fr_int(int(value))
+        if isinstance(value, numbers.Real):
+            return fr_number(float(value), 2)
+        if isinstance(value, (dt.date, pd.Timestamp)):
+            return f"{value:%d/%m/%Y}"
+        if isinstance(value, str) and _NUMBER_TEXT.fullmatch(value):
+            return value  # digits, spaces, « , % + − pts »: nothing Markdown reads
+        return escape_markdown(value) or "—"
+
+    def link(url: object, word: str) -> str:
+        if not isinstance(url, str) or not url:
+            return "—"
+        return f"[{escape_markdown(word)}]({quote(url, safe='/?&=:%#-_.~')})"
+
+    columns, aligns = [], []
+    for name in frame.columns:
+        column = frame[name]
+        if name in links:
+            columns.append([link(v, links[name]) for v in column])
+            aligns.append(":--")
+            continue
+        columns.append([cell(v) for v in column])
+        text = column.dropna().astype(str)
+        numeric = (is_numeric_dtype(column) and not is_bool_dtype(column)) or (
+            not text.empty
+            and "FINESS" not in str(name)
+            and all(_NUMBER_TEXT.fullmatch(t) for t in text)
+        )
+        aligns.append("--:" if numeric else ":--")
+    lines = [
+        "| " + " | ".join(escape_markdown(c) for c in frame.columns) + " |",
+        "|" + "|".join(aligns) + "|",
+    ]
+    lines += ["| " + " | ".join(row) + " |" for row in zip(*columns, strict=True)]
+    return "\n".join(lines)
+
+
+def text_table(frame: pd.DataFrame, links: dict[str, str] | None = None) -> None:
+    """A short table (at most `TEXT_ROWS` rows: nothing to sort or search) as text: a
+    Markdown table (`markdown_table`), wrapped to the page's width, that scrolls inside its
+    own box on a phone. It costs a first visit about 0.1 s over an empty script, where
+    ``st.table`` costs 0.4 s and ``st.dataframe``'s grid 0.96 s (bench/elements.py,
+    2026-12-03). Numbers should come formatted (French text) or as numbers."""
+    st.markdown(markdown_table(frame, links))
 
 
 # Rows of a table sent to the browser: beyond, the screen shows the first rows and says so;
@@ -711,14 +776,32 @@ def small_table(frame: pd.DataFrame) -> None:
 SCREEN_ROWS = 500
 
 
-def table(frame: pd.DataFrame, screen=None, *, limit: int | None = None, **kwargs) -> None:
-    """``st.dataframe`` of the first ``limit`` rows (default `SCREEN_ROWS`) of ``frame``
-    (made screen-ready by ``screen``, e.g. French number formats, applied to those rows
-    only), without index, and a caption saying how many rows are left out, if any."""
+def table(
+    frame: pd.DataFrame,
+    screen=None,
+    *,
+    limit: int | None = None,
+    links: dict[str, str] | None = None,
+    **kwargs,
+) -> None:
+    """The rows of ``frame`` on screen (made screen-ready by ``screen``, e.g. French number
+    formats, applied to the shown rows only), without index: up to `TEXT_ROWS` rows, a text
+    table (`text_table`: every word reads, and the grid's scripts wait); beyond, the grid
+    (``st.dataframe``, ``kwargs`` its options) of the first ``limit`` rows (default
+    `SCREEN_ROWS`), and a caption saying how many rows are left out, if any. ``links`` maps a
+    column of addresses to the word its links show."""
     limit = SCREEN_ROWS if limit is None else limit
+    if len(frame) <= min(TEXT_ROWS, limit):
+        text_table(screen(frame) if screen else frame, links)
+        return
     head = frame.head(limit)
     kwargs.setdefault("placeholder", "—")  # a missing value reads « — », never « None »
-    st.dataframe(screen(head) if screen else head, hide_index=True, **kwargs)
+    config = dict(kwargs.pop("column_config", None) or {})
+    for column, word in (links or {}).items():
+        config[column] = st.column_config.LinkColumn(column, display_text=word, width="small")
+    st.dataframe(
+        screen(head) if screen else head, hide_index=True, column_config=config or None, **kwargs
+    )
     if len(frame) > limit:
         from dui_metrics.formats import fr_int
 

@@ -59,7 +59,7 @@ else:
     )
     headers = ["Éditeur", "ESMS clients", "Dernier mois reçu", "Dernier import"]
     table.columns = headers
-    ui.small_table(table)  # one row per editor
+    ui.text_table(table)  # one row per editor
     # The files keep the months and dates as dates (a spreadsheet sorts and filters them).
     ui.download_buttons(editors.set_axis(headers, axis=1), "fraicheur_editeurs", key="editors")
 

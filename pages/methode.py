@@ -19,7 +19,7 @@ counts = pd.DataFrame(
     [(i.code, i.label, "stock" if i.kind == "stock" else "flux") for i in ref.counts],
     columns=["Code", "Libellé", "Nature"],
 )
-ui.small_table(counts)
+ui.text_table(counts)
 ui.download_buttons(counts, "comptages", key="counts")
 st.caption(
     "Sur plusieurs mois, les flux s'additionnent ; les stocks prennent la valeur du dernier "
@@ -36,7 +36,7 @@ rates = pd.DataFrame(
     columns=["Code", "Libellé", "Numérateur", "Dénominateur", "Cible"],
 )
 rates["Cible"] = rates["Cible"].map(lambda v: fr_percent(v) if v == v and v is not None else "—")
-ui.small_table(rates)
+ui.text_table(rates)
 ui.download_buttons(rates, "taux", key="rates")
 st.markdown(
     "Un taux est une fraction entre 0 et 1 (affichée en pourcentage). Il existe pour un mois "
@@ -76,7 +76,7 @@ criteria = pd.DataFrame(
     ],
     columns=["Critère", "Règle", "Indicateur contrôlé"],
 )
-ui.small_table(criteria)
+ui.text_table(criteria)
 ui.download_buttons(criteria, "criteres_va", key="criteria")
 
 st.subheader("Fenêtres")

@@ -218,13 +218,13 @@ for i, (code, is_rate) in enumerate(HEADLINE):
         value = fr_int(last["valeur"])
         delta = None if pd.isna(change) else fr_signed(int(change))
     trend = series["valeur"].tail(12)
-    column.metric(
+    direction = indicators.trend_direction(trend)
+    card = column.container(border=True)
+    card.metric(
         label,
         value,
         delta,
-        delta_color={1: "green", -1: "red", 0: "gray"}[indicators.trend_direction(trend)],
-        chart_data=None if small.tail(12).any() else list(trend.fillna(0)),
-        border=True,
+        delta_color={1: "green", -1: "red", 0: "gray"}[direction],
         help=f"{ref.indicator(code).label}, {month_short(last['periode'])}"
         + (
             f" ; écart à périmètre constant sur {fr_int(common)} ESMS"
@@ -232,6 +232,12 @@ for i, (code, is_rate) in enumerate(HEADLINE):
             else " ; pas d'écart à périmètre constant (aucun ESMS les deux mois)"
         ),
     )
+    if not small.tail(12).any():  # a masked month is not drawn either
+        card.image(
+            charts.sparkline_svg(list(trend), direction),
+            width="stretch",
+            alt=f"Courbe des {len(trend)} derniers mois, {charts.SPARK_WORDS[direction]}",
+        )
     column.caption(reported)
 
 # The six curves, on request: six Plotly figures cost a first visit about 4 s in the browser
@@ -299,10 +305,8 @@ if gaps_tab.open:
             )
             ui.table(
                 gaps,
+                links={"Fiche": "Ouvrir"},
                 column_config={
-                    "Fiche": st.column_config.LinkColumn(
-                        "Fiche", display_text="Ouvrir", width="small"
-                    ),
                     "À faire": st.column_config.TextColumn("À faire", width=400),
                     "Écart": st.column_config.TextColumn("Écart", width="medium"),
                 },

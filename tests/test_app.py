@@ -15,6 +15,7 @@ import openpyxl
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
+from table_support import screen_tables, text_tables
 
 from dui_metrics.formats import fr_int, fr_percent, month_short
 from dui_metrics.ui import SHORT_LABELS
@@ -81,20 +82,20 @@ def test_va_page_counts_and_og_filter(tiny_store: Path) -> None:
     at.selectbox(key="og").set_value("690000005").run()
     assert metrics(at)[READY] == "1"
     # The per-ESMS tables are tabs, the gaps open first; only the open tab is drawn.
-    (gaps,) = [d.value for d in at.dataframe if "Écart" in d.value.columns]
+    (gaps,) = [d for d in screen_tables(at) if "Écart" in d.columns]
     # Only E2's MSSanté check is a gap in OG A: 0 + 0 + 0 messages over the window.
     assert list(gaps["Écart"]) == ["0 message MSSanté envoyé sur 01/2025–03/2025"]
-    assert not [d for d in at.dataframe if "Critères ok" in d.value.columns]
+    assert not [d for d in screen_tables(at) if "Critères ok" in d.columns]
     at.session_state["vue"] = "Du plus en retard au plus avancé"  # the user opens that tab
     at.run()
     # Weakest first: E2 has 6 of 7 criteria ok, E1 all 7.
-    (ranking,) = [d.value for d in at.dataframe if "Critères ok" in d.value.columns]
-    assert not [d for d in at.dataframe if "Écart" in d.value.columns]
+    (ranking,) = [d for d in screen_tables(at) if "Critères ok" in d.columns]
+    assert not [d for d in screen_tables(at) if "Écart" in d.columns]
     assert list(ranking["Établissement"]) == ["IME Deux", "EHPAD Un"]
     assert list(ranking["Critères ok"]) == ["6 / 7", "7 / 7"]
     at.session_state["vue"] = "Critères par établissement"
     at.run()
-    (matrix,) = [d.value for d in at.dataframe if "VA" in d.value.columns]
+    (matrix,) = [d for d in screen_tables(at) if "VA" in d.columns]
     assert list(matrix["MSSanté"]) == ["❌ zéro", "✅ ok"]  # E2 blocking first, then E1
     assert list(matrix["VA"]) == ["❌ bloqué par un zéro", "✅ prêt"]
     # OG A's active-records rate in 03/2025: (30 + 30) / (40 + 40) = 75,0 %
@@ -109,7 +110,7 @@ def test_va_page_month_selection_moves_the_window(tiny_store: Path) -> None:
     at.selectbox(key="og").set_value("690000005").run()
     at.selectbox(key="au").set_value(at.selectbox(key="au").options[-1]).run()
     # Oldest month offered is 01/2025: the window 11/2024–01/2025 holds January only.
-    (gaps,) = [d.value for d in at.dataframe if "Écart" in d.value.columns]
+    (gaps,) = [d for d in screen_tables(at) if "Écart" in d.columns]
     assert list(gaps["Écart"]) == ["0 message MSSanté envoyé sur 11/2024–01/2025"]
 
 
@@ -163,20 +164,20 @@ def test_editor_page_matrix_and_orders(tiny_store: Path) -> None:
         "1",
         "0",
     )
-    orders = at.dataframe[0].value
+    # short tables are text (ui.text_table): their cells read back as text
+    orders, blocked, ready = screen_tables(at)
     assert orders.to_dict("records") == [
         {
             "VA": "❌ bloqué par un zéro",
             "Bon de commande": "BC-A",
             "Organisme gestionnaire": "OG A",
-            "ESMS": 2,
-            "Prêts": 1,
-            "Bloqués par un zéro": 1,
-            "Bloqués faute de données": 0,
+            "ESMS": "2",
+            "Prêts": "1",
+            "Bloqués par un zéro": "1",
+            "Bloqués faute de données": "0",
         }
     ]
     # one table per outcome, blocked first: E2 blocked by a zero, then E1 ready
-    blocked, ready = at.dataframe[1].value, at.dataframe[2].value
     assert (list(blocked["Établissement"]), list(ready["Établissement"])) == (
         ["IME Deux"],
         ["EHPAD Un"],
@@ -188,10 +189,11 @@ def test_method_page_reads_the_referentiel(tiny_store: Path) -> None:
     at = open_page("pages/methode.py")
     assert not at.exception
     assert "Référentiel 2026.11-v1" in at.caption[0].value
-    # Plain tables (st.table), their cells escaped for Markdown: « \_ » shows « _ ».
-    assert not at.dataframe
-    rates = at.table[1].value
-    assert list(rates["Code"])[0] == "taux\\_dossiers\\_actifs"
+    # Text tables (Markdown), their cells escaped: « \_ » shows « _ ».
+    assert not at.dataframe and not at.table
+    rates = text_tables(at)[1]
+    assert list(rates["Code"])[0] == "taux_dossiers_actifs"
+    assert any("| taux\\_dossiers\\_actifs |" in m.value for m in at.markdown)
     assert list(rates.columns) == ["Code", "Libellé", "Numérateur", "Dénominateur", "Cible"]
 
 
@@ -225,8 +227,28 @@ def test_og_page_window_length_changes_the_verdict(tiny_store: Path) -> None:
     at.selectbox(key="au").set_value(at.selectbox(key="au").options[-1]).run()
     at.number_input(key="fenetre").set_value(1).run()
     # A 1-month window ending 01/2025 holds January only: E2 sends 0 MSSanté messages then.
-    (gaps,) = [d.value for d in at.dataframe if "Écart" in d.value.columns]
+    (gaps,) = [d for d in screen_tables(at) if "Écart" in d.columns]
     assert list(gaps["Écart"]) == ["0 message MSSanté envoyé sur 01/2025"]
+
+
+def test_a_table_of_up_to_30_rows_is_text_beyond_a_grid() -> None:
+    def script() -> None:
+        import pandas as pd
+
+        from dui_metrics import ui
+
+        ui.table(pd.DataFrame({"n": range(1, 31)}))  # 30 rows: text, every row shown
+        ui.table(pd.DataFrame({"n": range(1, 32)}))  # 31 rows: the grid
+        links = pd.DataFrame({"Fiche": ["etablissement?finess_et=690000021"]})
+        ui.table(links, links={"Fiche": "Ouvrir"})
+
+    at = AppTest.from_function(script, default_timeout=60).run()
+    assert not at.exception
+    short, link = text_tables(at)
+    assert list(short["n"]) == [str(n) for n in range(1, 31)]
+    assert len(at.dataframe) == 1 and len(at.dataframe[0].value) == 31
+    assert list(link["Fiche"]) == ["etablissement?finess_et=690000021"]
+    assert "| [Ouvrir](etablissement?finess_et=690000021) |" in at.markdown[1].value
 
 
 def test_long_tables_show_their_first_rows_and_downloads_hold_all() -> None:
@@ -352,7 +374,7 @@ def test_every_page_after_every_other_keeps_working(tiny_store: Path) -> None:
 
 def test_gap_rows_say_what_to_do_and_link_to_the_establishment(tiny_store: Path) -> None:
     at = og_page()
-    (gaps,) = [d.value for d in at.dataframe if "Écart" in d.value.columns]
+    (gaps,) = [d for d in screen_tables(at) if "Écart" in d.columns]
     rows = gaps.set_index("FINESS ET")
     # E2 (OG A, EdA, BC-A): MSSanté at 0 over 01–03/2025.
     assert rows.loc["690000021", "Statut"] == "❌ zéro"

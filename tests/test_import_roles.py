@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
+from table_support import screen_tables
 
 from dui_metrics import access, uploads
 from dui_metrics import store as store_mod
@@ -365,7 +366,7 @@ def donnees(store: Path, acces_file: Path, user: dict, monkeypatch) -> AppTest:
 
 
 def table(at: AppTest, column: str):
-    return next(f.value for f in at.dataframe if column in f.value.columns)
+    return next(f for f in screen_tables(at) if column in f.columns)
 
 
 def test_page_og_user_good_file_loads_bad_file_refused_log_names_it(

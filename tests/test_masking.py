@@ -31,6 +31,7 @@ import openpyxl
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
+from table_support import screen_tables
 
 from dui_metrics import charts, compare, masking, referentiel
 from dui_metrics.formats import fr_percent
@@ -364,6 +365,8 @@ def page_text(at: AppTest) -> str:
     for node in walk(at._tree):
         if type(node).__name__ == "Dataframe":
             parts.append(node.value.to_csv())
+        elif type(node).__name__ == "Markdown":  # a text table among them (ui.text_table)
+            parts.append(node.value)
         elif getattr(node, "proto", None) is not None:
             parts.append(str(node.proto))
     return "\n".join(parts)
@@ -404,7 +407,7 @@ def test_the_page_shows_no_masked_value(tiny_store: Path) -> None:
     # other ESMS of 69, 30 of 40 (75,0 %), is its complement.
     at = open_page()
     assert not at.exception
-    ranking = at.dataframe[0].value.set_index("FINESS ET")
+    ranking = screen_tables(at)[0].set_index("FINESS ET")
     # Each of the three tabs (ranking, distribution, map), opened in turn.
     text, numbers = "", []
     for tab in COMPARISON_TABS:
@@ -494,7 +497,7 @@ def test_og_page_all_organisations_masks_the_esms_rates(
     assert at.toggle(key="petits_effectifs").value is True
     at.session_state["vue"] = "Du plus en retard au plus avancé"
     at.run()
-    (ranking,) = [d.value for d in at.dataframe if "Critères ok" in d.value.columns]
+    (ranking,) = [d for d in screen_tables(at) if "Critères ok" in d.columns]
     rates = ranking.set_index("FINESS ET")["Dossiers actifs"]
     # IME Deux: 3 of 10 (3 is small): masked; as on the Comparaison page (the same masks, or
     # one page would give what the other hides), the other ESMS of its département 69, EHPAD
@@ -509,7 +512,7 @@ def test_og_page_all_organisations_masks_the_esms_rates(
     # One OG chosen: its own figures, no masking (no switch).
     at.selectbox(key="og").set_value("690000005").run()
     assert not at.toggle  # no switch at all
-    (ranking,) = [d.value for d in at.dataframe if "Critères ok" in d.value.columns]
+    (ranking,) = [d for d in screen_tables(at) if "Critères ok" in d.columns]
     assert "30,0\u202f%" in set(ranking["Dossiers actifs"])
 
 
