@@ -142,3 +142,16 @@ def test_month_ticks_at_most_max_ticks() -> None:
 def test_a_label_from_a_file_is_shown_as_text() -> None:
     fig = charts.indicator_trend(series(1), "<b>x</b>", is_rate=False)
     assert fig.layout.title.text == "&lt;b&gt;x&lt;/b&gt;"
+
+
+def test_a_card_curve_is_an_svg_on_a_zero_based_axis_in_its_trend_colour() -> None:
+    # 300 × 44 px, 3 px margins: y = 3 + 38 − 38 × value / max; x steps 300 / 2 = 150
+    svg = charts.sparkline_svg([0, 5, 10], 1)
+    assert 'points="0.0,41.0 150.0,22.0 300.0,3.0"' in svg
+    assert 'points="0,44 0.0,41.0 150.0,22.0 300.0,3.0 300,44"' in svg  # the area under it
+    assert f'stroke="{charts.GREEN}"' in svg and "<script" not in svg
+    # all zero: a flat line at the bottom (not centred), grey when flat; a missing month is 0
+    flat = charts.sparkline_svg([0, float("nan"), 0], 0)
+    assert 'points="0.0,41.0 150.0,41.0 300.0,41.0"' in flat
+    assert f'stroke="{charts.GREY}"' in flat
+    assert f'stroke="{charts.RED}"' in charts.sparkline_svg([4, 2], -1)
