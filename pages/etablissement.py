@@ -135,15 +135,7 @@ if not table.empty:
         detail=table["detail"].map(lambda d: "—" if d is None or d != d or d == "" else d),
     )[["statut", "critere", "detail"]]
     table.columns = ["Statut", "Critère", "Détail"]
-    st.dataframe(
-        table,
-        hide_index=True,
-        column_config={
-            "Statut": st.column_config.TextColumn(width="small"),
-            "Critère": st.column_config.TextColumn(width="medium"),
-            "Détail": st.column_config.TextColumn(width="large"),
-        },
-    )
+    ui.text_table(table)
     ui.download_buttons(table, f"criteres_va_{code}", key="criteria")
 
 # --- freshness --------------------------------------------------------------------------
@@ -205,7 +197,7 @@ def missing_dossiers(container, manque: str) -> None:
             statut_ins=frame["statut_ins"].map(lambda s: drilldown.INS_LABELS.get(s, "inconnu"))
         ).rename(columns=MISSING_HEADERS)
         dates = [MISSING_HEADERS[c] for c in MISSING_HEADERS if c.startswith(("date", "dernier"))]
-        # Dossier ids are text from the files: a dataframe cell, never Markdown.
+        # Dossier ids are text from the files: escaped in a text table, in a grid beyond.
         ui.table(table, lambda head: head.assign(**{c: head[c].map(fr_day) for c in dates}))
         ui.download_buttons(
             table, f"dossiers_sans_{manque}_{code}_{au:%Y-%m}", key=f"sans_{manque}"
@@ -295,10 +287,8 @@ else:
         f"Sur {window.text}. Rang centile : part des établissements du groupe dont le taux est "
         "inférieur ou égal (100 % = le meilleur du groupe)."
     )
-    st.dataframe(
-        ui.french_display(peers, percent=("Valeur", "Rang centile"), integer=("ESMS comparés",)),
-        hide_index=True,
-        column_config={"Taux": st.column_config.TextColumn(width="medium")},
+    ui.text_table(
+        ui.french_display(peers, percent=("Valeur", "Rang centile"), integer=("ESMS comparés",))
     )
     ui.download_buttons(peers, f"pairs_{code}", key="peers")
 
@@ -323,10 +313,17 @@ else:
     shown = ui.french_display(shown, integer=("Numérateur", "Dénominateur"))
     for column in ("Numérateur", "Dénominateur"):  # a count only has no numerator: « — »
         shown[column] = shown[column].map(lambda v: "—" if v is None or v != v else v)
-    st.dataframe(
-        shown,
-        hide_index=True,
-        height=300,
-        column_config={"Indicateur": st.column_config.TextColumn(width="medium")},
-    )
     ui.download_buttons(values, f"indicateurs_{code}", key="values")
+    # One row per month and indicator (hundreds): the grid, on request; its scripts (1.7 MB)
+    # would otherwise weigh on every first visit (bench/elements.py).
+    table_box = ui.on_request(
+        f"Tableau des valeurs mensuelles ({fr_int(len(shown))} lignes)", key="valeurs"
+    )
+    if table_box.open:
+        with table_box:
+            st.dataframe(
+                shown,
+                hide_index=True,
+                height=300,
+                column_config={"Indicateur": st.column_config.TextColumn(width="medium")},
+            )

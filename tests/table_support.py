@@ -20,8 +20,6 @@ def is_markdown_table(text: str) -> bool:
 
 def _cell(raw: str) -> object:
     raw = raw.strip()
-    if raw == "—":
-        return None
     link = _LINK.fullmatch(raw)
     if link:  # what the grid's link column held: the address
         return unquote(link["url"])
@@ -29,8 +27,8 @@ def _cell(raw: str) -> object:
 
 
 def parse_markdown_table(text: str) -> pd.DataFrame:
-    """A Markdown table of `ui.markdown_table` as a frame of text: escapes undone, « — » as
-    None, a link as its address."""
+    """A Markdown table of `ui.markdown_table` as a frame of the texts it shows: escapes
+    undone (a missing value reads « — »), a link as its address."""
     lines = text.splitlines()
 
     def cells(line: str) -> list[str]:

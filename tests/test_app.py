@@ -142,7 +142,8 @@ def test_establishment_page_shows_the_cli_numbers(tiny_store: Path) -> None:
     assert at.error[0].value == "Bloque la VA sur 01/2025–03/2025 : bloqué par un zéro (MSSanté)."
     # data in 01, 02, 03/2025 out of the 3 months up to the store's latest month
     assert all_metrics(at)["Mois renseignés"] == "3 / 3"
-    values = at.dataframe[-1].value
+    at.session_state["valeurs"] = True  # « Tableau des valeurs mensuelles », opened
+    values = at.run().dataframe[-1].value
     # 7 counts + 4 rates a month (taux_ins_qualifiees included), 3 months
     assert len(values) == 33
     march = values[(values["Mois"] == "mars 2025")].set_index("Indicateur")
@@ -210,7 +211,9 @@ def test_establishment_numbers_equal_the_cli(tiny_store: Path) -> None:
     expected = json.loads(cli.stdout)
     at = open_page("pages/etablissement.py")
     at.selectbox(key="finess_et").set_value("690000021").run()
-    shown = at.dataframe[-1].value
+    assert not at.dataframe  # the monthly values' grid waits to be asked for
+    at.session_state["valeurs"] = True  # the user opens « Tableau des valeurs mensuelles »
+    shown = at.run().dataframe[-1].value
     assert len(shown) == len(expected) == 33
     for row, cli_row in zip(shown.itertuples(index=False), expected, strict=True):
         year, month = map(int, cli_row["periode"].split("-"))

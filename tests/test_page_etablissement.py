@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
+from table_support import screen_tables
 
 from dui_metrics import charts, ui, va
 from tests.test_app import APP, HEADER, REFERENCE, USAGE
@@ -87,7 +88,7 @@ def test_without_an_og_opens_on_the_first_esms_by_name(tiny_store: Path) -> None
 def test_blocked_by_a_zero_in_the_verdict_words(tiny_store: Path) -> None:
     at = open_page({"finess_et": E2})
     assert at.error[0].value == "Bloque la VA sur 01/2025–03/2025 : bloqué par un zéro (MSSanté)."
-    table = at.dataframe[0].value
+    table = screen_tables(at)[0]  # a text table
     assert list(table.columns) == ["Statut", "Critère", "Détail"]  # the status first
     mss = table.set_index("Critère").loc["MSSanté", "Statut"]
     assert mss == ui.STATUS_LABELS[va.ZERO]
