@@ -9,7 +9,7 @@ Usage (from the repository root, after `pip install -e '.[test]'`; needs Debian'
 Each script below runs in its own `streamlit run` server; each round opens every script once
 in a new browser context (an empty cache: a first visit), in alternating order, and the
 median per script is printed with its difference to the empty script. Why the pages use
-`ui.text_table` (Markdown) for tables of up to 30 rows, SVG sparklines on the cards
+`ui.text_table` (Markdown) for tables of up to 50 rows, SVG sparklines on the cards
 (`charts.sparkline_svg`) and draw Plotly figures only on request (README,
 « Pages, first visit »). Prints figures, asserts nothing.
 """

@@ -695,10 +695,12 @@ def on_request(label: str, key: str = "courbes"):
     return st.expander(label, key=key, on_change="rerun", bind="query-params")
 
 
-# A table of at most this many rows is text (`text_table`): every word of it reads, nothing is
-# cut, and a first visit skips the grid's scripts (1.7 MB, about 0.85 s on the bench's 2 cores:
-# bench/elements.py). Beyond, the grid (`st.dataframe`) scrolls, sorts and searches.
-TEXT_ROWS = 30
+# A table of at most this many rows (two screens) is text (`text_table`): every word of it
+# reads, nothing is cut, the browser's search (Ctrl+F) and screen readers find its cells (the
+# grid draws on a canvas), and a first visit skips the grid's scripts (1.7 MB, about 0.85 s
+# on the bench's 2 cores: bench/elements.py). Beyond, the grid (`st.dataframe`) keeps the
+# page short, and sorts and searches.
+TEXT_ROWS = 50
 # A cell of text that is a number: right-aligned in a text table (« 1 234 », « 91,3 % »,
 # « +2,5 pts », « −12 »).
 _NUMBER_TEXT = re.compile(r"[+\-\u2212]?\d[\d\u202f\u00a0 ]*(?:,\d+)?(?:[ \u202f\u00a0]?%| pts)?")
@@ -762,7 +764,7 @@ def markdown_table(frame: pd.DataFrame, links: dict[str, str] | None = None) -> 
 
 
 def text_table(frame: pd.DataFrame, links: dict[str, str] | None = None) -> None:
-    """A short table (at most `TEXT_ROWS` rows: nothing to sort or search) as text: a
+    """A short table (at most `TEXT_ROWS` rows) as text: a
     Markdown table (`markdown_table`), wrapped to the page's width, that scrolls inside its
     own box on a phone. It costs a first visit about 0.1 s over an empty script, where
     ``st.table`` costs 0.4 s and ``st.dataframe``'s grid 0.96 s (bench/elements.py,

@@ -256,10 +256,8 @@ else:
     shown_log = ui.french_display(
         uploads.short_sha(log), integer=("Lignes chargées", "Lignes remplacées")
     )
-    st.dataframe(
-        shown_log,
-        hide_index=True,
-        column_config=dict.fromkeys(("Lignes chargées", "Lignes remplacées"), NUMBER),
+    ui.table(
+        shown_log, column_config=dict.fromkeys(("Lignes chargées", "Lignes remplacées"), NUMBER)
     )
     ui.download_buttons(log, "historique_imports", key="history")
 
@@ -280,5 +278,5 @@ else:
     )
     table = flags[flags["Contrôle"].isin(shown)]
     st.caption(f"{len(table)} alerte(s) affichée(s) sur {len(flags)}.")
-    st.dataframe(table, hide_index=True, column_config={"Détail": WIDE_TEXT})
+    ui.table(table, column_config={"Détail": WIDE_TEXT})
     ui.download_buttons(table, "controles_qualite", key="flags")

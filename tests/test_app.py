@@ -234,22 +234,22 @@ def test_og_page_window_length_changes_the_verdict(tiny_store: Path) -> None:
     assert list(gaps["Écart"]) == ["0 message MSSanté envoyé sur 01/2025"]
 
 
-def test_a_table_of_up_to_30_rows_is_text_beyond_a_grid() -> None:
+def test_a_table_of_up_to_50_rows_is_text_beyond_a_grid() -> None:
     def script() -> None:
         import pandas as pd
 
         from dui_metrics import ui
 
-        ui.table(pd.DataFrame({"n": range(1, 31)}))  # 30 rows: text, every row shown
-        ui.table(pd.DataFrame({"n": range(1, 32)}))  # 31 rows: the grid
+        ui.table(pd.DataFrame({"n": range(1, 51)}))  # 50 rows: text, every row shown
+        ui.table(pd.DataFrame({"n": range(1, 52)}))  # 51 rows: the grid
         links = pd.DataFrame({"Fiche": ["etablissement?finess_et=690000021"]})
         ui.table(links, links={"Fiche": "Ouvrir"})
 
     at = AppTest.from_function(script, default_timeout=60).run()
     assert not at.exception
     short, link = text_tables(at)
-    assert list(short["n"]) == [str(n) for n in range(1, 31)]
-    assert len(at.dataframe) == 1 and len(at.dataframe[0].value) == 31
+    assert list(short["n"]) == [str(n) for n in range(1, 51)]
+    assert len(at.dataframe) == 1 and len(at.dataframe[0].value) == 51
     assert list(link["Fiche"]) == ["etablissement?finess_et=690000021"]
     assert "| [Ouvrir](etablissement?finess_et=690000021) |" in at.markdown[1].value
 

@@ -15,6 +15,7 @@ from unittest.mock import ANY
 
 import pytest
 from streamlit.testing.v1 import AppTest
+from table_support import screen_tables
 
 from dui_metrics import indicators
 from dui_metrics.ingest import ingest_paths
@@ -312,9 +313,9 @@ def reference_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def table(at: AppTest, column: str):
-    for frame in at.dataframe:
-        if column in frame.value.columns:
-            return frame.value
+    for frame in screen_tables(at):
+        if column in frame.columns:
+            return frame
     raise AssertionError(f"no table with a column {column!r}")
 
 
@@ -351,7 +352,7 @@ def test_uploaded_office_file(reference_store: Path, name: str, rows: int, warni
         assert list(shown["Problème"]) == warnings
         assert set(shown["Gravité"]) == {"avertissement"}
     else:
-        assert not any("Gravité" in frame.value.columns for frame in at.dataframe)
+        assert not any("Gravité" in frame.columns for frame in screen_tables(at))
     at.button(key="donnees_importer").click().run()
     assert not at.exception
     assert at.success[0].value.startswith(

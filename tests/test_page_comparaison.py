@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
+from table_support import screen_tables
 
 from dui_metrics.store import Store
 from tests.test_compare import E1, E2, E3, E4, E5, E6, HEADER, OG_C, ingest_tiny
@@ -35,7 +36,7 @@ def metrics(at: AppTest) -> dict[str, str]:
 
 
 def ranking(at: AppTest):
-    return at.dataframe[0].value
+    return screen_tables(at)[0]
 
 
 SPREAD, MAP = "Répartition des ESMS", "Carte par département"
@@ -48,7 +49,7 @@ def view(at: AppTest, tab: str) -> AppTest:
 
 def departements(at: AppTest):
     """The département table, under the map (its tab open)."""
-    return view(at, MAP).dataframe[0].value
+    return screen_tables(view(at, MAP))[0]
 
 
 def test_page_loads_with_default_period_and_rate(tiny_store: Path) -> None:
@@ -98,7 +99,7 @@ def test_page_loads_with_default_period_and_rate(tiny_store: Path) -> None:
     assert len(at.get("plotly_chart")) == 1  # the metropolitan map
     assert len(at.get("download_button")) == 2  # CSV and XLSX of the département table
     assert len(view(at, SPREAD).get("plotly_chart")) == 1  # the distribution
-    assert not at.dataframe
+    assert not screen_tables(at)
 
 
 def test_region_filter_changes_the_numbers(tiny_store: Path) -> None:
@@ -151,7 +152,7 @@ def test_map_toggle_and_filters_with_no_match(tiny_store: Path) -> None:
     at = view(page(), MAP)
     at.radio(key="carte").set_value("va").run()
     assert not at.exception
-    deps = at.dataframe[0].value
+    deps = screen_tables(at)[0]
     assert list(deps["Part des ESMS prêts"]) == [f"100,0{NNBSP}%", f"33,3{NNBSP}%"] + [
         f"50,0{NNBSP}%"
     ]
@@ -160,7 +161,7 @@ def test_map_toggle_and_filters_with_no_match(tiny_store: Path) -> None:
     at.multiselect(key="ogs").select(OG_C).run()
     assert not at.exception
     assert "Aucun ESMS ne correspond" in at.warning[0].value
-    assert not at.dataframe
+    assert not screen_tables(at)
 
 
 def test_departements_narrowed_by_the_regions_chosen(tiny_store: Path) -> None:
@@ -227,7 +228,7 @@ def test_empty_store_points_to_the_donnees_page(tmp_path: Path, monkeypatch) -> 
     at = page()
     assert not at.exception
     assert "Données" in at.info[0].value
-    assert not at.dataframe
+    assert not screen_tables(at)
 
 
 def test_overseas_departement_gets_its_own_map(

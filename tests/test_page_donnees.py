@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
+from table_support import screen_tables
 
 from dui_metrics.ingest import ingest_paths
 from dui_metrics.store import Store
@@ -51,12 +52,12 @@ def page() -> AppTest:
 
 
 def table(at: AppTest, column: str):
-    """The first dataframe on the page having ``column``: « Importé le » for the import log,
+    """The first table on the page having ``column``: « Importé le » for the import log,
     « Résultat » for a check or import report, « Gravité » for problems, « Contrôle » for
     quality flags."""
-    for frame in at.dataframe:
-        if column in frame.value.columns:
-            return frame.value
+    for frame in screen_tables(at):
+        if column in frame.columns:
+            return frame
     raise AssertionError(f"no table with a column {column!r}")
 
 
@@ -143,7 +144,7 @@ def test_check_writes_nothing_then_import_loads(tiny_store: Path) -> None:
         ).fetchall() == [("330000019", 12), ("690000013", 31), ("690000021", 30)]
     # E3 now has usage data (2025-03, the latest month): no flag left.
     assert at.success[1].value.startswith("Aucune alerte")
-    assert not any("Contrôle" in frame.value.columns for frame in at.dataframe)
+    assert not any("Contrôle" in frame.columns for frame in screen_tables(at))
 
 
 def test_changing_the_files_asks_for_a_new_check(tiny_store: Path) -> None:
