@@ -48,7 +48,7 @@ SCRIPTS = {
         "for c, v in zip(st.columns(3), ['1 234', '234', '12']):\n"
         "    card = c.container(border=True)\n"
         "    card.metric('INS', v, '+5')\n"
-        "    card.image(charts.sparkline_svg([1, 2, 3, 4, 5], 1), width='stretch')\n"
+        "    card.html(charts.sparkline_html([1, 2, 3, 4, 5], 1, 'courbe'))\n"
     ),
     "download button and page link": (
         'st.download_button("CSV", b"a;b", file_name="x.csv")\n'

@@ -7,6 +7,7 @@ What it does, and why each rule is CSS:
 
 - card labels (`st.metric`) wrap onto a second line instead of ending in « … »: Streamlit
   clips them to one line and has no option for it;
+- a text table (Markdown) wider than the page scrolls inside its own box;
 - on a phone (≤ 640 px, where Streamlit stacks columns) nothing is wider than the screen:
   charts, tables and images keep to the width of the main area, code and long words wrap;
 - the file uploader speaks French: Streamlit prints « Upload », « 500MB per file • CSV… » and
@@ -31,6 +32,14 @@ STYLE = f"""
   overflow: visible !important;
   text-overflow: clip !important;
   overflow-wrap: anywhere;
+}}
+
+/* Text tables (ui.text_table, Markdown): a wide one scrolls sideways inside its own box,
+   never the page (a phone). */
+[data-testid="stMarkdownContainer"] table {{
+  display: block;
+  max-width: 100%;
+  overflow-x: auto;
 }}
 
 /* Phone: nothing wider than the screen. */

@@ -233,10 +233,12 @@ for i, (code, is_rate) in enumerate(HEADLINE):
         ),
     )
     if not small.tail(12).any():  # a masked month is not drawn either
-        card.image(
-            charts.sparkline_svg(list(trend), direction),
-            width="stretch",
-            alt=f"Courbe des {len(trend)} derniers mois, {charts.SPARK_WORDS[direction]}",
+        card.html(
+            charts.sparkline_html(
+                list(trend),
+                direction,
+                f"Courbe des {len(trend)} derniers mois, {charts.SPARK_WORDS[direction]}",
+            )
         )
     column.caption(reported)
 
