@@ -41,6 +41,17 @@ STYLE = f"""
   max-width: 100%;
   overflow-x: auto;
 }}
+/* Its cells wrap between words only (the phone rule below breaks anywhere: a cell would
+   read one letter per line), compact, like a spreadsheet's rows. */
+[data-testid="stMarkdownContainer"] th,
+[data-testid="stMarkdownContainer"] td {{
+  overflow-wrap: normal;
+  word-break: normal;
+  padding: 0.3rem 0.6rem;
+  font-size: 0.875rem;
+  line-height: 1.35;
+  vertical-align: top;
+}}
 
 /* Phone: nothing wider than the screen. */
 @media (max-width: 640px) {{

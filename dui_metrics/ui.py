@@ -22,7 +22,7 @@ import pandas as pd
 import streamlit as st
 from pandas.api.types import is_object_dtype, is_string_dtype
 
-from dui_metrics import access, spreadsheet, va
+from dui_metrics import access, masking, spreadsheet, va
 from dui_metrics import referentiel as referentiel_mod
 from dui_metrics.indicators import esms_dimensions
 from dui_metrics.store import (
@@ -706,6 +706,10 @@ TEXT_ROWS = 50
 _NUMBER_TEXT = re.compile(r"[+\-\u2212]?\d[\d\u202f\u00a0 ]*(?:,\d+)?(?:[ \u202f\u00a0]?%| pts)?")
 
 
+# What a column of numbers may also hold: a missing or masked value (« — », « < 5 », « masqué »).
+_NOT_A_NUMBER = frozenset({"", "—", masking.SMALL, masking.HIDDEN, "non calculable"})
+
+
 def markdown_table(frame: pd.DataFrame, links: dict[str, str] | None = None) -> str:
     """``frame`` as a Markdown (GFM) table, shown literally: every header and cell goes
     through `escape_markdown` (a name from a file reads as written: no link, emphasis, HTML
@@ -752,7 +756,8 @@ def markdown_table(frame: pd.DataFrame, links: dict[str, str] | None = None) -> 
         numeric = (is_numeric_dtype(column) and not is_bool_dtype(column)) or (
             not text.empty
             and "FINESS" not in str(name)
-            and all(_NUMBER_TEXT.fullmatch(t) for t in text)
+            and all(_NUMBER_TEXT.fullmatch(t) or t in _NOT_A_NUMBER for t in text)
+            and not text.isin(_NOT_A_NUMBER).all()
         )
         aligns.append("--:" if numeric else ":--")
     lines = [

@@ -53,3 +53,11 @@ def test_dates_and_booleans_read_in_french() -> None:
 
     frame = pd.DataFrame({"Déployé le": [dt.date(2025, 3, 1)], "Actif": [True]})
     assert ui.markdown_table(frame).splitlines()[2] == "| 01/03/2025 | oui |"
+
+
+def test_a_column_of_numbers_with_masked_or_missing_cells_is_still_right_aligned() -> None:
+    frame = pd.DataFrame(
+        {"Rang": ["1", "—"], "Dossiers actifs": ["53", "< 5"], "Remarque": ["—", "—"]}
+    )
+    # « — » alone is not a number: Remarque stays left
+    assert ui.markdown_table(frame).splitlines()[1] == "|--:|--:|:--|"
