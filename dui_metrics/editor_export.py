@@ -37,9 +37,7 @@ COUNT_KEYS = {va.READY: "pretes", va.BLOCKED_ZERO: "bloquees_zero",
               va.BLOCKED_MISSING: "bloquees_donnees"}  # fmt: skip
 
 
-def _worst(outcomes: pd.Series) -> str:
-    """The outcome of a group of ESMS: ready when all are, else the most urgent of theirs."""
-    return next(o for o in URGENCY if (outcomes == o).any())
+_NO_ORDER = "\x00sans bon de commande"  # the ESMS without one, grouped (never an order's name)
 
 
 def order_outcomes(checks: pa.Table, esms: pd.DataFrame) -> pd.DataFrame:
@@ -60,19 +58,33 @@ def order_outcomes(checks: pa.Table, esms: pd.DataFrame) -> pd.DataFrame:
             "issue": outcomes.to_numpy(dtype=object),
         }
     )
-    rows = []
-    for commande, group in frame.groupby("commande", dropna=False, sort=False):
-        counts = group["issue"].value_counts()
-        rows.append(
-            {
-                "commande": None if pd.isna(commande) else commande,
-                "issue": _worst(group["issue"]),
-                "og_nom": " ; ".join(sorted(group["og"].dropna().unique())) or None,
-                "nb_esms": len(group),
-                **{key: int(counts.get(o, 0)) for o, key in COUNT_KEYS.items()},
-            }
-        )
-    table = pd.DataFrame(rows, columns=columns)
+    # Column-wise (one group per order: an editor of the national store has thousands, and
+    # a Python loop over them took 0.7 s a run). The ESMS without an order form one group.
+    key = frame["commande"].fillna(_NO_ORDER)
+    counts = pd.crosstab(key, frame["issue"]).reindex(columns=list(COUNT_KEYS), fill_value=0)
+    names = (
+        frame.assign(key=key)
+        .dropna(subset=["og"])
+        .drop_duplicates(["key", "og"])
+        .sort_values("og")
+        .groupby("key", sort=False)["og"]
+        .agg(" ; ".join)
+    )
+    # the most urgent outcome present (`URGENCY`), ready when all are
+    worst = pd.Series(va.READY, index=counts.index)
+    for outcome in reversed(URGENCY[:-1]):
+        worst[counts[outcome].to_numpy() > 0] = outcome
+    rows = pd.DataFrame(
+        {
+            "commande": [None if k == _NO_ORDER else k for k in counts.index],
+            "issue": worst.to_numpy(dtype=object),
+            "og_nom": names.reindex(counts.index).to_numpy(dtype=object),
+            "nb_esms": counts.sum(axis=1).to_numpy(),
+            **{key: counts[o].to_numpy() for o, key in COUNT_KEYS.items()},
+        }
+    )
+    rows["og_nom"] = rows["og_nom"].where(rows["og_nom"].notna(), None)
+    table = rows[columns]
     return table.sort_values("commande", na_position="last", ignore_index=True)
 
 

@@ -111,13 +111,6 @@ def test_orders_counted_by_outcome(parts) -> None:
         assert table[key].sum() == total
 
 
-def test_an_order_with_a_missing_and_a_zero_esms_is_blocked_for_want_of_data() -> None:
-    outcomes = pd.Series([va.READY, va.BLOCKED_ZERO, va.BLOCKED_MISSING])
-    assert editor_export._worst(outcomes) == va.BLOCKED_MISSING
-    assert editor_export._worst(outcomes[:2]) == va.BLOCKED_ZERO
-    assert editor_export._worst(outcomes[:1]) == va.READY
-
-
 def test_matrix_puts_the_most_urgent_first(parts) -> None:
     checks, clients, _ = parts()
     matrix = editor_export.client_matrix(checks, clients)
@@ -313,3 +306,38 @@ def test_empty_selection_gives_empty_tables(parts) -> None:
     assert table.empty and list(table.columns) == editor_export.PROOF_HEADERS
     assert editor_export.to_csv(table).decode("utf-8-sig").count("\r\n") == 1
     assert editor_export.to_xlsx(table)
+
+
+def test_an_order_with_a_missing_and_a_zero_esms_is_blocked_for_want_of_data() -> None:
+    # Also: an order over several OGs names them all, an unnamed OG by its FINESS EJ.
+    # Checks as a frame (va.readiness_frame takes it as it is): the verdict rows and one
+    # criterion each. BC-9 holds A1 (ready, OG « Zèbre »), A2 (INS at zero, OG « Alpha ») and
+    # A3 (deployment missing, an OG without a name: its FINESS EJ); A4 has no order.
+    def esms(finess, critere, statut):
+        return {"finess_et": finess, "critere": critere, "statut": statut, "valeur": None,
+                "detail": None}  # fmt: skip
+
+    checks = pd.DataFrame(
+        [
+            esms("A1", va.VERDICT, va.OK), esms("A1", "ins_qualifiees", va.OK),
+            esms("A2", va.VERDICT, "ko"), esms("A2", "ins_qualifiees", va.ZERO),
+            esms("A3", va.VERDICT, "ko"), esms("A3", "ins_qualifiees", va.MISSING),
+            esms("A4", va.VERDICT, va.OK), esms("A4", "ins_qualifiees", va.OK),
+        ]
+    )  # fmt: skip
+    clients = pd.DataFrame(
+        {
+            "finess_et": ["A1", "A2", "A3", "A4"],
+            "commande": ["BC-9", "BC-9", "BC-9", None],
+            "og_nom": ["Zèbre", "Alpha", None, "Alpha"],
+            "finess_ej": ["EJ1", "EJ2", "EJ3", "EJ2"],
+        }
+    )
+    table = editor_export.order_outcomes(checks, clients)
+    assert table.astype(object).where(table.notna(), None).to_dict("records") == [
+        # one missing criterion makes the whole order blocked for want of data
+        {"commande": "BC-9", "issue": va.BLOCKED_MISSING, "og_nom": "Alpha ; EJ3 ; Zèbre",
+         "nb_esms": 3, "pretes": 1, "bloquees_zero": 1, "bloquees_donnees": 1},
+        {"commande": None, "issue": va.READY, "og_nom": "Alpha", "nb_esms": 1,
+         "pretes": 1, "bloquees_zero": 0, "bloquees_donnees": 0},
+    ]  # fmt: skip
