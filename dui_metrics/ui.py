@@ -706,6 +706,9 @@ TEXT_ROWS = 50
 _NUMBER_TEXT = re.compile(r"[+\-\u2212]?\d[\d\u202f\u00a0 ]*(?:,\d+)?(?:[ \u202f\u00a0]?%| pts)?")
 
 
+SHORT_CELL = 12  # characters, escapes included: a cell this short never wraps
+NBSP = "\u00a0"
+
 # What a column of numbers may also hold: a missing or masked value (« — », « < 5 », « masqué »).
 _NOT_A_NUMBER = frozenset({"", "—", masking.SMALL, masking.HIDDEN, "non calculable"})
 
@@ -737,7 +740,9 @@ def markdown_table(frame: pd.DataFrame, links: dict[str, str] | None = None) -> 
             return f"{value:%d/%m/%Y}"
         if isinstance(value, str) and _NUMBER_TEXT.fullmatch(value):
             return value  # digits, spaces, « , % + − pts »: nothing Markdown reads
-        return escape_markdown(value) or "—"
+        text = escape_markdown(value) or "—"
+        # a short value stays on one line (« ✅ ok », « oct. 2026 »), only long text wraps
+        return text.replace(" ", NBSP) if len(text) <= SHORT_CELL else text
 
     def link(url: object, word: str) -> str:
         if not isinstance(url, str) or not url:

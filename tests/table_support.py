@@ -23,7 +23,8 @@ def _cell(raw: str) -> object:
     link = _LINK.fullmatch(raw)
     if link:  # what the grid's link column held: the address
         return unquote(link["url"])
-    return _ESCAPED.sub(r"\1", raw)
+    # a short cell's spaces are no-break ones (it never wraps): read as spaces
+    return _ESCAPED.sub(r"\1", raw).replace("\u00a0", " ")
 
 
 def parse_markdown_table(text: str) -> pd.DataFrame:

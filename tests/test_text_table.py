@@ -25,10 +25,11 @@ def test_a_table_is_written_as_markdown_text_escaped_and_in_french() -> None:
         "| Statut | Nom | n | Taux | FINESS ET | x | Fiche |\n"
         # text left; numbers and numbers written in French right; a FINESS is an identifier
         "|:--|:--|--:|--:|:--|--:|:--|\n"
-        "| ❌ zéro | EHPAD \\*Les\\* \\[Tilleuls\\]\\(http\\:\\/\\/x\\.invalid\\) | 1\u202f234 "
+        # a cell of 12 characters at most keeps its spaces unbreakable (never wraps)
+        "| ❌\u00a0zéro | EHPAD \\*Les\\* \\[Tilleuls\\]\\(http\\:\\/\\/x\\.invalid\\) | 1\u202f234 "
         "| 91,3\u202f% | 067850362 | — "
         "| [Ouvrir](etablissement?finess_et=067850362&au=2026-10-01) |\n"
-        "| ✅ ok | a\\|b \\<b\\>c\\<\\/b\\> | 5 | −2,5 pts | 690000021 | 1,50 | — |"
+        "| ✅\u00a0ok | a\\|b \\<b\\>c\\<\\/b\\> | 5 | −2,5 pts | 690000021 | 1,50 | — |"
     )
 
 
@@ -36,7 +37,7 @@ def test_a_line_break_or_a_pipe_in_a_name_keeps_the_table_whole() -> None:
     frame = pd.DataFrame({"Nom": ["EHPAD\r\nLes | Tilleuls"], "Éditeur": ["Ed\tB"]})
     text = ui.markdown_table(frame)
     assert text.count("\n") == 2  # header, delimiter, one row
-    assert text.splitlines()[2] == "| EHPAD Les \\| Tilleuls | Ed B |"
+    assert text.splitlines()[2] == "| EHPAD Les \\| Tilleuls | Ed\u00a0B |"
     back = parse_markdown_table(text)
     assert back.to_dict("records") == [{"Nom": "EHPAD Les | Tilleuls", "Éditeur": "Ed B"}]
 
