@@ -32,11 +32,15 @@ HEAD = (
     'st.title("vide")\n'
 )
 FRAME = 'pd.DataFrame({"a": ["x", "y", "z"] * 3, "b": range(9)})'
+# A ranking's size: 40 ESMS × 12 columns of text.
+WIDE = "pd.DataFrame({f'c{j}': [f'texte {i} de la colonne {j}' for i in range(40)] for j in range(12)})"
 SCRIPTS = {
     "empty script": "",
     "st.dataframe": f"st.dataframe({FRAME}, hide_index=True)\n",
     "st.table": f"st.table({FRAME}, hide_index=True)\n",
     "text table (ui.text_table)": f"ui.text_table({FRAME})\n",
+    "st.dataframe, 40 x 12": f"st.dataframe({WIDE}, hide_index=True)\n",
+    "text table, 40 x 12": f"ui.text_table({WIDE})\n",
     "three metrics": (
         "for c, v in zip(st.columns(3), ['1 234', '234', '12']):\n    c.metric('INS', v, '+5')\n"
     ),

@@ -10,7 +10,8 @@ This module owns what makes a chart read the same on every page:
 - honest axes: rates in % on a 0–100 axis; counts on a 0-based axis, ``[0, 1]`` when every
   value is 0 (Plotly would centre a flat zero line on −1…1);
 - the figures: one indicator's monthly trend (`indicator_trend`), the distribution of ESMS
-  rates (`distribution_figure`), the choropleths by département (`departement_maps`).
+  rates (`distribution_figure`), the choropleths by département (`departement_maps`); and,
+  not Plotly, the cards' 12-month curves as SVG (`sparkline_svg`, `sparkline_html`).
 
 The data behind the figures (which ESMS, which groups, which masks) come from `compare`,
 `indicators` and `va`. Nothing here imports Streamlit.
