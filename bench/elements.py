@@ -52,7 +52,7 @@ SCRIPTS = {
         "for c, v in zip(st.columns(3), ['1 234', '234', '12']):\n"
         "    card = c.container(border=True)\n"
         "    card.metric('INS', v, '+5')\n"
-        "    card.html(charts.sparkline_html([1, 2, 3, 4, 5], 1, 'courbe'))\n"
+        "    card.html(charts.sparkline_html([1, 2, 3, 4, 5], 1))\n"
     ),
     "download button and page link": (
         'st.download_button("CSV", b"a;b", file_name="x.csv")\n'

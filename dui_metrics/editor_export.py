@@ -84,8 +84,7 @@ def order_outcomes(checks: pa.Table, esms: pd.DataFrame) -> pd.DataFrame:
         }
     )
     rows["og_nom"] = rows["og_nom"].where(rows["og_nom"].notna(), None)
-    table = rows[columns]
-    return table.sort_values("commande", na_position="last", ignore_index=True)
+    return rows[columns].sort_values("commande", na_position="last", ignore_index=True)
 
 
 def client_matrix(checks: pa.Table, esms: pd.DataFrame) -> pd.DataFrame:

@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 import pandas as pd
 import streamlit as st
-from pandas.api.types import is_object_dtype, is_string_dtype
+from pandas.api.types import is_bool_dtype, is_numeric_dtype, is_object_dtype, is_string_dtype
 
 from dui_metrics import access, masking, spreadsheet, va
 from dui_metrics import referentiel as referentiel_mod
@@ -721,8 +721,6 @@ def markdown_table(frame: pd.DataFrame, links: dict[str, str] | None = None) -> 
     never from a file) to the word the link shows (« Ouvrir »). Numbers, and columns whose
     every cell is a number written in French, are right-aligned; FINESS numbers are
     identifiers, left-aligned."""
-    from pandas.api.types import is_bool_dtype, is_numeric_dtype
-
     from dui_metrics.formats import fr_int, fr_number
 
     links = links or {}

@@ -233,13 +233,7 @@ for i, (code, is_rate) in enumerate(HEADLINE):
         ),
     )
     if not small.tail(12).any():  # a masked month is not drawn either
-        card.html(
-            charts.sparkline_html(
-                list(trend),
-                direction,
-                f"Courbe des {len(trend)} derniers mois, {charts.SPARK_WORDS[direction]}",
-            )
-        )
+        card.html(charts.sparkline_html(list(trend), direction))
     column.caption(reported)
 
 # The six curves, on request: six Plotly figures cost a first visit about 4 s in the browser
