@@ -704,11 +704,8 @@ TEXT_ROWS = 50
 # A cell of text that is a number: right-aligned in a text table (« 1 234 », « 91,3 % »,
 # « +2,5 pts », « −12 »).
 _NUMBER_TEXT = re.compile(r"[+\-\u2212]?\d[\d\u202f\u00a0 ]*(?:,\d+)?(?:[ \u202f\u00a0]?%| pts)?")
-
-
 SHORT_CELL = 12  # characters, escapes included: a cell this short never wraps
 NBSP = "\u00a0"
-
 # What a column of numbers may also hold: a missing or masked value (« — », « < 5 », « masqué »).
 _NOT_A_NUMBER = frozenset({"", "—", masking.SMALL, masking.HIDDEN, "non calculable"})
 
