@@ -103,6 +103,10 @@ def test_va_page_counts_and_og_filter(tiny_store: Path) -> None:
     assert headline["Taux de dossiers actifs"] == "75,0\u202f%"
     # MSSanté messages in 03/2025: 5 (E1) + 0 (E2) = 5, same as 02/2025: delta +0
     assert headline["Messages MSSanté envoyés"] == "5"
+    # Each of the six cards draws its curve as an image with words: the store's 3 months.
+    curves = [h.proto.body for h in at.get("html") if h.proto.body.startswith("<img")]
+    assert len(curves) == 6
+    assert all('alt="Courbe des 3 derniers mois, ' in c for c in curves)
 
 
 def test_va_page_month_selection_moves_the_window(tiny_store: Path) -> None:
