@@ -81,7 +81,18 @@ def month_range(start: dt.date, end: dt.date) -> str:
     return f"{month_numeric(start)}–{month_numeric(end)}"
 
 
+MINUS = "\u2212"  # −, the typographic minus of the tables, not a hyphen
+
+
 def fr_signed(number: int) -> str:
-    """A signed count, thousands separated by a narrow no-break space: ``+1 234``, ``-53``
-    (a hyphen-minus: Streamlit's st.metric reads the delta's sign from it)."""
-    return ("+" if number >= 0 else "-") + fr_int(abs(number))
+    """A signed count, thousands separated by a narrow no-break space: ``+1 234``, ``−53``
+    (a true minus sign, as in the tables: st.metric, which reads a direction from a leading
+    hyphen only, is given its arrow explicitly)."""
+    return ("+" if number >= 0 else MINUS) + fr_int(abs(number))
+
+
+def fr_signed_points(points: float) -> str:
+    """A change of rate in percentage points, one decimal: ``+2,8 pts``, ``−2,8 pts``,
+    ``+0,0 pts`` (never ``−0,0``)."""
+    points = round(points, 1) + 0.0  # + 0.0 turns a rounded -0.0 into 0.0
+    return ("+" if points >= 0 else MINUS) + f"{abs(points):.1f} pts".replace(".", ",")

@@ -4,7 +4,14 @@ import pandas as pd
 import streamlit as st
 
 from dui_metrics import charts, compare, indicators, masking, ui, va
-from dui_metrics.formats import fr_int, fr_percent, fr_signed, month_range, month_short
+from dui_metrics.formats import (
+    fr_int,
+    fr_percent,
+    fr_signed,
+    fr_signed_points,
+    month_range,
+    month_short,
+)
 from dui_metrics.text import escape_markdown
 
 
@@ -211,9 +218,8 @@ for i, (code, is_rate) in enumerate(HEADLINE):
         change = float("nan")
     if is_rate:
         value = fr_percent(last["valeur"])
-        # + 0.0 turns a rounded -0.0 into 0.0: no "down" arrow for a stable rate
-        points = round(change * 100, 1) + 0.0 if pd.notna(change) else None
-        delta = None if points is None else f"{points:+.1f} pts".replace(".", ",")
+        change = round(change * 100, 1)  # in points, as shown: no arrow for a stable rate
+        delta = None if pd.isna(change) else fr_signed_points(change)
     else:
         value = fr_int(last["valeur"])
         delta = None if pd.isna(change) else fr_signed(int(change))
@@ -225,6 +231,8 @@ for i, (code, is_rate) in enumerate(HEADLINE):
         value,
         delta,
         delta_color={1: "green", -1: "red", 0: "gray"}[direction],
+        # The arrow follows the change's sign; the colour, the 12-month trend.
+        delta_arrow="off" if pd.isna(change) or change == 0 else "up" if change > 0 else "down",
         help=f"{ref.indicator(code).label}, {month_short(last['periode'])}"
         + (
             f" ; écart à périmètre constant sur {fr_int(common)} ESMS"

@@ -14,6 +14,7 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
+from streamlit.proto.Metric_pb2 import Metric as MetricProto
 from streamlit.testing.v1 import AppTest
 from table_support import screen_tables, text_tables
 
@@ -417,8 +418,40 @@ def test_card_change_is_at_constant_perimeter(store_from, monkeypatch) -> None:
     card = next(m for m in at.metric if m.label == "INS qualifiées")
     # March: 25 (E1 only). Raw change 25 - (20 + 8) = -3; over E1, present both months: +5.
     assert (card.value, card.delta) == ("25", "+5")
+    assert card.proto.direction == MetricProto.MetricDirection.UP
     captions = [c.value for c in at.caption]
     assert "1 / 2 ESMS ont transmis en mars 2025" in captions
+
+
+# OG A, both ESMS present in February and March. E1 drops: projet personnalisé 20 → 15 and
+# INS 20 → 17; E2 unchanged (pp 20 of 30 active records, INS 8); DMP 10 + 10 both months.
+DROP = HEADER + (
+    "690000013;2025-02;40;30;20;25;20;10;5\n"
+    "690000013;2025-03;40;30;15;25;17;10;5\n"
+    "690000021;2025-02;40;30;20;25;8;10;5\n"
+    "690000021;2025-03;40;30;20;25;8;10;5\n"
+)
+
+
+def test_card_drop_reads_with_a_minus_sign_and_a_down_arrow(store_from, monkeypatch) -> None:
+    monkeypatch.setenv("DUI_METRICS_STORE", str(store_from(REFERENCE, DROP)))
+    at = og_page()
+    at.selectbox(key="og").set_value("690000005").run()
+    cards = {m.label: m for m in at.metric}
+    direction = MetricProto.MetricDirection
+    # INS: 28 in February, 25 in March: −3, a true minus (U+2212) as in the tables.
+    ins = cards["INS qualifiées"]
+    assert (ins.value, ins.delta) == ("25", "\u22123")
+    assert ins.proto.direction == direction.DOWN
+    # Projet personnalisé: 40 / 60 = 66,67 % in February, 35 / 60 = 58,33 % in March:
+    # −8,33 points, shown to one decimal.
+    (pp,) = [m for label, m in cards.items() if "projet" in label.lower()]
+    assert pp.delta == "\u22128,3 pts"
+    assert pp.proto.direction == direction.DOWN
+    # DMP: 20 both months: no change, no arrow.
+    (dmp,) = [m for label, m in cards.items() if "DMP" in label]
+    assert (dmp.value, dmp.delta) == ("20", "+0")
+    assert dmp.proto.direction == direction.NONE
 
 
 def test_one_vocabulary_same_counts_on_accueil_og_and_editeur(tiny_store: Path) -> None:

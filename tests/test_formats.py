@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import pytest
 
-from dui_metrics.formats import NNBSP, fr_number, fr_percent, fr_size
+from dui_metrics.formats import NNBSP, fr_number, fr_percent, fr_signed, fr_signed_points, fr_size
 
 
 @pytest.mark.parametrize(
@@ -61,3 +61,19 @@ def test_missing_values_are_empty() -> None:
 )
 def test_file_sizes_read_in_octets_then_mo(size: int, text: str) -> None:
     assert fr_size(size) == text
+
+
+@pytest.mark.parametrize(
+    ("number", "text"),
+    [(1234, f"+1{NNBSP}234"), (-53, "\u221253"), (0, "+0"), (-1234, f"\u22121{NNBSP}234")],
+)
+def test_signed_counts_use_a_true_minus(number: int, text: str) -> None:
+    assert fr_signed(number) == text
+
+
+@pytest.mark.parametrize(
+    ("points", "text"),
+    [(2.8, "+2,8 pts"), (-2.8, "\u22122,8 pts"), (-0.04, "+0,0 pts"), (-8.333, "\u22128,3 pts")],
+)
+def test_signed_points_one_decimal_never_minus_zero(points: float, text: str) -> None:
+    assert fr_signed_points(points) == text
