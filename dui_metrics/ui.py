@@ -15,6 +15,7 @@ import os
 import re
 import secrets
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
@@ -63,6 +64,7 @@ OUTCOME_LABELS = {
     va.BLOCKED_ZERO: "❌ bloqué par un zéro",
     va.BLOCKED_MISSING: "❌ bloqué faute de données",
 }
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Screen label → the word written in CSV and XLSX downloads.
 FILE_WORDS = {
     **{STATUS_LABELS[k]: va.STATUS_WORDS.get(k, "bloqué") for k in STATUS_LABELS},
@@ -655,10 +657,29 @@ def download_buttons(
 
     The files are written when a button is clicked, not at every run: an XLSX of a national
     table takes seconds to write."""
+    file_buttons(
+        basename,
+        key,
+        csv=lambda: to_csv(file_frame(frame)),
+        xlsx=lambda: to_xlsx(file_frame(frame), percent=percent),
+    )
+
+
+def file_buttons(
+    basename: str,
+    key: str,
+    *,
+    csv: Callable[[], bytes],
+    xlsx: Callable[[], bytes],
+    what: str = "",
+) -> None:
+    """Two buttons side by side, « ⬇️ {what}CSV » and « ⬇️ {what}XLSX », whose files
+    ``basename``.csv / .xlsx are built by ``csv()`` / ``xlsx()`` when clicked (keys
+    ``{key}_csv``, ``{key}_xlsx``)."""
     left, right = st.columns(2)
     left.download_button(
-        "⬇️ CSV",
-        lambda: to_csv(file_frame(frame)),
+        f"⬇️ {what}CSV",
+        csv,
         file_name=f"{basename}.csv",
         mime="text/csv",
         key=f"{key}_csv",
@@ -667,10 +688,10 @@ def download_buttons(
         on_click="ignore",
     )
     right.download_button(
-        "⬇️ XLSX",
-        lambda: to_xlsx(file_frame(frame), percent=percent),
+        f"⬇️ {what}XLSX",
+        xlsx,
         file_name=f"{basename}.xlsx",
-        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        mime=XLSX_MIME,
         key=f"{key}_xlsx",
         on_click="ignore",
     )
@@ -951,7 +972,7 @@ def evidence_downloads(
         "⬇️ Classeur XLSX",
         built(evidence_xlsx.render),
         file_name=f"{stem}.xlsx",
-        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        mime=XLSX_MIME,
         key=f"{key}_xlsx",
         on_click="ignore",
         help="Synthèse, une feuille par critère (valeur, numérateur, dénominateur et source "

@@ -6,7 +6,6 @@ from dui_metrics import editor_export, indicators, ui, va
 from dui_metrics.formats import fr_int, month_short
 
 ALL_ORDERS = "Tous les bons de commande"
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 ui.page_title(
     "Éditeur",
@@ -126,22 +125,12 @@ if not matrix.empty:
     stem = editor_export.file_stem(editeur, commande, window.end)
     # Built when a button is clicked, from what this run holds (no Streamlit call there).
     proofs = lambda: editor_export.proof_table(checks, clients, window)  # noqa: E731
-    csv_slot, xlsx_slot = st.columns(2)
-    csv_slot.download_button(
-        "⬇️ Preuves CSV",
-        lambda: editor_export.to_csv(proofs()),
-        file_name=f"{stem}.csv",
-        mime="text/csv",
-        key="proofs_csv",
-        on_click="ignore",
-    )
-    xlsx_slot.download_button(
-        "⬇️ Preuves XLSX",
-        lambda: editor_export.to_xlsx(proofs()),
-        file_name=f"{stem}.xlsx",
-        mime=XLSX,
-        key="proofs_xlsx",
-        on_click="ignore",
+    ui.file_buttons(
+        stem,
+        "proofs",
+        csv=lambda: editor_export.to_csv(proofs()),
+        xlsx=lambda: editor_export.to_xlsx(proofs()),
+        what="Preuves ",
     )
 
 st.subheader("Dossiers de preuves de la VA")
