@@ -411,6 +411,18 @@ GAP_MONTH = HEADER + (
 )
 
 
+@pytest.mark.parametrize("value", ["330000001", "OG B (330000001)"])
+def test_an_address_chooses_the_og_by_its_finess_ej_or_its_label(tiny_store, value) -> None:
+    # The select box's own address holds the label; a link written by hand, the FINESS EJ.
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.switch_page("pages/organisme_gestionnaire.py")
+    at.query_params["og"] = value
+    at.run()
+    assert at.selectbox(key="og").value == "330000001"
+    # OG B holds only E3, which has no data.
+    assert metrics(at) == {READY: "0", ZERO: "0", MISSING: "1"}
+
+
 def test_card_change_is_at_constant_perimeter(store_from, monkeypatch) -> None:
     monkeypatch.setenv("DUI_METRICS_STORE", str(store_from(REFERENCE, GAP_MONTH)))
     at = og_page()
