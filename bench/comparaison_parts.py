@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import statistics
 import sys
 import tempfile
 from collections.abc import Callable
@@ -29,6 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
+import _first_visits as first_visits  # noqa: E402
 import e2e_support as e2e  # noqa: E402
 
 from dui_metrics.server import READY_LINE  # noqa: E402
@@ -125,7 +125,6 @@ def main() -> None:
     store = args.store.resolve() if args.store else e2e.build_demo_store(work / "demo")
     source = PAGE.read_text(encoding="utf-8")
     servers: dict[str, e2e.StreamlitServer] = {}
-    times: dict[str, list[float]] = {name: [] for name in VARIANTS}
     try:
         for i, (name, cut) in enumerate(VARIANTS.items()):
             folder = work / f"v{i}"
@@ -144,24 +143,19 @@ def main() -> None:
                 if page.locator('[data-testid="stException"]').count():
                     print(f"⚠ {name}: an exception on the page")
                 context.close()
-            names = list(VARIANTS)
-            for r in range(args.rounds):
-                for name in names if r % 2 == 0 else names[::-1]:
-                    context = e2e.new_context(browser)
-                    url = servers[name].url + "/comparaison"
-                    times[name].append(e2e.open_and_wait(context.new_page(), url, timeout_s=300))
-                    context.close()
+            urls = {name: server.url + "/comparaison" for name, server in servers.items()}
+            times = first_visits.alternate(browser, urls, args.rounds)
             browser.close()
     finally:
         for server in servers.values():
             server.stop()
         shutil.rmtree(work, ignore_errors=True)
-    base = statistics.median(times["whole page"])
-    print(f"Comparaison, first visit, median of {args.rounds} (new browser context each):")
-    for name, values in times.items():
-        med = statistics.median(values)
-        runs = " ".join(f"{v:.2f}" for v in values)
-        print(f"  {name:24s} {med:5.2f} s  ({med - base:+.2f} against the whole page)  [{runs}]")
+    first_visits.report(
+        f"Comparaison, first visit, median of {args.rounds} (new browser context each):",
+        times,
+        "whole page",
+        "against the whole page",
+    )
 
 
 if __name__ == "__main__":

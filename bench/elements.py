@@ -17,7 +17,6 @@ median per script is printed with its difference to the empty script. Why the pa
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -25,6 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
+import _first_visits as first_visits  # noqa: E402
 import e2e_support as e2e  # noqa: E402
 
 HEAD = (
@@ -73,7 +73,6 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="dui-elements-"))
     servers: dict[str, e2e.StreamlitServer] = {}
-    times: dict[str, list[float]] = {name: [] for name in SCRIPTS}
     try:
         for i, (name, body) in enumerate(SCRIPTS.items()):
             folder = work / f"s{i}"
@@ -85,23 +84,18 @@ def main() -> None:
             ).start()
         with sync_playwright() as p:
             browser = e2e.launch_chromium(p)
-            names = list(SCRIPTS)
-            for r in range(args.rounds):
-                for name in names if r % 2 == 0 else names[::-1]:
-                    context = e2e.new_context(browser)
-                    page = context.new_page()
-                    times[name].append(e2e.open_and_wait(page, servers[name].url + "/"))
-                    context.close()
+            urls = {name: server.url + "/" for name, server in servers.items()}
+            times = first_visits.alternate(browser, urls, args.rounds)
             browser.close()
     finally:
         for server in servers.values():
             server.stop()
-    base = statistics.median(times["empty script"])
-    print(f"first visit, median of {args.rounds} (new browser context each), 2 CPU shared:")
-    for name, values in times.items():
-        med = statistics.median(values)
-        runs = " ".join(f"{v:.2f}" for v in values)
-        print(f"  {name:31s} {med:5.2f} s  ({med - base:+.2f} over the empty script)  [{runs}]")
+    first_visits.report(
+        f"first visit, median of {args.rounds} (new browser context each), 2 CPU shared:",
+        times,
+        "empty script",
+        "over the empty script",
+    )
 
 
 if __name__ == "__main__":
