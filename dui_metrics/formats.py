@@ -91,8 +91,12 @@ def fr_signed(number: int) -> str:
     return ("+" if number >= 0 else MINUS) + fr_int(abs(number))
 
 
-def fr_signed_points(points: float) -> str:
-    """A change of rate in percentage points, one decimal: ``+2,8 pts``, ``−2,8 pts``,
-    ``+0,0 pts`` (never ``−0,0``)."""
-    points = round(points, 1) + 0.0  # + 0.0 turns a rounded -0.0 into 0.0
-    return ("+" if points >= 0 else MINUS) + f"{abs(points):.1f} pts".replace(".", ",")
+def fr_signed_points(change: float) -> str:
+    """A change of rate (a difference of fractions) in percentage points, one decimal, a half
+    rounded away from zero on the number as written, as `fr_number` and `fr_percent` do:
+    ``0.0125`` → ``+1,3 pts``, ``-0.028`` → ``−2,8 pts``, ``-0.0004`` → ``+0,0 pts`` (never
+    ``−0,0``)."""
+    exact = Decimal(repr(float(change))).scaleb(2)
+    shown = fr_number(abs(exact), 1)
+    negative = exact < 0 and shown.strip("0,") != ""  # a change shown as 0,0 has no sign
+    return f"{MINUS if negative else '+'}{shown} pts"

@@ -23,7 +23,7 @@ import pandas as pd
 import streamlit as st
 from pandas.api.types import is_bool_dtype, is_numeric_dtype, is_object_dtype, is_string_dtype
 
-from dui_metrics import access, masking, spreadsheet, va
+from dui_metrics import access, formats, masking, spreadsheet, va
 from dui_metrics import referentiel as referentiel_mod
 from dui_metrics.indicators import esms_dimensions
 from dui_metrics.store import (
@@ -695,6 +695,16 @@ def file_buttons(
         key=f"{key}_xlsx",
         on_click="ignore",
     )
+
+
+def metric_arrow(delta: str | None) -> str:
+    """``st.metric``'s ``delta_arrow`` for a change written by `formats.fr_signed` or
+    `formats.fr_signed_points`: « down » after a true minus (st.metric's own guess knows only
+    the hyphen), « off » for no change or a change shown as zero (``+0``, ``+0,0 pts``),
+    else « up »."""
+    if delta is None or not any(c in "123456789" for c in delta):
+        return "off"
+    return "down" if delta.startswith(formats.MINUS) else "up"
 
 
 def file_frame(frame: pd.DataFrame) -> pd.DataFrame:

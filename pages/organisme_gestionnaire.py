@@ -224,7 +224,6 @@ for i, (code, is_rate) in enumerate(HEADLINE):
         change = float("nan")
     if is_rate:
         value = fr_percent(last["valeur"])
-        change = round(change * 100, 1)  # in points, as shown: no arrow for a stable rate
         delta = None if pd.isna(change) else fr_signed_points(change)
     else:
         value = fr_int(last["valeur"])
@@ -237,8 +236,8 @@ for i, (code, is_rate) in enumerate(HEADLINE):
         value,
         delta,
         delta_color={1: "green", -1: "red", 0: "gray"}[direction],
-        # The arrow follows the change's sign; the colour, the 12-month trend.
-        delta_arrow="off" if pd.isna(change) or change == 0 else "up" if change > 0 else "down",
+        # The arrow follows the change as shown; the colour, the 12-month trend.
+        delta_arrow=ui.metric_arrow(delta),
         help=f"{ref.indicator(code).label}, {month_short(last['periode'])}"
         + (
             f" ; écart à périmètre constant sur {fr_int(common)} ESMS"

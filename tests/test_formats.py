@@ -13,6 +13,7 @@ from decimal import Decimal
 import pytest
 
 from dui_metrics.formats import NNBSP, fr_number, fr_percent, fr_signed, fr_signed_points, fr_size
+from dui_metrics.ui import metric_arrow
 
 
 @pytest.mark.parametrize(
@@ -72,8 +73,35 @@ def test_signed_counts_use_a_true_minus(number: int, text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("points", "text"),
-    [(2.8, "+2,8 pts"), (-2.8, "\u22122,8 pts"), (-0.04, "+0,0 pts"), (-8.333, "\u22128,3 pts")],
+    ("change", "text"),
+    [
+        (0.028, "+2,8 pts"),
+        (-0.028, "\u22122,8 pts"),
+        (-0.08333, "\u22128,3 pts"),
+        # Halves as written, rounded away from zero (0.0125 * 100 is 1.25 in binary, which
+        # Python's .1f gives as 1,2; 0.0045 * 100 is 0.44999999999999996).
+        (0.0125, "+1,3 pts"),
+        (-0.0045, "\u22120,5 pts"),
+        # Shown as zero: no sign of a drop.
+        (-0.0004, "+0,0 pts"),
+        (0.0, "+0,0 pts"),
+    ],
 )
-def test_signed_points_one_decimal_never_minus_zero(points: float, text: str) -> None:
-    assert fr_signed_points(points) == text
+def test_signed_points_half_up_never_minus_zero(change: float, text: str) -> None:
+    assert fr_signed_points(change) == text
+
+
+@pytest.mark.parametrize(
+    ("delta", "arrow"),
+    [
+        ("+5", "up"),
+        ("\u22123", "down"),
+        ("\u22128,3 pts", "down"),
+        ("+0", "off"),
+        ("+0,0 pts", "off"),
+        ("+0,1 pts", "up"),
+        (None, "off"),
+    ],
+)
+def test_card_arrow_follows_the_change_as_written(delta: str | None, arrow: str) -> None:
+    assert metric_arrow(delta) == arrow
