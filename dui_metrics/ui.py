@@ -622,6 +622,19 @@ def page_title(title: str, caption: str | None = None) -> None:
     demo_banner()
 
 
+def choose_from_address(key: str, options) -> str | None:
+    """Streamlit binds a select box to the address by its label (« EHPAD Un (690000013) »)
+    and drops any other value; a link from another page or written by hand names the option
+    by its code (``?finess_et=690000013``, ``?og=699169546``). Such a code, one of
+    ``options``, becomes the choice of the widget ``key`` (call before drawing it). Returns
+    the address's value, None without one. A code outside ``options`` (another perimeter's)
+    is left for Streamlit to drop."""
+    value = st.query_params.get(key)
+    if value in options:
+        st.session_state[key] = value
+    return value
+
+
 def va_month(container, months: list[dt.date]) -> dt.date | None:
     """The « Mois de la VA » select box, the same on every page that has one: the latest
     month first, key « au » in the address (shared by the pages: the month follows the

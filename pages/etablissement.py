@@ -30,13 +30,11 @@ if len(labels) > ui.CHOICES_LIMIT:  # a national store: search first, then choos
     )
 else:
     left, right = st.columns([3, 1])
-# Streamlit binds a select box to the address by its label (« EHPAD Un (690000013) »,
-# « mars 2025 »); links from other pages name the ESMS by its FINESS ET and the month as
-# 2025-03-01 (`?finess_et=…&au=…`): such values become the choice here, before the widgets.
-address = st.query_params.get("finess_et")
-if address in labels.index:
-    st.session_state["finess_et"] = address
-elif not address and st.session_state.get("finess_et") not in labels.index:
+# Links from other pages name the ESMS by its FINESS ET and the month as 2025-03-01
+# (`?finess_et=…&au=…`), where Streamlit's own address holds the labels (« EHPAD Un
+# (690000013) », « mars 2025 »): such values become the choice here, before the widgets.
+address = ui.choose_from_address("finess_et", labels.index)
+if not address and st.session_state.get("finess_et") not in labels.index:
     # No ESMS asked for: the first (by name) of the OG chosen on Organisme gestionnaire
     # (« og », a FINESS EJ; None: every OG), else the first of all.
     og_chosen = st.session_state.get("og")

@@ -70,12 +70,7 @@ ogs = esms.dropna(subset=["finess_ej"]).drop_duplicates("finess_ej").sort_values
 og_names = dict(zip(ogs["finess_ej"], ogs["og_nom"].fillna(ogs["finess_ej"]), strict=True))
 
 left, middle, right, far = st.columns([3, 2, 1, 1])
-# Streamlit binds the select box to the address by its label (« Association Les Tilleuls
-# (699169546) »); a link written by hand or by another tool names the OG by its FINESS EJ
-# (`?og=699169546`): that value becomes the choice, before the widget (as on Établissement).
-address = st.query_params.get("og")
-if address in og_names:
-    st.session_state["og"] = address
+ui.choose_from_address("og", og_names)  # ?og=699169546, the FINESS EJ, besides the label
 og = left.selectbox(
     "Organisme gestionnaire",
     [None, *og_names],
