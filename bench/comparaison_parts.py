@@ -81,7 +81,8 @@ class _Closed(_Open):
 ranking_tab, spread_tab, map_tab = _Open(), _Closed(), _Closed()"""
 
 
-def three_filters(text: str) -> str:
+def without_three_filters(text: str) -> str:
+    """Région and Département kept; Catégorie, Éditeur and Organisme gestionnaire cut."""
     for line in (
         '    "categorie": ("Catégorie d\'établissement", "Toutes les catégories"),\n',
         '    "editeur": ("Éditeur", "Tous les éditeurs"),\n',
@@ -98,7 +99,7 @@ VARIANTS: dict[str, Callable[[str], str]] = {
     "no filter widgets": lambda text: between(
         text, "# --- filters", "# --- one computation", FIXED
     ),
-    "three filters of five": three_filters,
+    "three filters of five cut": without_three_filters,
     "no four figures": lambda text: between(
         text, "a, b, c, d = st.columns(4)", 'st.caption(\n    f"{rate_label} · période'
     ),
